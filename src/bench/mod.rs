@@ -1,0 +1,5 @@
+//! Benchmarks: figures printed, never asserted (DESIGN.md §7). `facteur bench <what>` runs them.
+
+pub mod accuracy;
+pub mod ocr;
+pub mod speed;

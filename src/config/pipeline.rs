@@ -1,0 +1,132 @@
+//! Pipeline files (`pipelines/*.toml`): which sources feed facteur. Each `[[source]]` table has a
+//! `type` and that source kind's own keys, documented on its config struct in `sources/`.
+//! The workflow policy (approval routing) joins these files with the approval issue.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::diagnostics::{self, ConfigError};
+use super::Settings;
+use crate::sources::folder::FolderConfig;
+
+/// A source, by kind. Source names must be unique across all pipelines: they key documents' origins.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SourceConfig {
+    /// A watched drop folder.
+    Folder(FolderConfig),
+}
+
+impl SourceConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            SourceConfig::Folder(f) => &f.name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineFile {
+    /// Shown in logs; defaults to the file name.
+    name: Option<String>,
+    #[serde(default, rename = "source")]
+    sources: Vec<SourceConfig>,
+}
+
+/// A loaded pipeline file with its paths resolved against the file's folder.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    pub file: PathBuf,
+    pub sources: Vec<SourceConfig>,
+}
+
+impl Pipeline {
+    pub fn parse(file: &Path, text: &str) -> Result<Pipeline, ConfigError> {
+        let parsed: PipelineFile = diagnostics::parse_all(file, text)?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        let sources = parsed
+            .sources
+            .into_iter()
+            .map(|s| match s {
+                SourceConfig::Folder(f) => SourceConfig::Folder(f.resolved(base)),
+            })
+            .collect();
+        let name = parsed.name.unwrap_or_else(|| {
+            file.file_stem()
+                .map_or("pipeline".into(), |s| s.to_string_lossy().into_owned())
+        });
+        Ok(Pipeline {
+            name,
+            file: file.to_path_buf(),
+            sources,
+        })
+    }
+}
+
+/// Loads the pipelines a config names, or every `pipelines/*.toml` beside it, and checks that
+/// source names are unique.
+pub fn load_all(settings: &Settings) -> Result<Vec<Pipeline>, ConfigError> {
+    let files: Vec<PathBuf> = match &settings.pipelines {
+        Some(list) => list.iter().map(|p| settings.resolve(p)).collect(),
+        None => {
+            let dir = settings.base_dir.join("pipelines");
+            let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort();
+            v
+        }
+    };
+    let mut errors = Vec::new();
+    let mut pipelines = Vec::new();
+    for file in files {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(ConfigError::single(
+                    &file,
+                    format!("cannot read pipeline file: {e}"),
+                    None,
+                ));
+                continue;
+            }
+        };
+        match Pipeline::parse(&file, &text) {
+            Ok(p) => pipelines.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut seen = std::collections::HashMap::new();
+    for p in &pipelines {
+        for s in &p.sources {
+            if let Some(first) = seen.insert(s.name().to_string(), p.file.clone()) {
+                errors.push(ConfigError::single(
+                    &p.file,
+                    format!(
+                        "source name '{}' is already used in {}",
+                        s.name(),
+                        first.display()
+                    ),
+                    Some(
+                        "give every source a unique `name`: it is recorded on each document".into(),
+                    ),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(pipelines)
+    } else {
+        Err(ConfigError {
+            diagnostics: errors.into_iter().flat_map(|e| e.diagnostics).collect(),
+        })
+    }
+}

@@ -1,0 +1,16 @@
+//! Domain types: money, identifiers, invoices, documents. Parse, don't validate: a value of these
+//! types is valid by construction, and constructors say what was expected when it is not.
+
+pub mod document;
+pub mod extraction;
+pub mod ids;
+pub mod invoice;
+pub mod money;
+
+pub use document::{
+    now_micros, ContentHash, DocumentEvent, DocumentId, DocumentState, Origin, RawDocument, Stage,
+};
+pub use extraction::{Extraction, Method};
+pub use ids::{Bic, Iban, IdError, Siren, Siret, VatId};
+pub use invoice::{DocType, Invoice, LineItem, Party, PrecedingInvoice, VatBreakdown};
+pub use money::{Amount, Currency, MoneyError};

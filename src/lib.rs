@@ -1,0 +1,15 @@
+//! facteur: an accounts-payable pipeline with a shared double-entry ledger.
+//!
+//! Data flows one way (DESIGN.md §1): `sources` turn mailboxes and folders into `RawDocument`s,
+//! `stages` move each document through intake → read → dedupe → route → approve → post → export,
+//! handing over only through the `store`; `cli` and (later) `web` are the ways in for people.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod read;
+pub mod sources;
+pub mod stages;
+pub mod store;
+pub mod worker;

@@ -1,0 +1,5 @@
+//! The `facteur` binary: a thin shell over `facteur::cli`.
+
+fn main() -> std::process::ExitCode {
+    facteur::cli::main()
+}

@@ -1,0 +1,1 @@
+//! Supplier templates (models/suppliers/*.toml). PLACEHOLDER: being written on branch text.

@@ -1,0 +1,1 @@
+//! Pipeline stages (being written).
