@@ -1,1 +1,261 @@
-//! worker (being written).
+//! The runtime: sources feeding intake, stage workers draining the queue, and the lease reaper,
+//! until shutdown. `Worker::try_process_next` handles one job and says `Idle` when there is none,
+//! so tests and `facteur ingest` can drain the queue synchronously.
+//!
+//! Graceful shutdown: sources stop taking files; each in-flight job gets `shutdown_grace` to finish,
+//! then is released back to the queue untouched (never left leased to a stopped worker).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::domain::Stage;
+use crate::read::sandbox::SandboxPool;
+use crate::sources::{self, SourceContext};
+use crate::stages::{self, StageContext, StageError};
+use crate::store::{Job, JobFate, RetryPolicy, Store, StoreError};
+
+/// What one call to `try_process_next` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Processed {
+    Done {
+        document: crate::domain::DocumentId,
+        stage: Stage,
+        state: crate::domain::DocumentState,
+    },
+    Retried {
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
+    /// Another worker took the job over (our lease expired).
+    Lost,
+    Idle,
+}
+
+pub struct Worker {
+    pub id: String,
+    pub ctx: Arc<StageContext>,
+    pub lease: Duration,
+    pub retry: RetryPolicy,
+    pub stages: Vec<Stage>,
+}
+
+/// `host:pid`, unique enough across machines for lease ownership.
+pub fn worker_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+impl Worker {
+    pub fn new(settings: &Settings, store: Arc<dyn Store>) -> Worker {
+        Worker {
+            id: worker_id(),
+            ctx: Arc::new(StageContext {
+                store,
+                sandbox: SandboxPool::new(settings.read.sandbox_config()),
+                read_options: settings.read.read_options(),
+                review_threshold: settings.read.review_threshold,
+            }),
+            lease: Duration::from_secs(settings.worker.lease_secs.max(5)),
+            retry: RetryPolicy {
+                max_attempts: settings.worker.max_attempts.max(1),
+                backoff: Duration::from_secs(settings.worker.backoff_secs),
+            },
+            stages: stages::BUILT.to_vec(),
+        }
+    }
+
+    /// Claims and runs one job; `Idle` when none is runnable.
+    pub async fn try_process_next(&self) -> Result<Processed, StoreError> {
+        let Some(job) = self
+            .ctx
+            .store
+            .claim_job(&self.id, &self.stages, self.lease)
+            .await?
+        else {
+            return Ok(Processed::Idle);
+        };
+        self.process(job, None).await
+    }
+
+    /// Runs a claimed job, renewing its lease meanwhile; on shutdown (after the grace period)
+    /// releases it instead.
+    async fn process(
+        &self,
+        job: Job,
+        shutdown: Option<(&CancellationToken, Duration)>,
+    ) -> Result<Processed, StoreError> {
+        let store = self.ctx.store.clone();
+        let renew = {
+            let (store, job, lease) = (store.clone(), job.clone(), self.lease);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    match store.renew_lease(&job, lease).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => tracing::warn!(error = %e, job = job.id, "cannot renew lease"),
+                    }
+                }
+            })
+        };
+        let work = stages::run(&self.ctx, &job);
+        let result = match shutdown {
+            None => Some(work.await),
+            Some((token, grace)) => {
+                tokio::pin!(work);
+                tokio::select! {
+                    r = &mut work => Some(r),
+                    _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => None,
+                }
+            }
+        };
+        renew.abort();
+        let outcome = match result {
+            None => {
+                store.release_job(&job).await?;
+                tracing::info!(job = job.id, document = %job.document, "released at shutdown");
+                return Ok(Processed::Idle);
+            }
+            Some(Ok(t)) => {
+                let state = t.to;
+                match store.complete_job(&job, t).await {
+                    Ok(()) => Processed::Done {
+                        document: job.document,
+                        stage: job.stage,
+                        state,
+                    },
+                    Err(StoreError::Conflict(msg)) => {
+                        tracing::warn!(%msg, "lease lost; result dropped, the new holder will redo it");
+                        Processed::Lost
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Some(Err(e)) => {
+                let error = e.to_string();
+                if let StageError::Store(_) = e {
+                    tracing::warn!(%error, "store error during stage");
+                }
+                match store.fail_job(&job, &error, self.retry).await {
+                    Ok(JobFate::Retry { at }) => {
+                        tracing::warn!(%error, retry_at = %at, document = %job.document, "stage failed; will retry");
+                        Processed::Retried { error }
+                    }
+                    Ok(JobFate::Dead) => {
+                        tracing::error!(%error, document = %job.document, "stage gave up");
+                        Processed::Dead { error }
+                    }
+                    Err(StoreError::Conflict(_)) => Processed::Lost,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        Ok(outcome)
+    }
+
+    /// Processes jobs until the queue is empty (for `ingest` and tests). Returns how many ran.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        while self.try_process_next().await? != Processed::Idle {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// One processing loop until shutdown.
+    async fn run_loop(
+        self: Arc<Self>,
+        shutdown: CancellationToken,
+        poll: Duration,
+        grace: Duration,
+    ) {
+        while !shutdown.is_cancelled() {
+            let claimed = match self
+                .ctx
+                .store
+                .claim_job(&self.id, &self.stages, self.lease)
+                .await
+            {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot claim jobs; retrying");
+                    None
+                }
+            };
+            match claimed {
+                Some(job) => {
+                    if let Err(e) = self.process(job, Some((&shutdown, grace))).await {
+                        tracing::error!(error = %e, "job bookkeeping failed; its lease will expire and it will be retried");
+                    }
+                }
+                None => {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `facteur run`: every configured source, `worker.concurrency` stage loops and the reaper, until
+/// `shutdown` is cancelled (Ctrl-C / SIGTERM).
+pub async fn run(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let worker = Arc::new(Worker::new(settings, store.clone()));
+    let poll = Duration::from_millis(settings.worker.poll_interval_ms.max(50));
+    let grace = Duration::from_secs(30);
+    let mut tasks = tokio::task::JoinSet::new();
+    let ctx = SourceContext {
+        store: store.clone(),
+        intake: settings.intake.clone(),
+        worker_id: worker.id.clone(),
+        shutdown: shutdown.clone(),
+    };
+    for pipeline in &settings.loaded_pipelines {
+        for cfg in &pipeline.sources {
+            let source = sources::build(cfg);
+            let (ctx, name) = (ctx.clone(), source.name().to_string());
+            tasks.spawn(async move {
+                if let Err(e) = source.run(ctx).await {
+                    tracing::error!(source = %name, error = %format!("{e:#}"), "source stopped with an error");
+                }
+            });
+        }
+    }
+    for _ in 0..settings.worker.concurrency.max(1) {
+        tasks.spawn(worker.clone().run_loop(shutdown.clone(), poll, grace));
+    }
+    let (reaper_store, reaper_stop, retry) = (store.clone(), shutdown.clone(), worker.retry);
+    let reap_every = (worker.lease / 4).max(Duration::from_secs(1));
+    tasks.spawn(async move {
+        loop {
+            match reaper_store.reap_expired(retry).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "reaped expired leases"),
+                Err(e) => tracing::warn!(error = %e, "reaper failed"),
+            }
+            tokio::select! {
+                _ = reaper_stop.cancelled() => break,
+                _ = tokio::time::sleep(reap_every) => {}
+            }
+        }
+    });
+    tracing::info!(worker = %worker.id, "facteur running");
+    while tasks.join_next().await.is_some() {}
+    tracing::info!("facteur stopped");
+    Ok(())
+}

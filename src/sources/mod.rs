@@ -5,3 +5,35 @@
 //! intake recognises by their hash: nothing is lost and nothing is doubled.
 
 pub mod folder;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{IntakeSettings, SourceConfig};
+use crate::store::Store;
+
+/// What every source is given to deliver documents.
+#[derive(Clone)]
+pub struct SourceContext {
+    pub store: Arc<dyn Store>,
+    pub intake: IntakeSettings,
+    /// This worker process's identity (`host:pid`), for leases.
+    pub worker_id: String,
+    pub shutdown: CancellationToken,
+}
+
+/// A running source: delivers documents until `ctx.shutdown` is cancelled.
+#[async_trait]
+pub trait Source: Send {
+    fn name(&self) -> &str;
+    async fn run(self: Box<Self>, ctx: SourceContext) -> anyhow::Result<()>;
+}
+
+/// Turns a source's configuration into a runnable source.
+pub fn build(config: &SourceConfig) -> Box<dyn Source> {
+    match config {
+        SourceConfig::Folder(c) => Box::new(folder::FolderSource::new(c.clone())),
+    }
+}

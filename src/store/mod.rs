@@ -5,6 +5,7 @@
 //! chrono types (DESIGN.md §3), hence the trait. The URL scheme picks the backend at start-up.
 //! Every state change is one transaction that also records an event and enqueues the next job.
 
+pub mod mail;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -20,6 +21,7 @@ use crate::domain::{
     ContentHash, DocumentEvent, DocumentId, DocumentState, Extraction, Origin, RawDocument, Stage,
 };
 
+pub use mail::MailStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -103,14 +105,18 @@ impl RetryPolicy {
     /// Exponential: backoff × 2^(attempts−1), capped at one day.
     pub fn delay(&self, attempts: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
-        self.backoff.saturating_mul(factor).min(Duration::from_secs(86_400))
+        self.backoff
+            .saturating_mul(factor)
+            .min(Duration::from_secs(86_400))
     }
 }
 
 /// What became of a failed job.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobFate {
-    Retry { at: DateTime<Utc> },
+    Retry {
+        at: DateTime<Utc>,
+    },
     /// Out of attempts: the job is `dead` and the document `failed`, with the error as reason.
     Dead,
 }
@@ -177,23 +183,33 @@ pub struct Counts {
 
 impl Counts {
     pub fn state(&self, s: DocumentState) -> i64 {
-        self.by_state.iter().find(|(k, _)| k == s.as_str()).map_or(0, |(_, n)| *n)
+        self.by_state
+            .iter()
+            .find(|(k, _)| k == s.as_str())
+            .map_or(0, |(_, n)| *n)
     }
     pub fn jobs(&self, status: &str) -> i64 {
-        self.jobs_by_status.iter().find(|(k, _)| k == status).map_or(0, |(_, n)| *n)
+        self.jobs_by_status
+            .iter()
+            .find(|(k, _)| k == status)
+            .map_or(0, |(_, n)| *n)
     }
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: mail::MailStore + Send + Sync + 'static {
     /// Stores the bytes (content-addressed) and either creates a document with its `read` job or
     /// records a re-arrival of known bytes; one transaction.
     async fn intake(&self, raw: &RawDocument) -> Result<IntakeOutcome, StoreError>;
 
     /// Claims the oldest runnable job of one of `stages` for `owner` until now + `lease`.
     /// Two claimants never get the same job.
-    async fn claim_job(&self, owner: &str, stages: &[Stage], lease: Duration)
-        -> Result<Option<Job>, StoreError>;
+    async fn claim_job(
+        &self,
+        owner: &str,
+        stages: &[Stage],
+        lease: Duration,
+    ) -> Result<Option<Job>, StoreError>;
 
     /// Extends a lease the caller still holds (long OCR); false if it was lost.
     async fn renew_lease(&self, job: &Job, lease: Duration) -> Result<bool, StoreError>;
@@ -204,7 +220,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records a failed attempt: back to the queue after a backoff, or `dead` (and the document
     /// `failed`) when out of attempts.
-    async fn fail_job(&self, job: &Job, error: &str, policy: RetryPolicy) -> Result<JobFate, StoreError>;
+    async fn fail_job(
+        &self,
+        job: &Job,
+        error: &str,
+        policy: RetryPolicy,
+    ) -> Result<JobFate, StoreError>;
 
     /// Gives a job back untouched (graceful shutdown): runnable now, the attempt not counted.
     async fn release_job(&self, job: &Job) -> Result<(), StoreError>;
@@ -216,8 +237,11 @@ pub trait Store: Send + Sync + 'static {
     async fn document(&self, id: DocumentId) -> Result<DocumentRecord, StoreError>;
 
     /// Newest first.
-    async fn list_documents(&self, state: Option<DocumentState>, limit: u32)
-        -> Result<Vec<DocumentSummary>, StoreError>;
+    async fn list_documents(
+        &self,
+        state: Option<DocumentState>,
+        limit: u32,
+    ) -> Result<Vec<DocumentSummary>, StoreError>;
 
     async fn blob(&self, hash: &ContentHash) -> Result<Vec<u8>, StoreError>;
 
@@ -230,11 +254,18 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Opens the store a URL names (`sqlite://…` or `postgres://…`) and applies its migrations.
-pub async fn open(url: &str, max_connections: u32) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+pub async fn open(
+    url: &str,
+    max_connections: u32,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(PgStore::connect(url, max_connections).await?))
+        Ok(std::sync::Arc::new(
+            PgStore::connect(url, max_connections).await?,
+        ))
     } else if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(SqliteStore::connect(url, max_connections).await?))
+        Ok(std::sync::Arc::new(
+            SqliteStore::connect(url, max_connections).await?,
+        ))
     } else {
         Err(StoreError::Open {
             url: url.to_string(),

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Postgres};
 
+use super::mail::impl_mail_store;
 use super::sql::impl_store;
 
 pub struct PgStore {
@@ -26,7 +27,8 @@ fn from_money(m: Money) -> Result<Decimal, StoreError> {
 
 const BEGIN: &str = "BEGIN";
 
-const CLAIM_SQL: &str = "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
+const CLAIM_SQL: &str =
+    "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
     attempts = attempts + 1, updated_at = $3 \
     WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= $3 \
                 AND $4 LIKE '%,' || stage || ',%' ORDER BY run_after, id LIMIT 1 \
@@ -40,7 +42,10 @@ impl PgStore {
             .acquire_timeout(std::time::Duration::from_secs(30))
             .connect(url)
             .await
-            .map_err(|e| StoreError::Open { url: redact(url), why: e.to_string() })?;
+            .map_err(|e| StoreError::Open {
+                url: redact(url),
+                why: e.to_string(),
+            })?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(PgStore { pool })
     }
@@ -61,3 +66,4 @@ fn redact(url: &str) -> String {
 }
 
 impl_store!(PgStore, Postgres);
+impl_mail_store!(PgStore, Postgres);

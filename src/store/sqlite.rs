@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
+use super::mail::impl_mail_store;
 use super::sql::impl_store;
 
 pub struct SqliteStore {
@@ -28,7 +29,8 @@ fn from_money(m: Money) -> Result<Decimal, StoreError> {
 
 const BEGIN: &str = "BEGIN IMMEDIATE";
 
-const CLAIM_SQL: &str = "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
+const CLAIM_SQL: &str =
+    "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
     attempts = attempts + 1, updated_at = $3 \
     WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= $3 \
                 AND $4 LIKE '%,' || stage || ',%' ORDER BY run_after, id LIMIT 1) \
@@ -37,7 +39,10 @@ const CLAIM_SQL: &str = "UPDATE jobs SET status = 'running', lease_owner = $1, l
 impl SqliteStore {
     /// Opens (creating the file and its folder if needed) and migrates.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let open_err = |why: String| StoreError::Open { url: url.to_string(), why };
+        let open_err = |why: String| StoreError::Open {
+            url: url.to_string(),
+            why,
+        };
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| open_err(e.to_string()))?
             .create_if_missing(true)
@@ -61,3 +66,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, Sqlite);
+impl_mail_store!(SqliteStore, Sqlite);

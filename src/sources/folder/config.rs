@@ -1,4 +1,4 @@
-//! Drop-folder source (being written).
+//! Configuration of a drop-folder source (`[[source]] type = "folder"` in a pipeline file).
 
 use std::path::{Path, PathBuf};
 
