@@ -1,4 +1,195 @@
-//! Command-line interface (being written).
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! The command line: clap definitions and dispatch. Each command lives in its own file.
+//!
+//! Exit codes mean something (STYLE.md): 0 ok, 1 some documents failed, 2 usage or configuration
+//! error. Logs go to stderr (text, or JSON with `--log-format json`); results go to stdout.
+
+mod check_config;
+mod demo;
+mod documents;
+mod extract;
+mod ingest;
+mod init;
+mod run;
+pub mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{LogFormat, Settings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "facteur",
+    version,
+    about = "Accounts-payable pipeline: supplier invoices in, one ledger out"
+)]
+pub struct Cli {
+    /// Configuration file [default: $FACTEUR_CONFIG, else ./facteur.toml]
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr (overrides log.format).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `debug` or `facteur=debug,sqlx=warn` (overrides log.level and RUST_LOG).
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented facteur.toml, a pipeline and the folders into DIR (default: here).
+    Init(init::Args),
+    /// Run every source and stage worker until Ctrl-C (graceful: in-flight work finishes or is released).
+    Run,
+    /// Ingest files or folders once, read them, and print a summary.
+    Ingest(ingest::Args),
+    /// Read one file and print what was extracted (no database involved).
+    Extract(extract::Args),
+    /// List and inspect documents.
+    #[command(subcommand)]
+    Documents(documents::Command),
+    /// Check the configuration and its pipelines; print every problem with file, line and column.
+    CheckConfig,
+    /// Set up a temporary workspace, ingest the demo invoices and show what facteur read.
+    Demo(demo::Args),
+    /// Print benchmark figures (accuracy and speed against shared/corpus).
+    Bench(BenchArgs),
+    /// Runs the sandboxed reader (internal: started by facteur itself).
+    #[command(name = "__sandbox-child", hide = true)]
+    SandboxChild,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[arg(value_enum)]
+    pub what: BenchKind,
+    /// The corpus folder [default: ../shared/corpus beside the source tree].
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BenchKind {
+    /// Field accuracy: XML, text layer, invoice2data PDFs.
+    Accuracy,
+    /// Documents per second and ms per page, beside pdftotext and python factur-x.
+    Speed,
+    /// OCR accuracy and speed beside the tesseract CLI.
+    Ocr,
+}
+
+/// Failure of a command, mapped to an exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Usage or configuration: exit 2.
+    Config(String),
+    /// Ran, but some documents failed: exit 1 (details already printed).
+    Partial,
+    /// Anything else: exit 1 with the cause chain.
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+impl From<crate::config::ConfigError> for Failure {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Failure::Config(e.to_string())
+    }
+}
+
+pub type CmdResult = Result<(), Failure>;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::SandboxChild = cli.command {
+        return crate::read::sandbox::child_main();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Partial) => ExitCode::from(1),
+        Err(Failure::Config(msg)) => {
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Loads the configuration; `allow_missing` lets read-only commands run on defaults.
+pub(crate) fn load_settings(cli: &Cli, allow_missing: bool) -> Result<Settings, Failure> {
+    let path = crate::config::config_path(cli.config.as_deref());
+    Ok(Settings::load(&path, allow_missing)?)
+}
+
+/// Logging on stderr, from the CLI flags, then the config, then RUST_LOG.
+pub(crate) fn init_logging(cli: &Cli, settings: Option<&Settings>) {
+    use tracing_subscriber::EnvFilter;
+    let level = cli
+        .log_level
+        .clone()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .or_else(|| settings.map(|s| s.log.level.clone()))
+        .unwrap_or_else(|| "info".into());
+    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let format = cli
+        .log_format
+        .or(settings.map(|s| s.log.format))
+        .unwrap_or_default();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_target(false).try_init(),
+    };
+}
+
+async fn dispatch(cli: Cli) -> CmdResult {
+    match &cli.command {
+        Command::Init(args) => init::run(args),
+        Command::Run => run::run(&cli).await,
+        Command::Ingest(args) => ingest::run(&cli, args).await,
+        Command::Extract(args) => extract::run(&cli, args).await,
+        Command::Documents(cmd) => documents::run(&cli, cmd).await,
+        Command::CheckConfig => check_config::run(&cli),
+        Command::Demo(args) => demo::run(&cli, args).await,
+        Command::Bench(args) => {
+            init_logging(&cli, None);
+            let corpus = args.corpus.clone().unwrap_or_else(default_corpus);
+            let r = match args.what {
+                BenchKind::Accuracy => crate::bench::accuracy::run(&corpus),
+                BenchKind::Speed => crate::bench::speed::run(&corpus),
+                BenchKind::Ocr => crate::bench::ocr::run(&corpus),
+            };
+            r.map_err(Failure::Other)
+        }
+        Command::SandboxChild => Ok(()),
+    }
+}
+
+/// `../shared/corpus` beside the source tree (where CI and developers have it).
+fn default_corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
 }

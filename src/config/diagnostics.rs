@@ -144,11 +144,20 @@ pub fn parse_all<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Conf
 }
 
 /// Replaces line `line` (1-based) with a comment of the same length; false if already blank.
+/// A bad table header takes its body with it, so its keys are not misreported in the table above.
 fn blank_line(text: &mut String, line: usize) -> bool {
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
+    let mut in_bad_table = false;
     for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line && !l.trim_start().starts_with('#') && !l.trim().is_empty() {
+        let t = l.trim_start();
+        if i + 1 == line {
+            in_bad_table = t.starts_with('[');
+        } else if t.starts_with('[') {
+            in_bad_table = false;
+        }
+        let target = i + 1 == line || in_bad_table;
+        if target && !t.starts_with('#') && !l.trim().is_empty() {
             let body = l.trim_end_matches(['\n', '\r']);
             out.push('#');
             out.push_str(&" ".repeat(body.len().saturating_sub(1)));

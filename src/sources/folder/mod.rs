@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 pub use config::{FolderConfig, WatchMode};
-pub use scan::DEFAULT_IGNORES;
+pub use scan::{ignore_set, DEFAULT_IGNORES};
 
 use super::{Source, SourceContext};
 use crate::domain::{Origin, RawDocument};

@@ -1,0 +1,36 @@
+//! `facteur check-config`: every problem in the configuration, with file, line, column and a hint.
+
+use super::{load_settings, Cli, CmdResult};
+
+pub fn run(cli: &Cli) -> CmdResult {
+    let path = crate::config::config_path(cli.config.as_deref());
+    let settings = load_settings(cli, false)?;
+    let sources: usize = settings
+        .loaded_pipelines
+        .iter()
+        .map(|p| p.sources.len())
+        .sum();
+    println!("{}: ok", path.display());
+    println!("  database: {}", redact(&settings.database_url()));
+    println!(
+        "  pipelines: {} ({} sources)",
+        settings.loaded_pipelines.len(),
+        sources
+    );
+    for p in &settings.loaded_pipelines {
+        for s in &p.sources {
+            println!("    {} ← {}", s.name(), p.file.display());
+        }
+    }
+    Ok(())
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s && url[s + 3..at].contains(':') => {
+            let user = url[s + 3..at].split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,71 @@
+//! `facteur demo`: a temporary workspace on the embedded SQLite store, the demo invoices of
+//! fixtures/demo ingested and read, and what facteur found in each.
+
+use std::path::PathBuf;
+
+use super::{init_logging, Cli, CmdResult, Failure};
+use crate::config::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder of invoices to ingest [default: fixtures/demo of the source tree].
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+    /// Workspace folder to use [default: a new temporary folder, kept for you to explore].
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+}
+
+pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
+    init_logging(cli, None);
+    let fixtures = args
+        .fixtures
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"));
+    let files = super::ingest::expand(std::slice::from_ref(&fixtures));
+    if files.is_empty() {
+        return Err(Failure::Config(format!(
+            "no demo invoices in {} (pass --fixtures DIR)",
+            fixtures.display()
+        )));
+    }
+    let workspace = match &args.workspace {
+        Some(w) => w.clone(),
+        None => tempfile::Builder::new()
+            .prefix("facteur-demo-")
+            .tempdir()
+            .map_err(anyhow::Error::from)?
+            .keep(),
+    };
+    super::init::write_workspace(&workspace).map_err(anyhow::Error::from)?;
+    let config = workspace.join("facteur.toml");
+    let settings = Settings::load(&config, false)?;
+    println!("facteur demo — workspace {}", workspace.display());
+    println!("store: {}\n", settings.database_url());
+    let store = crate::store::open(&settings.database_url(), settings.database.max_connections)
+        .await
+        .map_err(|e| Failure::Other(e.into()))?;
+    let report = super::ingest::ingest(&settings, store.clone(), &files, false).await?;
+    let (text, _) = super::ingest::summary(store.as_ref(), &report).await?;
+    print!("{text}");
+    for row in &report.rows {
+        let Ok(outcome) = &row.outcome else { continue };
+        let doc = store
+            .document(outcome.document())
+            .await
+            .map_err(anyhow::Error::from)?;
+        println!(
+            "\n── {} (document {}, {})",
+            doc.summary.file_name, doc.summary.id, doc.summary.state
+        );
+        match &doc.extraction {
+            Some(x) => print!("{}", super::extract::describe(x)),
+            None => println!("{}", doc.summary.reason.unwrap_or_default()),
+        }
+    }
+    println!(
+        "\nExplore: facteur --config {} documents list   (or: documents show ID)",
+        config.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! `facteur documents list|show`: what facteur holds, its state and why.
+
+use super::{init_logging, load_settings, table, Cli, CmdResult, Failure};
+use crate::domain::{DocumentId, DocumentState};
+use crate::store::{DocumentSummary, StoreError};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Newest first.
+    List {
+        /// Only documents in this state (received, read, needs_review, failed, …).
+        #[arg(long)]
+        state: Option<DocumentState>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fields, state history with reasons, arrivals and jobs of one document.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
+    let settings = load_settings(cli, true)?;
+    init_logging(cli, Some(&settings));
+    let store = crate::store::open(&settings.database_url(), 2)
+        .await
+        .map_err(|e| Failure::Other(e.into()))?;
+    match cmd {
+        Command::List { state, limit, json } => {
+            let docs = store
+                .list_documents(*state, *limit)
+                .await
+                .map_err(|e| Failure::Other(e.into()))?;
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&docs).map_err(anyhow::Error::from)?
+                );
+            } else if docs.is_empty() {
+                println!(
+                    "no documents{}",
+                    state.map_or(String::new(), |s| format!(" in state {s}"))
+                );
+            } else {
+                print!("{}", list_table(&docs));
+            }
+        }
+        Command::Show { id, json } => {
+            let doc = match store.document(DocumentId(*id)).await {
+                Ok(d) => d,
+                Err(StoreError::NotFound(what)) => {
+                    return Err(Failure::Config(format!(
+                        "{what}: see `facteur documents list`"
+                    )))
+                }
+                Err(e) => return Err(Failure::Other(e.into())),
+            };
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?
+                );
+                return Ok(());
+            }
+            let s = &doc.summary;
+            println!("document {} — {}", s.id, s.file_name);
+            println!(
+                "state:    {}{}",
+                s.state,
+                s.reason
+                    .as_ref()
+                    .map_or(String::new(), |r| format!(" ({r})"))
+            );
+            println!("origin:   {} via {}", doc.origin.describe(), s.source);
+            println!("bytes:    {} (sha256 {})", doc.size, doc.content_hash);
+            println!(
+                "received: {}",
+                s.received_at.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+            if let Some(x) = &doc.extraction {
+                println!();
+                print!("{}", super::extract::describe(x));
+            }
+            println!("\nhistory:");
+            for e in &doc.events {
+                let from = e.from_state.map_or("—".to_string(), |f| f.to_string());
+                println!(
+                    "  {}  {from} → {}  {}",
+                    e.at.format("%Y-%m-%d %H:%M:%S"),
+                    e.to_state,
+                    e.reason
+                );
+            }
+            if doc.arrivals.len() > 1 {
+                println!("\narrivals ({}):", doc.arrivals.len());
+                for a in &doc.arrivals {
+                    println!(
+                        "  {}  {}  {}",
+                        a.at.format("%Y-%m-%d %H:%M:%S"),
+                        a.source,
+                        a.origin.describe()
+                    );
+                }
+            }
+            println!("\njobs:");
+            for j in &doc.jobs {
+                println!(
+                    "  #{} {} {} (attempts {}){}",
+                    j.id,
+                    j.stage,
+                    j.status,
+                    j.attempts,
+                    j.last_error
+                        .as_ref()
+                        .map_or(String::new(), |e| format!(" last error: {e}"))
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn list_table(docs: &[DocumentSummary]) -> String {
+    let rows: Vec<Vec<String>> = docs
+        .iter()
+        .map(|d| {
+            vec![
+                d.id.to_string(),
+                d.state.to_string(),
+                d.file_name.clone(),
+                d.invoice_number.clone().unwrap_or_default(),
+                d.issue_date.map(|x| x.to_string()).unwrap_or_default(),
+                d.total_gross
+                    .map(|g| format!("{g} {}", d.currency.clone().unwrap_or_default()))
+                    .unwrap_or_default(),
+                d.supplier_name.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table::render(
+        &["ID", "STATE", "FILE", "NUMBER", "DATE", "TOTAL", "SUPPLIER"],
+        &rows,
+        2,
+        100,
+    )
+}
+
+impl clap::ValueEnum for DocumentState {
+    fn value_variants<'a>() -> &'a [Self] {
+        &DocumentState::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
