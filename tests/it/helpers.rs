@@ -1,1 +1,245 @@
-//! (being written)
+//! Shared test helpers: a fresh store on each backend, generated invoice PDFs, waiting.
+//!
+//! PostgreSQL tests create their own database on the server named by `FACTEUR_TEST_PG`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`, which `scripts/test` starts) and drop it
+//! when the guard is dropped, so tests run in parallel and leave nothing behind.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use facteur::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("FACTEUR_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh, empty database; removed on drop.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("facteur.db").display());
+                TestDb {
+                    backend,
+                    url,
+                    dir,
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("facteur_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = pg_admin_url();
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL at {admin} is needed (scripts/test starts it): {e}")
+                    });
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                let base = admin
+                    .rsplit_once('/')
+                    .map_or(admin.as_str(), |(b, _)| b)
+                    .to_string();
+                TestDb {
+                    backend,
+                    url: format!("{base}/{name}"),
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Arc<dyn Store> {
+        facteur::store::open(&self.url, 8)
+            .await
+            .expect("open store")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        let admin = pg_admin_url();
+        // Drop runs outside any runtime we may block on: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// Runs one test body against both backends: `both_backends!(name, |db| async move { … })`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let db = $crate::helpers::TestDb::new($crate::helpers::Backend::Sqlite).await;
+                ($body)(db).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let db = $crate::helpers::TestDb::new($crate::helpers::Backend::Postgres).await;
+                ($body)(db).await;
+            }
+        }
+    };
+}
+
+/// A one-page French invoice PDF with a real text layer (Helvetica), distinct per `number`.
+pub fn invoice_pdf(number: &str, net: &str, tax: &str, gross: &str) -> Vec<u8> {
+    let lines = [
+        "ACME Fournitures SARL".to_string(),
+        "12 rue des Lilas, 75011 Paris".to_string(),
+        "TVA intracommunautaire : FR44732829320".to_string(),
+        "SIRET : 73282932000074".to_string(),
+        String::new(),
+        format!("FACTURE N\u{b0} {number}"),
+        "Date de facture : 12/03/2026".to_string(),
+        "Date d'echeance : 11/04/2026".to_string(),
+        "Client : Boulangerie Martin".to_string(),
+        String::new(),
+        "Designation                 Qte   Prix unitaire HT   Total HT".to_string(),
+        format!("Ramettes papier A4          10    {net}"),
+        String::new(),
+        format!("Total HT : {net} EUR"),
+        format!("TVA 20 % : {tax} EUR"),
+        format!("Total TTC : {gross} EUR"),
+        "IBAN : FR76 3000 6000 0112 3456 7890 189".to_string(),
+    ];
+    let mut content = String::from("BT /F1 11 Tf 14 TL 56 780 Td\n");
+    for l in &lines {
+        let esc = l
+            .replace('\\', "\\\\")
+            .replace('(', "\\(")
+            .replace(')', "\\)");
+        // Latin-1 for WinAnsiEncoding.
+        content.push_str(&format!("({esc}) '\n"));
+    }
+    content.push_str("ET\n");
+    let content: Vec<u8> = content
+        .chars()
+        .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+        .collect();
+    let objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>".to_vec(),
+        [format!("<< /Length {} >>\nstream\n", content.len()).into_bytes(), content, b"\nendstream".to_vec()].concat(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
+    ];
+    let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// The n-th generated test invoice: distinct bytes, consistent totals.
+pub fn nth_invoice(n: usize) -> Vec<u8> {
+    let net = rust_decimal::Decimal::new(10_000 + n as i64 * 137, 2);
+    let tax = (net * rust_decimal::Decimal::new(20, 2)).round_dp(2);
+    invoice_pdf(
+        &format!("F-2026-{n:05}"),
+        &net.to_string(),
+        &tax.to_string(),
+        &(net + tax).to_string(),
+    )
+}
+
+/// Polls `check` until it returns true or `timeout` passes; returns whether it did.
+pub async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    check().await
+}
+
+/// Every file below `dir`, recursively.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+pub fn corpus() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"))
+}
+
+pub fn facteur_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_facteur")
+}
