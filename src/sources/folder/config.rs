@@ -54,24 +54,17 @@ fn default_stable_secs() -> u64 {
 impl FolderConfig {
     /// Resolves relative paths against `base` (the pipeline file's folder).
     pub fn resolved(mut self, base: &Path) -> Self {
-        let abs = |p: &Path| {
-            if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                base.join(p)
-            }
-        };
-        self.path = abs(&self.path);
-        self.processed_dir = Some(
-            self.processed_dir
-                .as_deref()
-                .map_or_else(|| self.path.join("processed"), abs),
-        );
-        self.failed_dir = Some(
-            self.failed_dir
-                .as_deref()
-                .map_or_else(|| self.path.join("failed"), abs),
-        );
+        self.path = base.join(&self.path); // join keeps an absolute path as it is
+        let processed = self
+            .processed_dir
+            .take()
+            .unwrap_or_else(|| self.path.join("processed"));
+        let failed = self
+            .failed_dir
+            .take()
+            .unwrap_or_else(|| self.path.join("failed"));
+        self.processed_dir = Some(base.join(processed));
+        self.failed_dir = Some(base.join(failed));
         self
     }
 }
