@@ -162,3 +162,73 @@ fn contents(doc: &Document, a: &Attachment<'_>) -> Result<Vec<u8>, EinvoiceError
         .get_plain_content_with_limit(MAX_BYTES)
         .map_err(|e| bad(format!("cannot decode its stream: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lopdf::{dictionary, Stream};
+
+    const UBL: &[u8] = br#"<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"><cbc:ID>X-9</cbc:ID></Invoice>"#;
+
+    /// A one-page-less PDF whose catalog lists `files` in /AF (or in the name tree when `tree`).
+    fn pdf_with(files: &[(&str, &[u8])], tree: bool) -> Vec<u8> {
+        let mut doc = Document::with_version("1.7");
+        let mut specs = Vec::new();
+        for (name, bytes) in files {
+            let stream = doc.add_object(Stream::new(
+                dictionary! { "Type" => "EmbeddedFile" },
+                bytes.to_vec(),
+            ));
+            let spec = doc.add_object(dictionary! {
+                "Type" => "Filespec",
+                "F" => Object::string_literal(*name),
+                "EF" => dictionary! { "F" => stream },
+            });
+            specs.push((name.to_string(), spec));
+        }
+        let mut catalog = dictionary! { "Type" => "Catalog" };
+        if tree {
+            let names: Vec<Object> = specs
+                .iter()
+                .flat_map(|(n, id)| [Object::string_literal(n.as_str()), Object::Reference(*id)])
+                .collect();
+            let tree = doc.add_object(dictionary! { "Names" => names });
+            catalog.set("Names", dictionary! { "EmbeddedFiles" => tree });
+        } else {
+            let af: Vec<Object> = specs.iter().map(|(_, id)| Object::Reference(*id)).collect();
+            catalog.set("AF", af);
+        }
+        let root = doc.add_object(catalog);
+        doc.trailer.set("Root", root);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).expect("writing to a Vec cannot fail");
+        out
+    }
+
+    #[test]
+    fn standard_name_wins_in_af_and_name_tree() {
+        for tree in [false, true] {
+            let pdf = pdf_with(&[("other.xml", UBL), ("ZUGFeRD-invoice.xml", UBL)], tree);
+            let x = embedded_xml(&pdf).unwrap().unwrap();
+            assert_eq!(x.name, "ZUGFeRD-invoice.xml");
+            assert_eq!(x.bytes, UBL);
+        }
+    }
+
+    #[test]
+    fn other_xml_only_when_it_is_an_invoice() {
+        let pdf = pdf_with(&[("notes.xml", b"<notes/>"), ("inv.xml", UBL)], false);
+        assert_eq!(embedded_xml(&pdf).unwrap().unwrap().name, "inv.xml");
+        let pdf = pdf_with(&[("notes.xml", b"<notes/>")], true);
+        assert!(embedded_xml(&pdf).unwrap().is_none());
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(matches!(
+            embedded_xml(b"%PDF-1.7\n1 0 obj << /Type /Catalog"),
+            Err(EinvoiceError::Pdf(_))
+        ));
+    }
+}
