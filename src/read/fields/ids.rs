@@ -1,0 +1,218 @@
+//! Identifiers printed on a line: VAT ids, IBANs, BICs, SIRENs and SIRETs.
+//!
+//! A candidate is only ever reported through the domain type's `parse` (French VAT key, Luhn,
+//! ISO 7064 mod 97), so a look-alike number is never the value. Printed groupings vary
+//! (`FR76 10107 00245 00617052317 39`, `DE 232 446 240`), so each candidate is the longest run of
+//! letters, digits and single spaces after a plausible start, tried from longest to shortest.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::domain::{Bic, Iban, Siren, Siret, VatId};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found<T> {
+    pub value: T,
+    pub start: usize,
+    pub end: usize,
+}
+
+fn starts_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\b([A-Z]{2})[\s.]?([0-9A-Z])").expect("id start regex is valid"))
+}
+
+const VAT_COUNTRIES: &[&str] = &[
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "GB", "HR", "HU", "IE",
+    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI", "CH", "NO",
+];
+
+/// The characters after `start` that could belong to one printed identifier: letters, digits,
+/// dots and single spaces (a double space is a column gap).
+fn run_from(chars: &[char], start: usize, max_compact: usize) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut compact = String::new();
+    let mut i = start;
+    while i < chars.len() && compact.len() < max_compact {
+        let c = chars[i];
+        if c.is_ascii_alphanumeric() {
+            compact.push(c.to_ascii_uppercase());
+            out.push((i + 1, compact.clone()));
+        } else if (c == ' ' || c == '.' || c == '-' || c == '\u{a0}')
+            && chars.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric())
+        {
+            // a single separator inside the identifier
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    out
+}
+
+fn find_with<T>(text: &str, max: usize, parse: impl Fn(&str) -> Option<T>) -> Vec<Found<T>> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Vec<Found<T>> = Vec::new();
+    for m in starts_re().find_iter(text) {
+        let start = text[..m.start()].chars().count();
+        if out.iter().any(|f| start < f.end) {
+            continue;
+        }
+        let run = run_from(&chars, start, max);
+        // Longest first; the identifier must end at a word boundary.
+        for (end, compact) in run.iter().rev() {
+            if chars.get(*end).is_some_and(|c| c.is_ascii_alphanumeric()) {
+                continue;
+            }
+            if let Some(value) = parse(compact) {
+                out.push(Found {
+                    value,
+                    start,
+                    end: *end,
+                });
+                break;
+            }
+        }
+    }
+    out
+}
+
+pub fn find_vat_ids(text: &str) -> Vec<Found<VatId>> {
+    find_with(text, 15, |c| {
+        let cc = c.get(..2)?;
+        // An IBAN is not a VAT id even when its start looks like one.
+        if !VAT_COUNTRIES.contains(&cc) || c.len() > 14 {
+            return None;
+        }
+        VatId::parse(c).ok()
+    })
+}
+
+pub fn find_ibans(text: &str) -> Vec<Found<Iban>> {
+    find_with(text, 34, |c| {
+        if c.len() < 15 {
+            return None;
+        }
+        Iban::parse(c).ok()
+    })
+}
+
+pub fn find_bics(text: &str) -> Vec<Found<Bic>> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        let looks = (w.len() == 8 || w.len() == 11)
+            && w.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && w.chars().take(6).all(|c| c.is_ascii_uppercase());
+        if looks {
+            if let Ok(b) = Bic::parse(w) {
+                out.push(Found {
+                    value: b,
+                    start: pos,
+                    end: pos + n,
+                });
+            }
+        }
+        pos += n + 1;
+    }
+    out
+}
+
+/// SIRETs (14 digits) and SIRENs (9 digits) written with any spacing, Luhn-valid.
+pub fn find_siren_siret(text: &str) -> (Vec<Found<Siret>>, Vec<Found<Siren>>) {
+    let chars: Vec<char> = text.chars().collect();
+    let (mut sirets, mut sirens) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < chars.len() {
+        let boundary = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
+        if !(boundary && chars[i].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let mut digits = String::new();
+        let mut j = i;
+        while j < chars.len() {
+            let c = chars[j];
+            if c.is_ascii_digit() {
+                digits.push(c);
+            } else if !(c == ' ' && chars.get(j + 1).is_some_and(|n| n.is_ascii_digit())) {
+                break;
+            }
+            j += 1;
+        }
+        let alnum_after = chars.get(j).is_some_and(|c| c.is_ascii_alphanumeric());
+        if !alnum_after {
+            if digits.len() == 14 {
+                if let Ok(s) = Siret::parse(&digits) {
+                    sirets.push(Found {
+                        value: s,
+                        start: i,
+                        end: j,
+                    });
+                }
+            } else if digits.len() == 9 {
+                if let Ok(s) = Siren::parse(&digits) {
+                    sirens.push(Found {
+                        value: s,
+                        start: i,
+                        end: j,
+                    });
+                }
+            }
+        }
+        i = j.max(i + 1);
+    }
+    (sirets, sirens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vat_ids_with_spaces_and_checks() {
+        let v = find_vat_ids("N° TVA intra : FR 11 123 456 782");
+        assert_eq!(v[0].value.as_str(), "FR11123456782");
+        assert_eq!(
+            find_vat_ids("UStId DE 232 446 240")[0].value.as_str(),
+            "DE232446240"
+        );
+        assert_eq!(
+            find_vat_ids("BTW NL810433941B01")[0].value.as_str(),
+            "NL810433941B01"
+        );
+        // Wrong French key: never reported.
+        assert!(find_vat_ids("TVA FR12123456782").is_empty());
+        assert!(find_vat_ids("TVA F63530848134").is_empty());
+    }
+
+    #[test]
+    fn ibans_with_odd_grouping() {
+        let i = find_ibans("IBAN : FR76 10107 00245 00617052317 39 - BIC : BREDFRPP");
+        assert_eq!(i[0].value.as_str(), "FR7610107002450061705231739");
+        assert_eq!(
+            find_ibans("IBAN DE30507500940000048567")[0].value.as_str(),
+            "DE30507500940000048567"
+        );
+        assert!(find_ibans("IBAN FR76 1010 7002 4500 6170 5231 738").is_empty());
+        assert!(find_ibans("Bank Account: US1234567890").is_empty());
+    }
+
+    #[test]
+    fn bics_sirens_sirets() {
+        assert_eq!(find_bics("BIC : BREDFRPP")[0].value.as_str(), "BREDFRPP");
+        assert_eq!(
+            find_bics("SWIFT HELADEF1GEL")[0].value.as_str(),
+            "HELADEF1GEL"
+        );
+        let (sirets, sirens) = find_siren_siret("Siret 53084813400017 – RCS B 530 848 134");
+        assert_eq!(sirets[0].value.as_str(), "53084813400017");
+        assert_eq!(sirens[0].value.as_str(), "530848134");
+        let (sirets, sirens) = find_siren_siret("SIRET : 12345678200078");
+        assert!(sirets.is_empty() && sirens.is_empty());
+    }
+}

@@ -1,0 +1,224 @@
+//! The label lexicon (models/labels.toml, embedded at build time) and label matching on lines.
+//!
+//! Labels are data so a new language or wording is a one-line change, and embedded so the binary
+//! needs no files at run time. A phrase matches at a word start and must not run into letters
+//! ("invoice" does not match "invoices"); when phrases of different fields overlap, the longest
+//! wins, so "total ht" is never also read as "total".
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use super::text::{normalize, TLine};
+
+const LEXICON_TOML: &str = include_str!("../../../models/labels.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum LexiconError {
+    #[error("models/labels.toml is invalid: {0}")]
+    Toml(#[from] toml::de::Error),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLexicon {
+    field: Vec<RawField>,
+    doc_type: DocTypeWords,
+    terms: TermWords,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: String,
+    labels: Vec<RawLabel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLabel {
+    text: String,
+    weight: f32,
+}
+
+/// Words that say what kind of document this is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocTypeWords {
+    pub credit_note: Vec<String>,
+    pub invoice: Vec<String>,
+}
+
+/// Words of payment terms.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermWords {
+    pub end_of_month: Vec<String>,
+    pub on_receipt: Vec<String>,
+    pub days: Vec<String>,
+}
+
+/// One label phrase, normalised, with the field it announces.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub field: String,
+    pub phrase: Vec<char>,
+    pub weight: f32,
+}
+
+#[derive(Debug)]
+pub struct Lexicon {
+    pub labels: Vec<Label>,
+    pub doc_type: DocTypeWords,
+    pub terms: TermWords,
+}
+
+impl Lexicon {
+    pub fn parse(toml_text: &str) -> Result<Lexicon, LexiconError> {
+        let raw: RawLexicon = toml::from_str(toml_text)?;
+        let mut labels = Vec::new();
+        for f in raw.field {
+            for l in f.labels {
+                labels.push(Label {
+                    field: f.name.clone(),
+                    phrase: normalize(&l.text).chars().collect(),
+                    weight: l.weight,
+                });
+            }
+        }
+        Ok(Lexicon {
+            labels,
+            doc_type: raw.doc_type,
+            terms: raw.terms,
+        })
+    }
+
+    /// The embedded lexicon. Its validity is checked by a unit test, so parsing cannot fail in a
+    /// released binary.
+    pub fn embedded() -> &'static Lexicon {
+        static LEX: OnceLock<Lexicon> = OnceLock::new();
+        LEX.get_or_init(|| {
+            Lexicon::parse(LEXICON_TOML).expect("models/labels.toml parses (checked by unit test)")
+        })
+    }
+}
+
+/// A label found on a line: characters `start..end` of line `line`.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub field: String,
+    pub weight: f32,
+    pub line: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+fn at_word_start(chars: &[char], i: usize) -> bool {
+    i == 0 || chars.get(i - 1).is_some_and(|c| !c.is_alphanumeric())
+}
+
+/// Every label on every line, overlaps resolved longest-first.
+pub fn find_labels(lines: &[TLine], lex: &Lexicon) -> Vec<Hit> {
+    let mut out = Vec::new();
+    for (li, line) in lines.iter().enumerate() {
+        let chars: Vec<char> = line.norm.chars().collect();
+        let mut found: Vec<Hit> = Vec::new();
+        for label in &lex.labels {
+            let n = label.phrase.len();
+            if n == 0 || n > chars.len() {
+                continue;
+            }
+            for i in 0..=(chars.len() - n) {
+                if chars[i..i + n] != label.phrase[..] || !at_word_start(&chars, i) {
+                    continue;
+                }
+                let last_is_letter = label.phrase.last().is_some_and(|c| c.is_alphabetic());
+                let next = chars.get(i + n);
+                if last_is_letter && next.is_some_and(|c| c.is_alphabetic()) {
+                    continue;
+                }
+                found.push(Hit {
+                    field: label.field.clone(),
+                    weight: label.weight,
+                    line: li,
+                    start: i,
+                    end: i + n,
+                });
+            }
+        }
+        found.sort_by(|a, b| {
+            (b.end - b.start)
+                .cmp(&(a.end - a.start))
+                .then(b.weight.total_cmp(&a.weight))
+        });
+        let mut kept: Vec<Hit> = Vec::new();
+        for h in found {
+            if kept.iter().all(|k| h.end <= k.start || h.start >= k.end) {
+                kept.push(h);
+            }
+        }
+        kept.sort_by_key(|h| h.start);
+        out.extend(kept);
+    }
+    out
+}
+
+/// Hits grouped by field name.
+pub fn by_field(hits: &[Hit]) -> BTreeMap<&str, Vec<&Hit>> {
+    let mut m: BTreeMap<&str, Vec<&Hit>> = BTreeMap::new();
+    for h in hits {
+        m.entry(h.field.as_str()).or_default().push(h);
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::fields::text::lines_of;
+    use crate::read::layout::{BBox, Page, Word};
+
+    fn line(text: &str) -> Vec<TLine> {
+        let words = text
+            .split(' ')
+            .enumerate()
+            .map(|(i, t)| Word {
+                text: t.into(),
+                bbox: BBox {
+                    x0: i as f32 * 40.0,
+                    y0: 0.0,
+                    x1: i as f32 * 40.0 + 35.0,
+                    y1: 10.0,
+                },
+                confidence: 1.0,
+            })
+            .collect();
+        lines_of(&[Page {
+            number: 1,
+            width: 600.0,
+            height: 800.0,
+            words,
+        }])
+    }
+
+    #[test]
+    fn embedded_lexicon_parses() {
+        let lex = Lexicon::parse(LEXICON_TOML).unwrap();
+        assert!(lex.labels.len() > 100);
+        assert!(lex.labels.iter().all(|l| l.weight > 0.0 && l.weight <= 1.0));
+    }
+
+    #[test]
+    fn longest_label_wins_and_glued_values_match() {
+        let lex = Lexicon::embedded();
+        let hits = find_labels(&line("Total HT : 46,68 €"), lex);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].field, "total_net");
+        let hits = find_labels(&line("Facture n°562044387 du 02 Juillet 2015"), lex);
+        assert_eq!(hits[0].field, "invoice_number");
+        assert_eq!(hits[0].end, "facture n°".chars().count());
+        assert!(hits.iter().any(|h| h.field == "issue_date"));
+        assert!(find_labels(&line("Invoices"), lex).is_empty());
+    }
+}

@@ -1,0 +1,323 @@
+//! Who sold and who bought: names, VAT ids, SIREN/SIRET, IBAN/BIC, told apart by page context.
+//!
+//! A line's context is the nearest seller or buyer label above it in the same column ("Bill to",
+//! "Käufer", "Vos identifiants", …): identifiers and names under a buyer label belong to the
+//! buyer, everything else to the seller, whose identifiers usually sit in the header or footer.
+//! Names come from seller labels, then from short lines carrying a legal form (GmbH, SAS, B.V.,
+//! Inc., …), strengthened when the same name is printed twice (header and footer).
+
+use std::collections::HashMap;
+
+use super::candidates::{strip_lead, windows, Place};
+use super::ids::{find_bics, find_ibans, find_siren_siret, find_vat_ids};
+use super::labels::Hit;
+use super::text::{normalize, TLine};
+use super::totals::Scored;
+use crate::domain::Party;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Seller,
+    Buyer,
+    Unknown,
+}
+
+/// The side of the document a character span of a line belongs to.
+pub fn side_of(lines: &[TLine], hits: &[Hit], line: usize, at: usize) -> Side {
+    let Some(l) = lines.get(line) else {
+        return Side::Unknown;
+    };
+    let x = l.span_box(at, at + 1).map(|b| b.x0).unwrap_or(l.bbox.x0);
+    let mut best: Option<(usize, Side)> = None;
+    for h in hits
+        .iter()
+        .filter(|h| h.field == "seller" || h.field == "buyer")
+    {
+        let Some(hl) = lines.get(h.line) else {
+            continue;
+        };
+        if hl.page != l.page || h.line > line || line - h.line > 12 {
+            continue;
+        }
+        if h.line == line && h.start > at {
+            continue;
+        }
+        let Some(hb) = hl.span_box(h.start, h.end) else {
+            continue;
+        };
+        // Same column: the label starts left of the value and not too far from it.
+        let same_column = h.line == line || (hb.x0 <= x + 30.0 && x - hb.x0 < 250.0);
+        if !same_column {
+            continue;
+        }
+        let side = if h.field == "seller" {
+            Side::Seller
+        } else {
+            Side::Buyer
+        };
+        let dist = line - h.line;
+        if best.is_none_or(|b| dist < b.0) {
+            best = Some((dist, side));
+        }
+    }
+    best.map(|b| b.1).unwrap_or(Side::Unknown)
+}
+
+const LEGAL_FORMS: &[&str] = &[
+    "gmbh",
+    "ag",
+    "sas",
+    "sasu",
+    "sarl",
+    "eurl",
+    "sa",
+    "b.v.",
+    "bv",
+    "n.v.",
+    "nv",
+    "inc",
+    "inc.",
+    "ltd",
+    "ltd.",
+    "limited",
+    "llc",
+    "plc",
+    "pvt",
+    "s.p.a.",
+    "spa",
+    "srl",
+    "s.l.",
+    "kg",
+    "ohg",
+    "e.k.",
+    "ug",
+    "se",
+    "oy",
+    "ab",
+    "gmbh & co. kg",
+    "s.a.",
+    "sprl",
+    "bvba",
+    "corp",
+    "corp.",
+];
+
+/// A plausible company or person name from a piece of line text, cleaned.
+pub fn clean_name(raw: &str) -> Option<String> {
+    let seg = raw.split("  ").map(str::trim).find(|s| !s.is_empty())?;
+    let (_, seg) = strip_lead(seg);
+    let seg = seg
+        .trim_start_matches(|c: char| c == ':' || c.is_whitespace())
+        .trim_end_matches([',', ';', ':', '-', ' '])
+        .trim();
+    for prefix in ["Name:", "NOM :", "Nom :", "Name :", "NOM:"] {
+        if let Some(rest) = seg.strip_prefix(prefix) {
+            return clean_name(rest);
+        }
+    }
+    let letters = seg.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = seg.chars().filter(|c| c.is_ascii_digit()).count();
+    let lower = seg.to_lowercase();
+    let bad = letters < 2
+        || digits * 2 > letters
+        || seg.chars().count() > 60
+        || seg.contains('@')
+        || lower.contains("www.")
+        || lower.contains("http")
+        || seg.starts_with(|c: char| c.is_ascii_digit())
+        || seg.contains(" : ")
+        || seg.ends_with(':');
+    (!bad).then(|| seg.to_string())
+}
+
+fn has_legal_form(name: &str) -> bool {
+    let n = normalize(name);
+    let words: Vec<&str> = n.split_whitespace().collect();
+    words.len() <= 7
+        && words
+            .iter()
+            .any(|w| LEGAL_FORMS.contains(&w.trim_end_matches(',')))
+}
+
+/// Names of one side with scores.
+fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String, f32> {
+    let label = if side == Side::Seller {
+        "seller"
+    } else {
+        "buyer"
+    };
+    let mut c: HashMap<String, f32> = HashMap::new();
+    let mut add = |name: String, s: f32| {
+        let e = c.entry(name).or_insert(0.0);
+        *e = e.max(s);
+    };
+    for h in hits.iter().filter(|h| h.field == label) {
+        for w in windows(h, lines, hits) {
+            if let Some(name) = clean_name(&w.raw(lines)) {
+                let f = match w.place {
+                    Place::Right => 1.0,
+                    Place::Below(n) => 0.95 - 0.1 * n as f32,
+                };
+                add(name, h.weight * f);
+                if w.place != Place::Right {
+                    break;
+                }
+            }
+        }
+    }
+    if side == Side::Seller {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for l in lines {
+            for seg in l.raw.split("  ") {
+                if let Some(n) = clean_name(seg) {
+                    *seen.entry(normalize(&n)).or_default() += 1;
+                }
+            }
+        }
+        for l in lines {
+            for seg in l.raw.split("  ") {
+                let Some(name) = clean_name(seg) else {
+                    continue;
+                };
+                let at = l.raw[..l.raw.find(seg).unwrap_or(0)].chars().count();
+                let ctx = side_of(lines, hits, l.index, at);
+                let mut s: f32 = if has_legal_form(&name) { 0.6 } else { 0.0 };
+                if l.page == 1 && l.index == lines.iter().position(|x| x.page == 1).unwrap_or(0) {
+                    s = s.max(0.35);
+                }
+                if s == 0.0 {
+                    continue;
+                }
+                if l.page == 1 && l.bbox.y0 < 0.25 * l.page_height {
+                    s += 0.1;
+                }
+                if seen.get(&normalize(&name)).copied().unwrap_or(0) >= 2 {
+                    s += 0.15;
+                }
+                match ctx {
+                    Side::Buyer => s *= 0.3,
+                    Side::Seller => s += 0.2,
+                    Side::Unknown => {}
+                }
+                add(name, s);
+            }
+        }
+    }
+    c
+}
+
+fn best(c: HashMap<String, f32>) -> Option<Scored<String>> {
+    c.into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.len().cmp(&a.0.len())))
+        .map(|(value, s)| Scored {
+            value,
+            confidence: (0.3 + 0.5 * s).min(0.9),
+        })
+}
+
+/// The seller and buyer as far as the page tells, with confidences for the name and VAT id.
+pub struct Parties {
+    pub seller: Party,
+    pub buyer: Party,
+    pub seller_name: Option<Scored<String>>,
+    pub buyer_name: Option<Scored<String>>,
+    pub seller_vat_conf: f32,
+}
+
+pub fn pick(lines: &[TLine], hits: &[Hit]) -> Parties {
+    let mut seller = Party::default();
+    let mut buyer = Party::default();
+    let mut seller_vat_conf = 0.0;
+    for l in lines {
+        let vats = find_vat_ids(&l.raw);
+        for v in vats {
+            match side_of(lines, hits, l.index, v.start) {
+                Side::Buyer => {
+                    buyer.vat_id.get_or_insert(v.value);
+                }
+                side => {
+                    if seller.vat_id.is_none() {
+                        seller_vat_conf = if side == Side::Seller { 0.95 } else { 0.8 };
+                        seller.vat_id = Some(v.value);
+                    }
+                }
+            }
+        }
+        for i in find_ibans(&l.raw) {
+            if side_of(lines, hits, l.index, i.start) != Side::Buyer {
+                seller.iban.get_or_insert(i.value);
+            }
+        }
+        if l.norm.contains("bic") || l.norm.contains("swift") {
+            for b in find_bics(&l.raw) {
+                if side_of(lines, hits, l.index, b.start) != Side::Buyer {
+                    seller.bic.get_or_insert(b.value);
+                }
+            }
+        }
+        let (sirets, sirens) = find_siren_siret(&l.raw);
+        let french = ["siret", "siren", "rcs", "rsc", "r.c.s"]
+            .iter()
+            .any(|k| l.norm.contains(k));
+        if french {
+            for s in sirets {
+                let target = match side_of(lines, hits, l.index, s.start) {
+                    Side::Buyer => &mut buyer,
+                    _ => &mut seller,
+                };
+                target.siret.get_or_insert(s.value);
+            }
+            for s in sirens {
+                let target = match side_of(lines, hits, l.index, s.start) {
+                    Side::Buyer => &mut buyer,
+                    _ => &mut seller,
+                };
+                target.siren.get_or_insert(s.value);
+            }
+        }
+    }
+    for p in [&mut seller, &mut buyer] {
+        if p.siren.is_none() {
+            p.siren = p.siret.as_ref().map(|s| s.siren());
+        }
+        if let (None, Some(v)) = (&p.siren, &p.vat_id) {
+            if v.country() == "FR" {
+                p.siren = crate::domain::Siren::parse(&v.as_str()[4..]).ok();
+            }
+        }
+    }
+    let seller_name = best(name_candidates(lines, hits, Side::Seller));
+    let buyer_name = best(name_candidates(lines, hits, Side::Buyer));
+    seller.name = seller_name.as_ref().map(|s| s.value.clone());
+    buyer.name = buyer_name.as_ref().map(|s| s.value.clone());
+    Parties {
+        seller,
+        buyer,
+        seller_name,
+        buyer_name,
+        seller_vat_conf,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cleaned() {
+        assert_eq!(
+            clean_name(" : WS Retail Services Pvt. Ltd.,").as_deref(),
+            Some("WS Retail Services Pvt. Ltd.")
+        );
+        assert_eq!(clean_name("Name:  Lieferant GmbH").as_deref(), None);
+        assert_eq!(
+            clean_name("NOM : LE FOURNISSEUR").as_deref(),
+            Some("LE FOURNISSEUR")
+        );
+        assert_eq!(clean_name("seller@seller.com"), None);
+        assert_eq!(clean_name("12 rue de la Paix"), None);
+        assert!(has_legal_form("Lieferant GmbH"));
+        assert!(has_legal_form("Coolblue B.V."));
+        assert!(!has_legal_form("Total facture"));
+    }
+}

@@ -1,0 +1,257 @@
+//! Totals (net, tax, gross) and the VAT breakdown, settled by arithmetic.
+//!
+//! Labels give each total a few candidate amounts (right of the label, below it in a column);
+//! the chosen triple is the one with the best label scores plus a large bonus when
+//! net + tax = gross, and a smaller one when the VAT breakdown found on the page sums to it. The
+//! arithmetic is what makes a generic reader reliable: a wrong column rarely adds up.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::domain::money::round_half_up;
+use crate::domain::VatBreakdown;
+
+use super::amounts::find_amounts;
+use super::candidates::windows;
+use super::labels::Hit;
+use super::text::TLine;
+
+/// A picked value with its confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored<T> {
+    pub value: T,
+    pub confidence: f32,
+}
+
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub net: Option<Scored<Decimal>>,
+    pub tax: Option<Scored<Decimal>>,
+    pub gross: Option<Scored<Decimal>>,
+    pub breakdown: Vec<VatBreakdown>,
+    pub warnings: Vec<String>,
+    /// Some total was printed negative (a credit note's way of writing it).
+    pub printed_negative: bool,
+}
+
+type Cands = Vec<(Decimal, f32)>;
+
+const TOP: usize = 6;
+
+fn candidates(field: &str, lines: &[TLine], hits: &[Hit]) -> Cands {
+    let mut best: BTreeMap<Decimal, f32> = BTreeMap::new();
+    for hit in hits.iter().filter(|h| h.field == field) {
+        for w in windows(hit, lines, hits) {
+            let Some(line) = lines.get(w.line) else {
+                continue;
+            };
+            let text = w.raw(lines);
+            for (i, a) in find_amounts(&text).iter().enumerate() {
+                let conf = line.confidence(w.start + a.start, w.start + a.end);
+                let score = w.weight
+                    * if i == 0 { 1.0 } else { 0.8 }
+                    * if a.has_decimals { 1.0 } else { 0.7 }
+                    * conf;
+                let e = best.entry(a.value).or_insert(0.0);
+                *e = e.max(score);
+            }
+        }
+    }
+    let mut v: Cands = best.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    v.truncate(TOP);
+    v
+}
+
+/// The largest amount printed with decimals: a weak guess at the gross total.
+fn largest_amount(lines: &[TLine]) -> Option<Decimal> {
+    lines
+        .iter()
+        .flat_map(|l| find_amounts(&l.raw))
+        .filter(|a| a.has_decimals)
+        .map(|a| a.value.abs())
+        .max()
+}
+
+const COMMON_RATES: &[&str] = &[
+    "0", "2.1", "5.5", "7", "8.1", "10", "19", "20", "21", "6", "9", "12", "13", "16", "22", "23",
+    "25", "2.6", "3.8", "8.5", "15", "17", "24",
+];
+
+/// VAT rate lines: a rate and two amounts with base × rate = tax (to the cent).
+pub fn vat_breakdown(lines: &[TLine]) -> Vec<VatBreakdown> {
+    let mut out: Vec<VatBreakdown> = Vec::new();
+    for l in lines {
+        let amounts = find_amounts(&l.raw);
+        if amounts.len() < 2 {
+            continue;
+        }
+        let mut rates: Vec<Decimal> = Vec::new();
+        for (i, _) in l.raw.match_indices('%') {
+            let head = l.raw[..i].trim_end();
+            let num: String = head
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if let Some(r) = super::amounts::parse_number(&num) {
+                rates.push(r);
+            }
+        }
+        for a in &amounts {
+            if COMMON_RATES
+                .iter()
+                .any(|r| r.parse::<Decimal>().ok() == Some(a.value))
+            {
+                rates.push(a.value);
+            }
+        }
+        'line: for rate in rates {
+            if rate <= Decimal::ZERO || rate >= Decimal::from(30) {
+                continue;
+            }
+            for (i, base) in amounts.iter().enumerate() {
+                for tax in amounts.iter().skip(i + 1) {
+                    if base.value == rate || tax.value == rate || !tax.has_decimals {
+                        continue;
+                    }
+                    let expected = round_half_up(base.value * rate / Decimal::from(100), 2);
+                    if base.value > Decimal::ZERO
+                        && (expected - tax.value).abs() <= Decimal::new(1, 2)
+                    {
+                        let entry = VatBreakdown {
+                            category: None,
+                            rate: Some(rate.normalize()),
+                            taxable_amount: base.value,
+                            tax_amount: tax.value,
+                            exemption_reason: None,
+                        };
+                        if !out.contains(&entry) {
+                            out.push(entry);
+                        }
+                        break 'line;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn pick(lines: &[TLine], hits: &[Hit]) -> Totals {
+    let mut net = candidates("total_net", lines, hits);
+    let tax = candidates("total_tax", lines, hits);
+    let mut gross = candidates("total_gross", lines, hits);
+    let breakdown = vat_breakdown(lines);
+    let (bd_net, bd_tax): (Decimal, Decimal) = breakdown
+        .iter()
+        .fold((Decimal::ZERO, Decimal::ZERO), |(n, t), b| {
+            (n + b.taxable_amount, t + b.tax_amount)
+        });
+    if !breakdown.is_empty() && !net.iter().any(|(v, _)| v.abs() == bd_net) {
+        net.push((bd_net, 0.3));
+    }
+    if let Some(l) = largest_amount(lines) {
+        if !gross.iter().any(|(v, _)| v.abs() == l) {
+            gross.push((l, 0.2));
+        }
+    }
+    let opt = |v: &Cands| {
+        let mut o: Vec<Option<(Decimal, f32)>> = v.iter().copied().map(Some).collect();
+        o.push(None);
+        o
+    };
+    let mut best: Option<(f32, [Option<(Decimal, f32)>; 3], bool)> = None;
+    for n in opt(&net) {
+        for t in opt(&tax) {
+            for g in opt(&gross) {
+                let mut score: f32 = [n, t, g].iter().flatten().map(|x| x.1).sum();
+                let mut consistent = false;
+                match (n, t, g) {
+                    (Some(n), Some(t), Some(g)) => {
+                        if n.0.abs() + t.0.abs() == g.0.abs() {
+                            score += 1.5;
+                            consistent = true;
+                        } else {
+                            score -= 0.5;
+                        }
+                    }
+                    (Some(n), None, Some(g)) if n.0.abs() > g.0.abs() => score -= 1.0,
+                    (Some(n), None, Some(g)) if n.0.abs() == g.0.abs() => score -= 0.2,
+                    _ => {}
+                }
+                if let (Some(n), Some(t)) = (n, t) {
+                    if !breakdown.is_empty() && n.0.abs() == bd_net && t.0.abs() == bd_tax {
+                        score += 0.5;
+                    }
+                }
+                if best.as_ref().is_none_or(|b| score > b.0) {
+                    best = Some((score, [n, t, g], consistent));
+                }
+            }
+        }
+    }
+    let mut out = Totals {
+        breakdown,
+        ..Totals::default()
+    };
+    let Some((_, [n, t, g], consistent)) = best else {
+        return out;
+    };
+    out.printed_negative = [n, t, g].iter().flatten().any(|x| x.0 < Decimal::ZERO);
+    let conf = |x: (Decimal, f32)| {
+        let base = (0.35 + 0.5 * x.1).min(0.85);
+        Scored {
+            value: x.0.abs(),
+            confidence: if consistent {
+                (base + 0.15).min(0.99)
+            } else {
+                base
+            },
+        }
+    };
+    out.net = n.map(conf);
+    out.tax = t.map(conf);
+    out.gross = g.map(conf);
+    // Derive the missing third from the other two; lower confidence.
+    match (&out.net, &out.tax, &out.gross) {
+        (None, Some(t), Some(g)) if g.value >= t.value => {
+            out.net = Some(Scored {
+                value: g.value - t.value,
+                confidence: 0.5 * t.confidence.min(g.confidence),
+            })
+        }
+        (Some(n), None, Some(g)) if g.value >= n.value => {
+            out.tax = Some(Scored {
+                value: g.value - n.value,
+                confidence: 0.5 * n.confidence.min(g.confidence),
+            })
+        }
+        (Some(n), Some(t), None) => {
+            out.gross = Some(Scored {
+                value: n.value + t.value,
+                confidence: 0.5 * n.confidence.min(t.confidence),
+            })
+        }
+        _ => {}
+    }
+    if let (Some(n), Some(t), Some(g)) = (&out.net, &out.tax, &out.gross) {
+        if n.value + t.value != g.value {
+            out.warnings.push(format!(
+                "totals do not add up: net {} + tax {} ≠ gross {}",
+                n.value, t.value, g.value
+            ));
+        }
+        if !out.breakdown.is_empty() && (bd_net != n.value || bd_tax != t.value) {
+            out.warnings.push(format!(
+                "VAT breakdown sums to {bd_net} + {bd_tax}, totals say {} + {}",
+                n.value, t.value
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,157 @@
+//! PDF text layer → `Page`s of positioned words (points, top-left origin).
+//!
+//! pdf-extract gives glyph positions, which field extraction needs, but it panics on a share of
+//! corrupt files (DESIGN.md §3). So every call into it is wrapped in `catch_unwind`: a broken
+//! document is a `PdfError`, a broken page is an empty page (which `has_usable_text` rejects, so OCR
+//! reads it). Memory and CPU limits are the sandbox's job, not this module's.
+
+mod glyphs;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::layout::Page;
+
+pub use glyphs::WordCollector;
+
+/// Why a PDF's text layer could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("cannot parse the PDF structure: {0}")]
+    Invalid(String),
+    #[error("the PDF is encrypted and cannot be opened without a password")]
+    Encrypted,
+    #[error("the PDF has no pages")]
+    NoPages,
+    #[error("the PDF parser crashed on this file: {0}")]
+    Crashed(String),
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+/// Reads every page's text layer. Pages whose content cannot be decoded come back empty.
+pub fn text_pages(bytes: &[u8]) -> Result<Vec<Page>, PdfError> {
+    let doc = catch_unwind(|| pdf_extract::Document::load_mem(bytes))
+        .map_err(|p| PdfError::Crashed(panic_message(p.as_ref())))?
+        .map_err(|e| PdfError::Invalid(e.to_string()))?;
+    if doc.is_encrypted() {
+        // pdf-extract can open documents encrypted with an empty user password.
+        let mut doc = doc;
+        let ok = catch_unwind(AssertUnwindSafe(|| doc.decrypt("").is_ok())).unwrap_or(false);
+        if !ok {
+            return Err(PdfError::Encrypted);
+        }
+        return pages_of(&doc);
+    }
+    pages_of(&doc)
+}
+
+fn pages_of(doc: &pdf_extract::Document) -> Result<Vec<Page>, PdfError> {
+    let numbers: Vec<u32> = catch_unwind(AssertUnwindSafe(|| {
+        doc.get_pages().keys().copied().collect()
+    }))
+    .map_err(|p| PdfError::Crashed(panic_message(p.as_ref())))?;
+    if numbers.is_empty() {
+        return Err(PdfError::NoPages);
+    }
+    let mut pages = Vec::with_capacity(numbers.len());
+    for n in numbers {
+        let mut collector = WordCollector::new(n);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            pdf_extract::output_doc_page(doc, &mut collector, n)
+        }));
+        let page = match result {
+            Ok(Ok(())) => collector.finish(),
+            // A page that fails or crashes is returned empty so OCR can take it.
+            Ok(Err(_)) | Err(_) => collector.empty_page(),
+        };
+        pages.push(page);
+    }
+    Ok(pages)
+}
+
+/// False for an empty or garbage text layer (replacement characters, `(cid:..)` glyphs, symbols),
+/// so the caller OCRs that page instead.
+pub fn has_usable_text(page: &Page) -> bool {
+    let (mut good, mut bad, mut total) = (0usize, 0usize, 0usize);
+    for w in &page.words {
+        if w.text.starts_with("(cid:") {
+            bad += w.text.chars().count();
+            total += w.text.chars().count();
+            continue;
+        }
+        for c in w.text.chars() {
+            total += 1;
+            if c.is_alphanumeric() && !is_private_use(c) {
+                good += 1;
+            } else if c == '\u{FFFD}' || c.is_control() || is_private_use(c) {
+                bad += 1;
+            }
+        }
+    }
+    // A few words are not a text layer (a scan with a stamped page number, say).
+    good >= 20 && good * 2 >= total && bad * 5 <= total
+}
+
+fn is_private_use(c: char) -> bool {
+    matches!(c as u32, 0xE000..=0xF8FF | 0xF0000..=0x10FFFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::layout::{BBox, Word};
+
+    fn page(texts: &[&str]) -> Page {
+        Page {
+            number: 1,
+            width: 595.0,
+            height: 842.0,
+            words: texts
+                .iter()
+                .map(|t| Word {
+                    text: t.to_string(),
+                    bbox: BBox::default(),
+                    confidence: 1.0,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn real_text_is_usable() {
+        assert!(has_usable_text(&page(&[
+            "Facture",
+            "n°",
+            "F2026",
+            "du",
+            "12/03/2026",
+            "Total",
+            "TTC",
+            "1",
+            "234,56",
+            "€"
+        ])));
+    }
+
+    #[test]
+    fn empty_and_garbage_layers_are_not() {
+        assert!(!has_usable_text(&page(&[])));
+        assert!(!has_usable_text(&page(&["12"])));
+        assert!(!has_usable_text(&page(&["(cid:12)(cid:13)(cid:14)"; 30])));
+        assert!(!has_usable_text(&page(
+            &["\u{FFFD}\u{FFFD}ab\u{FFFD}\u{FFFD}"; 20]
+        )));
+        assert!(!has_usable_text(&page(&["\u{E001}\u{E002}\u{E003}"; 20])));
+    }
+
+    #[test]
+    fn not_a_pdf_is_an_error() {
+        assert!(text_pages(b"%PDF-1.4 garbage").is_err());
+        assert!(text_pages(b"hello").is_err());
+    }
+}
