@@ -250,7 +250,7 @@ fn compare(
                 );
             }
             "supplier_name" => {
-                if !printed.text(&s) && !lenient_name {
+                if !printed.text(&s) {
                     continue;
                 }
                 let got = inv.seller.name.clone().unwrap_or_default();
@@ -260,9 +260,6 @@ fn compare(
                 } else {
                     compact_eq(&got, &s)
                 };
-                if lenient_name && !printed.text(&s) && !printed.text(&got) {
-                    continue;
-                }
                 r.score(doc, field, ok, &got, &s);
             }
             _ => {}

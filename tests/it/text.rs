@@ -44,6 +44,8 @@ fn text_dump_for_debugging() {
 
 #[test]
 fn facturx_pdfs_read_as_text_match_their_xml() {
+    // Measured 95.5 % (64/67 printed fields) when this floor was set.
+    const FLOOR: f64 = 0.93;
     let r = accuracy::text_vs_labels(corpus());
     r.print("Factur-X as text");
     assert!(
@@ -61,6 +63,8 @@ fn facturx_pdfs_read_as_text_match_their_xml() {
 
 #[test]
 fn invoice2data_pdfs_read_as_text_match_their_json() {
+    // Measured 91.3 % (63/69 printed fields) when this floor was set.
+    const FLOOR: f64 = 0.88;
     let r = accuracy::invoice2data(corpus());
     r.print("invoice2data as text");
     assert!(r.documents >= 11);
@@ -69,4 +73,17 @@ fn invoice2data_pdfs_read_as_text_match_their_json() {
         "accuracy {:.3} under the floor",
         r.ratio()
     );
+}
+
+#[test]
+fn broken_pdf_fails_with_a_reason_and_no_panic() {
+    let mut bytes = std::fs::read(corpus().join("invoice2data/oyo.pdf")).unwrap();
+    bytes.truncate(bytes.len() / 3);
+    let opts = ReadOptions {
+        method: MethodChoice::Text,
+        ..Default::default()
+    };
+    // Either a clean error or an extraction with fewer fields: never a panic.
+    let _ = read_document(&bytes, &opts);
+    assert!(read_document(b"%PDF-1.7\n%%EOF", &opts).is_err());
 }

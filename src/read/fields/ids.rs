@@ -82,7 +82,7 @@ pub fn find_vat_ids(text: &str) -> Vec<Found<VatId>> {
     find_with(text, 15, |c| {
         let cc = c.get(..2)?;
         // An IBAN is not a VAT id even when its start looks like one.
-        if !VAT_COUNTRIES.contains(&cc) || c.len() > 14 {
+        if !VAT_COUNTRIES.contains(&cc) || c.len() > 14 || c.len() < 10 {
             return None;
         }
         VatId::parse(c).ok()

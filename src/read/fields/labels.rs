@@ -115,7 +115,18 @@ pub struct Hit {
 }
 
 fn at_word_start(chars: &[char], i: usize) -> bool {
-    i == 0 || chars.get(i - 1).is_some_and(|c| !c.is_alphanumeric())
+    i == 0
+        || chars
+            .get(i - 1)
+            .is_some_and(|c| !c.is_alphanumeric() && !matches!(c, '_' | '@' | '.' | '/'))
+}
+
+/// Seller and buyer labels are headings: nothing but a colon or a column gap may follow them
+/// ("Seller trade name" is not a seller heading).
+fn heading_ok(chars: &[char], end: usize) -> bool {
+    let rest: String = chars[end.min(chars.len())..].iter().collect();
+    let t = rest.trim_start_matches(' ');
+    t.is_empty() || t.starts_with(':') || rest.starts_with("  ") || t.starts_with('(')
 }
 
 /// Every label on every line, overlaps resolved longest-first.
@@ -135,7 +146,17 @@ pub fn find_labels(lines: &[TLine], lex: &Lexicon) -> Vec<Hit> {
                 }
                 let last_is_letter = label.phrase.last().is_some_and(|c| c.is_alphabetic());
                 let next = chars.get(i + n);
-                if last_is_letter && next.is_some_and(|c| c.is_alphabetic()) {
+                if last_is_letter
+                    && next.is_some_and(|c| c.is_alphabetic() || *c == '_' || *c == '@')
+                {
+                    continue;
+                }
+                // Not a piece of an e-mail address or a domain name.
+                if next == Some(&'.') && chars.get(i + n + 1).is_some_and(|c| c.is_alphanumeric()) {
+                    continue;
+                }
+                if (label.field == "seller" || label.field == "buyer") && !heading_ok(&chars, i + n)
+                {
                     continue;
                 }
                 found.push(Hit {

@@ -204,16 +204,25 @@ fn token_ok(t: &str) -> bool {
         && !t.contains('@')
 }
 
+fn paren_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"\([^)]{0,12}\)").expect("valid regex"))
+}
+
 fn pick_token(lines: &[TLine], hits: &[Hit], field: &str) -> Option<Scored<String>> {
     let mut best: Option<(f32, String, f32)> = None;
     for h in hits.iter().filter(|h| h.field == field) {
         for w in windows(h, lines, hits) {
-            let raw = w.raw(lines);
+            // Parenthesised asides ("(380)", a type code) are never the value.
+            let raw = paren_re()
+                .replace_all(&w.raw(lines), |c: &regex::Captures| {
+                    " ".repeat(c.get(0).map_or(0, |m| m.as_str().chars().count()))
+                })
+                .into_owned();
             let (lead, rest) = strip_lead(&raw);
-            let seg = rest.split("  ").next().unwrap_or("");
             let max_tokens = if w.place == Place::Right { 3 } else { 2 };
             let mut offset = lead;
-            for tok in seg.split(' ').take(max_tokens) {
+            for tok in rest.split(' ').filter(|t| !t.is_empty()).take(max_tokens) {
                 let t = tok.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '#' | '.'));
                 let t = t.strip_prefix('#').unwrap_or(t);
                 if token_ok(t) {
@@ -222,6 +231,9 @@ fn pick_token(lines: &[TLine], hits: &[Hit], field: &str) -> Option<Scored<Strin
                         .map(|l| l.confidence(w.start + offset, w.start + offset + tok.len()))
                         .unwrap_or(1.0);
                     let mut s = w.weight;
+                    if !tok.chars().all(|c| c.is_ascii_digit()) && tok.len() < 4 {
+                        s *= 0.5;
+                    }
                     if lines.get(w.line).is_some_and(|l| l.page == 1) {
                         s += 0.05;
                     }
@@ -264,8 +276,23 @@ fn pick_date(
                     .get(w.line)
                     .map(|l| l.confidence(w.start + d.start, w.start + d.end))
                     .unwrap_or(1.0);
-                if best.as_ref().is_none_or(|b| w.weight > b.0) {
-                    best = Some((w.weight, d.date, c));
+                // The date on the invoice-number line ("Rechnung Nr. 1 vom 05.03.2018") is the
+                // issue date; a version line's date is not.
+                let mut s = w.weight;
+                if hits
+                    .iter()
+                    .any(|o| o.line == h.line && o.field == "invoice_number")
+                {
+                    s += 0.3;
+                }
+                if lines
+                    .get(h.line)
+                    .is_some_and(|l| l.norm.contains("version"))
+                {
+                    s *= 0.3;
+                }
+                if best.as_ref().is_none_or(|b| s > b.0) {
+                    best = Some((s, d.date, c));
                 }
                 break;
             }

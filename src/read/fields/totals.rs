@@ -36,6 +36,8 @@ pub struct Totals {
 }
 
 type Cands = Vec<(Decimal, f32)>;
+/// A chosen (net, tax, gross) with its score and whether it adds up.
+type Choice = (f32, [Option<(Decimal, f32)>; 3], bool);
 
 const TOP: usize = 6;
 
@@ -165,7 +167,7 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Totals {
         o.push(None);
         o
     };
-    let mut best: Option<(f32, [Option<(Decimal, f32)>; 3], bool)> = None;
+    let mut best: Option<Choice> = None;
     for n in opt(&net) {
         for t in opt(&tax) {
             for g in opt(&gross) {
