@@ -291,6 +291,17 @@ both_backends!(
             "one read job per document, none stuck: {c:?}"
         );
         assert!(graceful, "SIGTERM stops the worker");
+        let docs = store.list_documents(None, 500).await.unwrap();
+        let numbers: std::collections::HashSet<_> = docs
+            .iter()
+            .filter_map(|d| d.invoice_number.clone())
+            .collect();
+        assert_eq!(
+            numbers.len(),
+            200,
+            "every document read to its own invoice number: {:?}",
+            c.by_state
+        );
         if !graceful {
             let _ = worker.kill();
         }

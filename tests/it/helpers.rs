@@ -151,8 +151,8 @@ pub fn invoice_pdf(number: &str, net: &str, tax: &str, gross: &str) -> Vec<u8> {
             .replace('\\', "\\\\")
             .replace('(', "\\(")
             .replace(')', "\\)");
-        // Latin-1 for WinAnsiEncoding.
-        content.push_str(&format!("({esc}) '\n"));
+        // `T* (…) Tj`, not the equivalent `'` operator, which pdf-extract 0.12 ignores.
+        content.push_str(&format!("T* ({esc}) Tj\n"));
     }
     content.push_str("ET\n");
     let content: Vec<u8> = content
