@@ -1,4 +1,5 @@
 //! Command-line interface (being written).
+pub mod mail;
 pub fn main() -> std::process::ExitCode {
     std::process::ExitCode::SUCCESS
 }
