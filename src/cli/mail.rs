@@ -166,8 +166,15 @@ mod tests {
             accounts: vec![],
         };
         let text = render(&r);
-        assert!(text.contains("uid 42 (refused, flagged $FacteurFailed)"), "{text}");
+        assert!(
+            text.contains("uid 42 (refused, flagged $FacteurFailed)"),
+            "{text}"
+        );
         assert!(text.contains("connection lost"));
-        assert!(text.lines().all(|l| l.chars().count() <= 100 || l.starts_with("    ")), "{text}");
+        assert!(
+            text.lines()
+                .all(|l| l.chars().count() <= 100 || l.starts_with("    ")),
+            "{text}"
+        );
     }
 }

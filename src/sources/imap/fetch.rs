@@ -125,14 +125,7 @@ pub async fn check_folder(
     let owed = store.mail_pending_actions(name, folder, uv).await?;
     settle_actions(session, acc, rules, caps, uv, &owed).await?;
     let flags = store.mail_pending_flags(name, folder, uv).await?;
-    if !flags.is_empty() {
-        match actions::flag_failed(session, folder, &flags).await {
-            Ok(()) => store.mail_flags_applied(name, folder, uv, &flags).await?,
-            Err(e) => {
-                tracing::warn!(source = name, error = %e, "cannot flag failing mail; will retry")
-            }
-        }
-    }
+    settle_flags(session, acc, folder, uv, &flags).await?;
 
     let criteria = actions::search_criteria(rules);
     let found = timed(t, "UID SEARCH", folder, session.uid_search(&criteria)).await?;
@@ -167,7 +160,7 @@ pub async fn check_folder(
                     .collect())
             })
             .await?;
-        let mut done = Vec::new();
+        let (mut done, mut to_flag) = (Vec::new(), Vec::new());
         for uid in batch {
             let key = MailKey {
                 account: name.to_string(),
@@ -181,7 +174,9 @@ pub async fn check_folder(
                 .and_then(|(_, b)| b.as_deref());
             let Some(body) = body else {
                 // Expunged meanwhile, or the server sent no body: count it as a failed attempt.
-                fail(acc, &key, "the server returned no body for this message").await?;
+                if fail(acc, &key, "the server returned no body for this message").await? {
+                    to_flag.push(*uid);
+                }
                 continue;
             };
             report.fetched += 1;
@@ -195,6 +190,9 @@ pub async fn check_folder(
                     report.documents += taken;
                     if record.action_pending {
                         done.push(*uid);
+                    }
+                    if matches!(record.status, MailStatus::Refused | MailStatus::Failed) {
+                        to_flag.push(*uid);
                     }
                     tracing::info!(
                         source = name,
@@ -215,18 +213,22 @@ pub async fn check_folder(
                 }
                 Err(e) => {
                     tracing::warn!(source = name, folder, uid, error = %e, "cannot record the message");
-                    fail(acc, &key, &format!("cannot record the message: {e}")).await?;
+                    if fail(acc, &key, &format!("cannot record the message: {e}")).await? {
+                        to_flag.push(*uid);
+                    }
                 }
             }
         }
         settle_actions(session, acc, rules, caps, uv, &done).await?;
+        settle_flags(session, acc, folder, uv, &to_flag).await?;
         remaining -= batch.len();
     }
     Ok(report)
 }
 
-/// Counts a failed attempt; the error only escapes when even that cannot be written (store down).
-async fn fail(acc: &Account<'_>, key: &MailKey, why: &str) -> Result<(), StoreError> {
+/// Counts a failed attempt; true when the message is now failing for good (to flag). The error
+/// only escapes when even that cannot be written (store down).
+async fn fail(acc: &Account<'_>, key: &MailKey, why: &str) -> Result<bool, StoreError> {
     let fate = acc
         .ctx
         .store
@@ -243,10 +245,37 @@ async fn fail(acc: &Account<'_>, key: &MailKey, why: &str) -> Result<(), StoreEr
             tracing::warn!(source = %key.account, folder = %key.folder, uid = key.uid, %why, retry_at = %at, "message failed; will retry")
         }
         FailureFate::Permanent => {
-            tracing::error!(source = %key.account, folder = %key.folder, uid = key.uid, %why, "message failed for good; flagged $FacteurFailed")
+            tracing::error!(source = %key.account, folder = %key.folder, uid = key.uid, %why, "message failed for good; flagged $FacteurFailed");
+            return Ok(true);
         }
     }
-    Ok(())
+    Ok(false)
+}
+
+/// Sets `$FacteurFailed` on permanently failing mail; a failure leaves it owed for the next check.
+async fn settle_flags(
+    session: &mut Session,
+    acc: &Account<'_>,
+    folder: &str,
+    uv: u32,
+    uids: &[u32],
+) -> Result<(), StoreError> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let name = acc.cfg.name.as_str();
+    match actions::flag_failed(session, folder, uids).await {
+        Ok(()) => {
+            acc.ctx
+                .store
+                .mail_flags_applied(name, folder, uv, uids)
+                .await
+        }
+        Err(e) => {
+            tracing::warn!(source = name, folder, error = %e, "cannot flag failing mail; will retry");
+            Ok(())
+        }
+    }
 }
 
 async fn settle_actions(
