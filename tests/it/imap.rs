@@ -4,6 +4,7 @@
 
 #[path = "../services/dovecot.rs"]
 mod dovecot;
+mod rules;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use facteur::config::IntakeSettings;
 use facteur::domain::Origin;
 use facteur::sources::imap::{check_once, ImapConfig, ImapSource, FAILED_KEYWORD};
 use facteur::sources::{Source, SourceContext};
-use facteur::store::mail::{MailKey, MailRecord, MailStatus, MessageMeta, Recorded};
+use facteur::store::mail::{FailureFate, MailKey, MailRecord, MailStatus, MessageMeta, Recorded};
 use facteur::store::Store;
 use tokio_util::sync::CancellationToken;
 

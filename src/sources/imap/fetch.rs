@@ -54,6 +54,23 @@ pub enum CheckError {
     Store(#[from] StoreError),
 }
 
+impl CheckError {
+    /// True when only this folder is affected (the server said NO or BAD: a missing folder, a
+    /// refused command); the session and the other folders carry on.
+    pub fn is_folder_only(&self) -> bool {
+        matches!(
+            self,
+            CheckError::NoUidValidity(_)
+                | CheckError::Imap {
+                    source: async_imap::error::Error::No(_)
+                        | async_imap::error::Error::Bad(_)
+                        | async_imap::error::Error::Validate(_),
+                    ..
+                }
+        )
+    }
+}
+
 /// Everything a check needs about its account.
 pub struct Account<'a> {
     pub cfg: &'a ImapConfig,

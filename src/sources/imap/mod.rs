@@ -100,6 +100,10 @@ impl ImapSource {
                     let _ = store
                         .mail_folder_checked(&self.config.name, &rules.name, None, 0, Some(&msg))
                         .await;
+                    if e.is_folder_only() {
+                        tracing::error!(source = %self.config.name, folder = %rules.name, error = %msg, "folder check failed; other folders go on");
+                        continue;
+                    }
                     return Err(anyhow::Error::new(e).context(format!(
                         "checking folder {} of {}",
                         rules.name,

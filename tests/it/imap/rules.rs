@@ -1,0 +1,186 @@
+//! Folder rules and the other mailbox actions (flag, delete), a missing folder beside a good one,
+//! and the failure bookkeeping (backoff, then failing for good) on both backends.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_flag_and_delete_actions() {
+    let dv = Dovecot::start(&["Flagged", "Deleted"]);
+    let db = Db::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    let docs = Docs::load();
+    // In Flagged: one matching invoice with a PDF and an XML (the rule takes only PDFs), and one
+    // whose subject does not match.
+    let (invoice, _) = docs.invoice_mail(1);
+    let hello = message(
+        50,
+        "x@example.test",
+        "Hello",
+        &[Attachment::named("a.pdf", "application/pdf", docs.pdf(50))],
+    );
+    dv.append("Flagged", &[invoice, hello]).await;
+    dv.append("Deleted", &[docs.invoice_mail(3).0]).await;
+    let cfg = config(
+        &dv,
+        "[[folder]]\nname = \"Flagged\"\naction = \"flag\"\nsubject = \"^facture\"\nfilename = \"\\\\.pdf$\"\n\
+         [[folder]]\nname = \"Deleted\"\naction = \"delete\"\n",
+    );
+    let c = ctx(store.clone(), 100);
+    let r = check_once(&cfg, &c).await.unwrap().unwrap();
+    assert_eq!((r[0].fetched, r[1].fetched), (2, 1));
+    // Flagged: one PDF taken (the XML is filtered out by name), the other mail skipped.
+    let status = store.mail_status().await.unwrap();
+    let flagged = status
+        .folders
+        .iter()
+        .find(|f| f.folder == "Flagged")
+        .unwrap();
+    assert_eq!((flagged.imported, flagged.skipped), (1, 1), "{flagged:?}");
+    assert_eq!(store.counts().await.unwrap().documents, 1 + 1);
+    assert_eq!(
+        dv.search("Flagged", "KEYWORD $FacteurImported")
+            .await
+            .0
+            .len(),
+        1
+    );
+    assert_eq!(
+        dv.search("Flagged", "ALL").await.0.len(),
+        2,
+        "flag leaves mail in place"
+    );
+    assert!(
+        dv.search("Deleted", "ALL").await.0.is_empty(),
+        "deleted and expunged"
+    );
+    let r = check_once(&cfg, &c).await.unwrap().unwrap();
+    assert_eq!((r[0].fetched, r[1].fetched), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_folder_does_not_stop_the_others() {
+    let dv = Dovecot::start(&["Processed"]);
+    let db = Db::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    let expected = seed(&dv, &Docs::load(), 2).await;
+    let cfg = config(
+        &dv,
+        "idle = false\npoll_interval_secs = 1\n[[folder]]\nname = \"Nope\"\n[[folder]]\nname = \"INBOX\"\n",
+    );
+    let c = ctx(store.clone(), 100);
+    let stop = c.shutdown.clone();
+    let task = tokio::spawn(Box::new(ImapSource::new(cfg)).run(c));
+    wait_for("INBOX to be taken", 30, async || {
+        store.counts().await.unwrap().documents == expected as i64
+    })
+    .await;
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    let status = store.mail_status().await.unwrap();
+    let nope = status.folders.iter().find(|f| f.folder == "Nope").unwrap();
+    assert!(
+        nope.last_error.as_deref().unwrap_or("").contains("SELECT"),
+        "{nope:?}"
+    );
+    let inbox = status.folders.iter().find(|f| f.folder == "INBOX").unwrap();
+    assert!(inbox.last_success_at.is_some() && inbox.last_error.is_none());
+}
+
+async fn failures_back_off_then_fail_for_good(backend: Backend) {
+    let db = Db::new(backend).await;
+    let store = db.store().await;
+    let key = MailKey {
+        account: "ap".into(),
+        folder: "INBOX".into(),
+        uidvalidity: 7,
+        uid: 42,
+    };
+    let meta = MessageMeta::default();
+    let long = Duration::from_secs(3600);
+    let fate = store
+        .mail_record_failure(&key, &meta, "no body", 3, long)
+        .await
+        .unwrap();
+    assert!(matches!(fate, FailureFate::Retry { .. }));
+    // Backing off: not fetched again yet.
+    assert!(store
+        .mail_skip_set("ap", "INBOX", 7)
+        .await
+        .unwrap()
+        .contains(&42));
+    let fate = store
+        .mail_record_failure(&key, &meta, "no body", 3, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(matches!(fate, FailureFate::Retry { .. }));
+    // Due: fetched again.
+    assert!(!store
+        .mail_skip_set("ap", "INBOX", 7)
+        .await
+        .unwrap()
+        .contains(&42));
+    let fate = store
+        .mail_record_failure(&key, &meta, "no body", 3, long)
+        .await
+        .unwrap();
+    assert_eq!(fate, FailureFate::Permanent);
+    assert!(store
+        .mail_skip_set("ap", "INBOX", 7)
+        .await
+        .unwrap()
+        .contains(&42));
+    assert_eq!(
+        store.mail_pending_flags("ap", "INBOX", 7).await.unwrap(),
+        [42]
+    );
+    let status = store.mail_status().await.unwrap();
+    assert_eq!(status.failing.len(), 1);
+    assert!(status.failing[0]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("gave up after 3"));
+    store
+        .mail_flags_applied("ap", "INBOX", 7, &[42])
+        .await
+        .unwrap();
+    assert!(store
+        .mail_pending_flags("ap", "INBOX", 7)
+        .await
+        .unwrap()
+        .is_empty());
+    // A retrying message that then succeeds is recorded for good.
+    let key2 = MailKey {
+        uid: 43,
+        ..key.clone()
+    };
+    store
+        .mail_record_failure(&key2, &meta, "store hiccup", 3, Duration::ZERO)
+        .await
+        .unwrap();
+    let rec = MailRecord {
+        key: key2,
+        meta,
+        status: MailStatus::Nothing,
+        reason: None,
+        action_pending: false,
+    };
+    assert!(matches!(
+        store.mail_record(&rec, &[]).await.unwrap(),
+        Recorded::Committed(_)
+    ));
+    assert_eq!(
+        store.mail_record(&rec, &[]).await.unwrap(),
+        Recorded::AlreadyRecorded
+    );
+}
+
+#[tokio::test]
+async fn failures_back_off_then_fail_for_good_sqlite() {
+    failures_back_off_then_fail_for_good(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn failures_back_off_then_fail_for_good_postgres() {
+    failures_back_off_then_fail_for_good(Backend::Postgres).await;
+}
