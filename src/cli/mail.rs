@@ -15,7 +15,7 @@ use crate::store::mail::{FolderStatus, MailStatusReport};
 fn when(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(
         || "never".into(),
-        |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
     )
 }
 
@@ -64,26 +64,29 @@ pub fn render(r: &MailStatusReport) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<16} {:<18} {:<19} {:>7} {:>8} {:>7} {:>6}  last error",
-        "account", "folder", "last success", "backlog", "imported", "failing", "owed"
+        "{:<18} {:<24} {:<18} {:>7} {:>8} {:>7} {:>6}",
+        "account", "folder", "last success (UTC)", "backlog", "imported", "failing", "owed"
     );
     for f in &r.folders {
-        let err = match (&f.last_error, f.last_error_at) {
-            (Some(e), at) => format!("{} {}", when(at), cut(e, 60)),
-            (None, _) => "-".into(),
-        };
         let _ = writeln!(
             out,
-            "{:<16} {:<18} {:<19} {:>7} {:>8} {:>7} {:>6}  {}",
-            cut(&f.account, 16),
-            cut(&f.folder, 18),
+            "{:<18} {:<24} {:<18} {:>7} {:>8} {:>7} {:>6}",
+            cut(&f.account, 18),
+            cut(&f.folder, 24),
             when(f.last_success_at),
             f.backlog,
             f.imported,
             f.failing + f.retrying,
             f.actions_pending,
-            err
         );
+        if let Some(e) = &f.last_error {
+            let _ = writeln!(
+                out,
+                "  last error {}: {}",
+                when(f.last_error_at),
+                cut(e, 70)
+            );
+        }
     }
     if !r.failing.is_empty() {
         let _ = writeln!(out, "\nMessages needing attention:");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use dovecot::{message, Attachment, Dovecot, USER};
 use facteur::config::IntakeSettings;
 use facteur::domain::Origin;
-use facteur::sources::imap::{check_once, ImapConfig, ImapSource, FAILED_KEYWORD};
+use facteur::sources::imap::{check_once, ImapConfig, ImapSource, Security, FAILED_KEYWORD};
 use facteur::sources::{Source, SourceContext};
 use facteur::store::mail::{FailureFate, MailKey, MailRecord, MailStatus, MessageMeta, Recorded};
 use facteur::store::Store;

@@ -15,6 +15,10 @@ pub const PASSWORD: &str = "secret";
 
 pub struct Dovecot {
     pub port: u16,
+    /// The implicit-TLS port, when started with TLS (`start_tls`).
+    pub imaps_port: Option<u16>,
+    /// The CA that signed the server certificate (for `tls_ca_file`), when started with TLS.
+    pub ca: Option<std::path::PathBuf>,
     pub dir: tempfile::TempDir,
     child: Child,
 }
@@ -27,8 +31,18 @@ fn free_port() -> u16 {
 }
 
 impl Dovecot {
-    /// Starts Dovecot; `extra_mailboxes` are auto-created beside INBOX.
+    /// Starts Dovecot without TLS; `extra_mailboxes` are auto-created beside INBOX.
     pub fn start(extra_mailboxes: &[&str]) -> Dovecot {
+        Self::start_with(extra_mailboxes, false)
+    }
+
+    /// Starts Dovecot with a certificate for 127.0.0.1 signed by a fresh test CA: STARTTLS on
+    /// `port`, implicit TLS on `imaps_port`.
+    pub fn start_tls(extra_mailboxes: &[&str]) -> Dovecot {
+        Self::start_with(extra_mailboxes, true)
+    }
+
+    fn start_with(extra_mailboxes: &[&str], tls: bool) -> Dovecot {
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path().display().to_string();
         for sub in ["run", "state", "mail"] {
@@ -47,15 +61,22 @@ impl Dovecot {
             .map(|m| format!("  mailbox \"{m}\" {{\n    auto = subscribe\n  }}\n"))
             .collect();
         let port = free_port();
+        let imaps_port = if tls { free_port() } else { 0 };
+        let ssl = if tls {
+            make_certificates(dir.path());
+            format!("ssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n")
+        } else {
+            "ssl = no\n".to_string()
+        };
         let conf = format!(
             "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/run\nstate_dir = {d}/state\n\
-             log_path = {d}/dovecot.log\nssl = no\ndisable_plaintext_auth = no\n\
+             log_path = {d}/dovecot.log\n{ssl}disable_plaintext_auth = no\n\
              auth_mechanisms = plain login\nmail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
              userdb {{\n  driver = static\n  args = uid=65534 gid=65534 home={d}/mail/%u\n}}\n\
              namespace inbox {{\n  inbox = yes\n  separator = /\n{mailboxes}}}\n\
              service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-               inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+               inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps_port}\n  }}\n}}\n\
              protocol imap {{\n  mail_max_userip_connections = 100\n}}\n"
         );
         std::fs::write(dir.path().join("dovecot.conf"), conf).unwrap();
@@ -65,7 +86,15 @@ impl Dovecot {
             .stderr(Stdio::null())
             .spawn()
             .expect("dovecot is installed (Debian dovecot-imapd)");
-        let dv = Dovecot { port, dir, child };
+        let ca = tls.then(|| dir.path().join("ca.pem"));
+        let imaps_port = tls.then_some(imaps_port);
+        let dv = Dovecot {
+            port,
+            imaps_port,
+            ca,
+            dir,
+            child,
+        };
         let until = Instant::now() + Duration::from_secs(10);
         while Instant::now() < until {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -137,6 +166,75 @@ impl Dovecot {
             .unwrap();
         s.logout().await.unwrap();
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
+fn make_certificates(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=facteur test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "req.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "req.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
 }
 
 impl Drop for Dovecot {

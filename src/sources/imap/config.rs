@@ -111,6 +111,9 @@ pub struct ImapConfig {
     pub port: Option<u16>,
     #[serde(default)]
     pub security: Security,
+    /// Extra CA certificates to trust (PEM), for a server with a private CA; the public web roots
+    /// (webpki-roots) are trusted as well. Relative to the pipeline file.
+    pub tls_ca_file: Option<PathBuf>,
     /// Login name (also the XOAUTH2 user).
     pub user: String,
     /// Environment variable holding the password.
@@ -255,6 +258,7 @@ impl ImapConfig {
             }
         };
         abs(&mut self.password_file);
+        abs(&mut self.tls_ca_file);
         if let Some(o) = self.oauth2.as_mut() {
             abs(&mut o.client_secret_file);
             abs(&mut o.refresh_token_file);

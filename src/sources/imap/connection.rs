@@ -4,6 +4,7 @@
 //!
 //! Passwords and tokens travel as `Secret`, whose `Debug` and `Display` print `***`.
 
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -139,9 +140,28 @@ pub fn password(cfg: &ImapConfig) -> Result<Secret, ConnectError> {
     Err(err("no password_env or password_file".into()))
 }
 
-fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
+fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, String> {
+    use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read tls_ca_file {}: {e}", path.display()))?;
+        let mut n = 0;
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| format!("tls_ca_file {}: {e}", path.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("tls_ca_file {}: {e}", path.display()))?;
+            n += 1;
+        }
+        if n == 0 {
+            return Err(format!(
+                "tls_ca_file {} holds no PEM certificate",
+                path.display()
+            ));
+        }
+    }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -152,14 +172,18 @@ fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
-async fn tls(host: &str, tcp: TcpStream) -> Result<ImapStream, ConnectError> {
+async fn tls(
+    host: &str,
+    ca_file: Option<&Path>,
+    tcp: TcpStream,
+) -> Result<ImapStream, ConnectError> {
     let err = |why: String| ConnectError::Tls {
         host: host.to_string(),
         why,
     };
     let name = rustls::pki_types::ServerName::try_from(host.to_string())
         .map_err(|e| err(format!("'{host}' is not a valid server name: {e}")))?;
-    let stream = tls_connector()
+    let stream = tls_connector(ca_file)
         .map_err(err)?
         .connect(name, tcp)
         .await
@@ -217,7 +241,7 @@ async fn connect_inner(cfg: &ImapConfig, creds: &Credentials) -> Result<Session,
     let _ = tcp.set_nodelay(true);
     let client = match cfg.security {
         Security::Tls => {
-            let mut c = Client::new(tls(host, tcp).await?);
+            let mut c = Client::new(tls(host, cfg.tls_ca_file.as_deref(), tcp).await?);
             greet(&mut c, host).await?;
             c
         }
@@ -241,7 +265,7 @@ async fn connect_inner(cfg: &ImapConfig, creds: &Credentials) -> Result<Session,
                     why: "the line was already encrypted".into(),
                 });
             };
-            Client::new(tls(host, tcp).await?)
+            Client::new(tls(host, cfg.tls_ca_file.as_deref(), tcp).await?)
         }
     };
     let login_err = |why: String| ConnectError::Login {

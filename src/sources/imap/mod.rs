@@ -254,14 +254,26 @@ pub async fn check_once(
     {
         return Ok(None);
     }
+    let result = check_each(&source, config, &rules, ctx, &lease).await;
+    ctx.store.release_lease(&lease, &ctx.worker_id).await?;
+    result.map(Some)
+}
+
+async fn check_each(
+    source: &ImapSource,
+    config: &ImapConfig,
+    rules: &[CompiledRules],
+    ctx: &SourceContext,
+    lease: &str,
+) -> anyhow::Result<Vec<CheckReport>> {
     let creds = source.credentials(ctx).await?;
     let mut session = connection::connect(config, &creds).await?;
     let caps = Caps::of(&mut session).await?;
     let acc = Account {
         cfg: config,
-        rules: &rules,
+        rules,
         ctx,
-        lease_name: &lease,
+        lease_name: lease,
     };
     let mut out = Vec::new();
     for idx in 0..config.folders.len() {
@@ -273,6 +285,5 @@ pub async fn check_once(
         out.push(r);
     }
     let _ = session.logout().await;
-    ctx.store.release_lease(&lease, &ctx.worker_id).await?;
-    Ok(Some(out))
+    Ok(out)
 }

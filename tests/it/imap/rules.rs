@@ -184,3 +184,91 @@ async fn failures_back_off_then_fail_for_good_sqlite() {
 async fn failures_back_off_then_fail_for_good_postgres() {
     failures_back_off_then_fail_for_good(Backend::Postgres).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_starttls_with_a_private_ca() {
+    let dv = Dovecot::start_tls(&["Processed"]);
+    let db = Db::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    let docs = Docs::load();
+    dv.append("INBOX", &[docs.invoice_mail(0).0]).await;
+    let ca = dv.ca.clone().unwrap();
+    let imaps = dv.imaps_port.unwrap();
+    let c = ctx(store.clone(), 100);
+    // Implicit TLS without the private CA: refused, with the reason.
+    let mut cfg = config(&dv, "");
+    cfg.security = Security::Tls;
+    cfg.port = Some(imaps);
+    let e = format!("{:#}", check_once(&cfg, &c).await.unwrap_err());
+    assert!(
+        e.contains("TLS") && e.to_lowercase().contains("issuer"),
+        "{e}"
+    );
+    // With it: works.
+    cfg.tls_ca_file = Some(ca.clone());
+    let r = check_once(&cfg, &c).await.unwrap().unwrap();
+    assert_eq!(r[0].fetched, 1);
+    // STARTTLS on the plain port.
+    dv.append("INBOX", &[docs.invoice_mail(1).0]).await;
+    let mut cfg = config(&dv, "");
+    cfg.security = Security::Starttls;
+    cfg.tls_ca_file = Some(ca);
+    let r = check_once(&cfg, &c).await.unwrap().unwrap();
+    assert_eq!(r[0].fetched, 1);
+    assert_eq!(store.counts().await.unwrap().documents, 1 + 2);
+}
+
+#[tokio::test]
+async fn a_pipeline_file_declares_an_account_and_status_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pipelines")).unwrap();
+    std::fs::write(
+        dir.path().join("facteur.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://{}/f.db\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pipelines/mail.toml"),
+        "[[source]]\ntype = \"imap\"\nname = \"ap-mailbox\"\nhost = \"imap.example.com\"\n\
+         user = \"ap@example.com\"\npassword_env = \"AP_IMAP_PASSWORD\"\n\
+         [[source.folder]]\nname = \"INBOX\"\nmove_to = \"Traitées\"\nfilename = \"\\\\.(pdf|xml)$\"\n\
+         [[source.folder]]\nname = \"Fournisseurs/Avoirs\"\naction = \"flag\"\nflag = \"$Facteur\"\n",
+    )
+    .unwrap();
+    let settings =
+        facteur::config::Settings::load(&dir.path().join("facteur.toml"), false).unwrap();
+    let facteur::config::SourceConfig::Imap(cfg) = &settings.loaded_pipelines[0].sources[0] else {
+        panic!("not an IMAP source");
+    };
+    assert_eq!(cfg.folders.len(), 2);
+    assert!(cfg.validate().is_ok());
+    facteur::cli::mail::status(&settings, false).await.unwrap();
+    let store = facteur::store::open(&settings.database_url(), 1)
+        .await
+        .unwrap();
+    let report = facteur::cli::mail::with_configured(store.mail_status().await.unwrap(), &settings);
+    assert_eq!(
+        report.folders.len(),
+        2,
+        "configured folders show before their first check"
+    );
+    let text = facteur::cli::mail::render(&report);
+    assert!(
+        text.contains("Fournisseurs/Avoirs") && text.contains("never"),
+        "{text}"
+    );
+
+    // A typo is refused with its position.
+    std::fs::write(
+        dir.path().join("pipelines/mail.toml"),
+        "[[source]]\ntype = \"imap\"\nname = \"a\"\nhost = \"h\"\nuser = \"u\"\npasword_env = \"P\"\n",
+    )
+    .unwrap();
+    let e = facteur::config::Settings::load(&dir.path().join("facteur.toml"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("pasword_env"), "{e}");
+}
