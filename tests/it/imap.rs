@@ -415,7 +415,8 @@ async fn odd_mail(backend: Backend) {
         &[plain, garbage, broken_base64, huge, rfc2231, rfc2047],
     )
     .await;
-    let cfg = config(&dv, "");
+    // Downloaded (max_message_mb), then refused by intake's limit (max_document_mb = 20).
+    let cfg = config(&dv, "max_message_mb = 100\n");
     let c = ctx(store.clone(), 20);
     let r = check_once(&cfg, &c).await.unwrap().unwrap();
     assert_eq!(r[0].fetched, 6);

@@ -140,6 +140,10 @@ pub struct ImapConfig {
     /// Messages taken per folder per check; the rest waits for the next check (shown as backlog).
     #[serde(default = "default_max_per_run")]
     pub max_messages_per_run: usize,
+    /// Largest message downloaded, MiB; a bigger one is refused (flagged `$FacteurFailed`, listed)
+    /// without being downloaded. Default: 1.4 × `intake.max_document_mb` + 1, since base64 makes
+    /// an attachment a third bigger in the message.
+    pub max_message_mb: Option<u64>,
     /// The account lease (one worker per mailbox across machines): a crashed worker's lease lapses
     /// after this many seconds.
     #[serde(default = "default_lease_secs")]
@@ -243,6 +247,14 @@ impl ImapConfig {
             Security::Tls => 993,
             Security::Starttls | Security::None => 143,
         })
+    }
+
+    /// The download limit in bytes (see `max_message_mb`).
+    pub fn max_message_bytes(&self, intake: &crate::config::IntakeSettings) -> u64 {
+        let mb = self
+            .max_message_mb
+            .unwrap_or_else(|| intake.max_document_mb.saturating_mul(14) / 10 + 1);
+        mb.saturating_mul(1024 * 1024)
     }
 
     /// `user@host`, as recorded in origins.

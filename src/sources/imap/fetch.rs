@@ -164,8 +164,30 @@ pub async fn check_folder(
             report.backlog += remaining;
             break;
         }
-        let set = actions::uid_set(batch);
-        let fetched: Vec<(u32, Option<Vec<u8>>)> =
+        // Sizes first: a message over the limit is refused without being downloaded.
+        let sizes: Vec<(u32, u32)> = timed(t, "UID FETCH sizes", folder, async {
+            let stream = session
+                .uid_fetch(actions::uid_set(batch), "(UID RFC822.SIZE)")
+                .await?;
+            let all: Vec<_> = stream.try_collect().await?;
+            Ok(all.iter().filter_map(|f| Some((f.uid?, f.size?))).collect())
+        })
+        .await?;
+        let limit = acc.cfg.max_message_bytes(&acc.ctx.intake);
+        let too_big: Vec<(u32, u32)> = sizes
+            .iter()
+            .copied()
+            .filter(|(_, size)| u64::from(*size) > limit)
+            .collect();
+        let wanted: Vec<u32> = batch
+            .iter()
+            .copied()
+            .filter(|u| !too_big.iter().any(|(b, _)| b == u))
+            .collect();
+        let set = actions::uid_set(&wanted);
+        let fetched: Vec<(u32, Option<Vec<u8>>)> = if wanted.is_empty() {
+            Vec::new()
+        } else {
             timed(t.saturating_mul(4), "UID FETCH", folder, async {
                 let stream = session
                     .uid_fetch(&set, "(UID RFC822.SIZE BODY.PEEK[])")
@@ -176,9 +198,32 @@ pub async fn check_folder(
                     .filter_map(|f| f.uid.map(|u| (u, f.body().map(<[u8]>::to_vec))))
                     .collect())
             })
-            .await?;
+            .await?
+        };
         let (mut done, mut to_flag) = (Vec::new(), Vec::new());
-        for uid in batch {
+        for (uid, size) in &too_big {
+            let record = MailRecord {
+                key: MailKey {
+                    account: name.to_string(),
+                    folder: folder.to_string(),
+                    uidvalidity: uv,
+                    uid: *uid,
+                },
+                meta: Default::default(),
+                status: MailStatus::Refused,
+                reason: Some(format!(
+                    "message of {:.1} MiB is over the {} MiB download limit (max_message_mb); \
+                     not downloaded",
+                    f64::from(*size) / 1_048_576.0,
+                    limit / 1_048_576
+                )),
+                action_pending: false,
+            };
+            if let Recorded::Committed(_) = store.mail_record(&record, &[]).await? {
+                to_flag.push(*uid);
+            }
+        }
+        for uid in &wanted {
             let key = MailKey {
                 account: name.to_string(),
                 folder: folder.to_string(),

@@ -272,3 +272,41 @@ async fn a_pipeline_file_declares_an_account_and_status_reads_it() {
         .to_string();
     assert!(e.contains("pasword_env"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_message_is_refused_without_download() {
+    let dv = Dovecot::start(&["Processed"]);
+    let db = Db::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    let docs = Docs::load();
+    let mut big = docs.pdf(700);
+    big.resize(1536 * 1024, b' ');
+    let huge = message(
+        7,
+        "b@example.test",
+        "gros",
+        &[Attachment::named("gros.pdf", "application/pdf", big)],
+    );
+    dv.append("INBOX", &[huge, docs.invoice_mail(0).0]).await;
+    let cfg = config(&dv, "max_message_mb = 1\n");
+    let r = check_once(&cfg, &ctx(store.clone(), 100))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r[0].fetched, 1, "only the small one was downloaded");
+    assert_eq!(store.counts().await.unwrap().documents, 1);
+    let status = store.mail_status().await.unwrap();
+    assert_eq!(status.failing.len(), 1);
+    assert!(status.failing[0]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("not downloaded"));
+    assert_eq!(
+        dv.search("INBOX", &format!("KEYWORD {FAILED_KEYWORD}"))
+            .await
+            .0
+            .len(),
+        1
+    );
+}
