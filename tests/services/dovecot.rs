@@ -33,16 +33,21 @@ fn free_port() -> u16 {
 impl Dovecot {
     /// Starts Dovecot without TLS; `extra_mailboxes` are auto-created beside INBOX.
     pub fn start(extra_mailboxes: &[&str]) -> Dovecot {
-        Self::start_with(extra_mailboxes, false)
+        Self::start_with(extra_mailboxes, false, "")
+    }
+
+    /// Starts Dovecot without TLS, with extra configuration lines (e.g. `imap_capability`).
+    pub fn start_conf(extra_mailboxes: &[&str], extra_conf: &str) -> Dovecot {
+        Self::start_with(extra_mailboxes, false, extra_conf)
     }
 
     /// Starts Dovecot with a certificate for 127.0.0.1 signed by a fresh test CA: STARTTLS on
     /// `port`, implicit TLS on `imaps_port`.
     pub fn start_tls(extra_mailboxes: &[&str]) -> Dovecot {
-        Self::start_with(extra_mailboxes, true)
+        Self::start_with(extra_mailboxes, true, "")
     }
 
-    fn start_with(extra_mailboxes: &[&str], tls: bool) -> Dovecot {
+    fn start_with(extra_mailboxes: &[&str], tls: bool, extra_conf: &str) -> Dovecot {
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path().display().to_string();
         for sub in ["run", "state", "mail"] {
@@ -77,7 +82,7 @@ impl Dovecot {
              namespace inbox {{\n  inbox = yes\n  separator = /\n{mailboxes}}}\n\
              service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
                inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps_port}\n  }}\n}}\n\
-             protocol imap {{\n  mail_max_userip_connections = 100\n}}\n"
+             protocol imap {{\n  mail_max_userip_connections = 100\n}}\n{extra_conf}\n"
         );
         std::fs::write(dir.path().join("dovecot.conf"), conf).unwrap();
         let child = Command::new("dovecot")

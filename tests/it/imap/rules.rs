@@ -310,3 +310,43 @@ async fn an_oversized_message_is_refused_without_download() {
         1
     );
 }
+
+/// A server without MOVE and IDLE: COPY + \Deleted + UID EXPUNGE, and polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_move_or_idle_copy_and_poll() {
+    let dv = Dovecot::start_conf(
+        &["Processed"],
+        "imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE SORT UIDPLUS",
+    );
+    let mut s = dv.session().await;
+    let caps = s.capabilities().await.unwrap();
+    assert!(!caps.has_str("MOVE") && !caps.has_str("IDLE") && caps.has_str("UIDPLUS"));
+    s.logout().await.unwrap();
+    let db = Db::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    let docs = Docs::load();
+    let expected = seed(&dv, &docs, 3).await;
+    let cfg = config(&dv, "idle = true\npoll_interval_secs = 1\n");
+    let c = ctx(store.clone(), 100);
+    let stop = c.shutdown.clone();
+    let task = tokio::spawn(Box::new(ImapSource::new(cfg)).run(c));
+    wait_for("the first mail", 30, async || {
+        store.counts().await.unwrap().documents == expected as i64
+            && dv.search("INBOX", "ALL").await.0.is_empty()
+    })
+    .await;
+    assert_eq!(dv.search("Processed", "ALL").await.0.len(), 3, "copied");
+    // New mail arrives by polling (no IDLE on this server).
+    let (m, n) = docs.invoice_mail(10);
+    dv.append("INBOX", &[m]).await;
+    wait_for("the polled mail", 10, async || {
+        store.counts().await.unwrap().documents == (expected + n) as i64
+    })
+    .await;
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    assert_eq!(
+        store.counts().await.unwrap().arrivals,
+        (expected + n) as i64
+    );
+}
