@@ -17,6 +17,7 @@ mod connection;
 mod fetch;
 mod mime;
 pub mod oauth2;
+mod prepare;
 mod unzip;
 
 use std::time::{Duration, Instant};
