@@ -4,6 +4,7 @@
 
 #[path = "../services/dovecot.rs"]
 mod dovecot;
+mod oauth;
 mod odd;
 mod rules;
 

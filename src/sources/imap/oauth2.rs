@@ -4,7 +4,8 @@
 //!
 //! A deliberately small HTTP/1.0 client (one POST, `Connection: close`, no chunked bodies) over
 //! tokio and tokio-rustls, so no HTTP stack joins the build for one request per connection.
-//! Tested against a local HTTP server; never against a real provider from here.
+//! Tested against a local token endpoint and through Dovecot's oauth2 passdb (tests/it/imap/oauth.rs);
+//! never against Google or Microsoft from here.
 
 use std::sync::Arc;
 use std::time::Duration;
