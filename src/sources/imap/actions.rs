@@ -10,6 +10,7 @@ use futures::TryStreamExt;
 
 use super::config::{ActionKind, FolderRules};
 use super::connection::Session;
+use super::utf7;
 
 /// The keyword on mail facteur could not take; people search for it.
 pub const FAILED_KEYWORD: &str = "$FacteurFailed";
@@ -105,12 +106,12 @@ pub async fn apply(
     };
     match rules.action {
         ActionKind::Move if caps.mv => session
-            .uid_mv(&set, &rules.move_to)
+            .uid_mv(&set, utf7::encode(&rules.move_to))
             .await
             .map_err(err(format!("UID MOVE to {}", rules.move_to))),
         ActionKind::Move => {
             session
-                .uid_copy(&set, &rules.move_to)
+                .uid_copy(&set, utf7::encode(&rules.move_to))
                 .await
                 .map_err(err(format!("UID COPY to {}", rules.move_to)))?;
             store_flags(session, &set, "\\Deleted")

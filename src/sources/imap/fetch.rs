@@ -14,6 +14,7 @@ use super::actions::{self, Caps};
 use super::config::{ActionKind, CompiledRules, FolderRules, ImapConfig};
 use super::connection::Session;
 use super::prepare;
+use super::utf7;
 
 use crate::sources::SourceContext;
 use crate::store::mail::{FailureFate, MailKey, MailRecord, MailStatus, PartVerdict, Recorded};
@@ -126,7 +127,7 @@ pub async fn check_folder(
         acc.cfg.timeout_secs,
     );
     let folder = rules.name.as_str();
-    let mailbox = timed(t, "SELECT", folder, session.select(folder)).await?;
+    let mailbox = timed(t, "SELECT", folder, session.select(utf7::encode(folder))).await?;
     let uv = mailbox
         .uid_validity
         .ok_or_else(|| CheckError::NoUidValidity(folder.to_string()))?;

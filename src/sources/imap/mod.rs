@@ -19,6 +19,7 @@ mod mime;
 pub mod oauth2;
 mod prepare;
 mod unzip;
+mod utf7;
 
 use std::time::{Duration, Instant};
 
@@ -156,7 +157,7 @@ impl ImapSource {
                     .folders
                     .first()
                     .map_or("INBOX", |f| f.name.as_str());
-                session.select(first).await?;
+                session.select(utf7::encode(first)).await?;
                 let mut handle = session.idle();
                 handle.init().await?;
                 let woke = {

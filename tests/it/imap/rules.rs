@@ -350,3 +350,27 @@ async fn without_move_or_idle_copy_and_poll() {
         (expected + n) as i64
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn french_folder_names_in_modified_utf7() {
+    let dv = Dovecot::start(&["Factures reçues", "Traitées"]);
+    let db = Db::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    let docs = Docs::load();
+    // On the wire the folders are `Factures re&AOc-ues` and `Trait&AOk-es`.
+    dv.append("Factures re&AOc-ues", &[docs.invoice_mail(0).0])
+        .await;
+    let cfg = config(
+        &dv,
+        "[[folder]]\nname = \"Factures reçues\"\nmove_to = \"Traitées\"\n",
+    );
+    let r = check_once(&cfg, &ctx(store.clone(), 100))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r[0].fetched, 1);
+    assert!(dv.search("Factures re&AOc-ues", "ALL").await.0.is_empty());
+    assert_eq!(dv.search("Trait&AOk-es", "ALL").await.0.len(), 1);
+    let status = store.mail_status().await.unwrap();
+    assert_eq!(status.folders[0].folder, "Factures reçues");
+}
