@@ -276,6 +276,64 @@ mod tests {
     }
 
     #[test]
+    fn inline_parts_only_when_asked_and_zips_are_opened() {
+        use std::io::Write;
+        let mut w = ::zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("f1.pdf", ::zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(b"%PDF-1.4 one").unwrap();
+        let zipped = w.finish().unwrap().into_inner();
+        let b64 = |b: &[u8]| {
+            use std::fmt::Write as _;
+            // A small base64 encoder: facteur has no base64 crate among its dependencies.
+            let t = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut out = String::new();
+            for c in b.chunks(3) {
+                let n = (u32::from(c[0]) << 16)
+                    | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                    | u32::from(*c.get(2).unwrap_or(&0));
+                for k in 0..4 {
+                    if k <= c.len() {
+                        let _ = out.write_char(t[((n >> (18 - 6 * k)) & 63) as usize] as char);
+                    } else {
+                        out.push('=');
+                    }
+                }
+            }
+            out
+        };
+        let png = b"\x89PNG\r\n\x1a\n0000";
+        let mail = format!(
+            "From: a@b\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+             --b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\
+             Content-Disposition: inline; filename=\"logo.png\"\r\n\r\n{}\r\n\
+             --b\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\
+             Content-Disposition: attachment; filename=\"factures.zip\"\r\n\r\n{}\r\n--b--\r\n",
+            b64(png),
+            b64(&zipped)
+        );
+        let s = IntakeSettings::default();
+        let x = extract(mail.as_bytes(), &opts(&s)).unwrap();
+        let verdicts: Vec<_> = x
+            .pieces
+            .iter()
+            .map(|p| (p.path.as_str(), &p.verdict))
+            .collect();
+        assert!(
+            matches!(verdicts[0], ("1", Verdict::Ignored(r)) if r.contains("inline")),
+            "{verdicts:?}"
+        );
+        assert!(matches!(verdicts[1], ("2/f1.pdf", Verdict::Take(b)) if b.starts_with(b"%PDF")));
+        let with_inline = MimeOptions {
+            inline: true,
+            ..opts(&s)
+        };
+        let x = extract(mail.as_bytes(), &with_inline).unwrap();
+        assert!(matches!(&x.pieces[0].verdict, Verdict::Take(b) if b.starts_with(b"\x89PNG")));
+    }
+
+    #[test]
     fn garbage_is_unparseable() {
         let s = IntakeSettings::default();
         assert!(extract(b"", &opts(&s)).is_err());
