@@ -213,7 +213,21 @@ impl Source for ImapSource {
                         Duration::from_millis(200)
                     }
                     Err(e) => {
-                        tracing::error!(source = %self.config.name, error = %format!("{e:#}"), retry_in_secs = delay.as_secs(), "mail check failed");
+                        let msg = format!("{e:#}");
+                        tracing::error!(source = %self.config.name, error = %msg, retry_in_secs = delay.as_secs(), "mail check failed");
+                        // Show it in `mail status` (best effort: the store may be what failed).
+                        for f in &self.config.folders {
+                            let _ = ctx
+                                .store
+                                .mail_folder_checked(
+                                    &self.config.name,
+                                    &f.name,
+                                    None,
+                                    0,
+                                    Some(&msg),
+                                )
+                                .await;
+                        }
                         let d = delay;
                         delay = (delay * 2).min(Duration::from_secs(600));
                         d

@@ -374,3 +374,32 @@ async fn french_folder_names_in_modified_utf7() {
     let status = store.mail_status().await.unwrap();
     assert_eq!(status.folders[0].folder, "Factures reçues");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_shows_in_status_and_the_source_keeps_trying() {
+    let dv = Dovecot::start(&[]);
+    let db = Db::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    let mut cfg = config(&dv, "idle = false\n");
+    let bad = dv.dir.path().join("bad-password");
+    std::fs::write(&bad, "wrong\n").unwrap();
+    cfg.password_file = Some(bad);
+    let c = ctx(store.clone(), 100);
+    let stop = c.shutdown.clone();
+    let task = tokio::spawn(Box::new(ImapSource::new(cfg)).run(c));
+    wait_for("the login error in status", 30, async || {
+        let s = store.mail_status().await.unwrap();
+        s.folders
+            .first()
+            .and_then(|f| f.last_error.clone())
+            .is_some_and(|e| e.contains("login as ap@example.test"))
+    })
+    .await;
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    let text = facteur::cli::mail::render(&store.mail_status().await.unwrap());
+    assert!(
+        text.contains("last error") && !text.contains("wrong"),
+        "{text}"
+    );
+}
