@@ -2,7 +2,9 @@
 //! plain for a local test server; the greeting is read before anything is sent (servers that get
 //! LOGIN before their greeting drop the connection), then LOGIN or AUTHENTICATE XOAUTH2.
 //!
-//! Passwords and tokens travel as `Secret`, whose `Debug` and `Display` print `***`.
+//! Passwords and tokens travel as `Secret`, whose `Debug` prints `***`. One leak is outside this
+//! crate: async-imap writes every command, LOGIN included, at `log` TRACE level, so the logging set-up
+//! must keep `async_imap` at DEBUG or quieter whatever level people ask for.
 
 use std::path::Path;
 use std::pin::Pin;
