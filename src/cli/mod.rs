@@ -9,6 +9,7 @@ mod documents;
 mod extract;
 mod ingest;
 mod init;
+pub mod mail;
 mod run;
 pub mod table;
 
@@ -56,11 +57,23 @@ pub enum Command {
     CheckConfig,
     /// Set up a temporary workspace, ingest the demo invoices and show what facteur read.
     Demo(demo::Args),
+    /// Mailboxes: per account and folder, last check, last error, backlog, failing messages.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Print benchmark figures (accuracy and speed against shared/corpus).
     Bench(BenchArgs),
     /// Runs the sandboxed reader (internal: started by facteur itself).
     #[command(name = "__sandbox-child", hide = true)]
     SandboxChild,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Per account and folder: last success, last error, backlog, messages that need a person.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -152,7 +165,10 @@ pub(crate) fn init_logging(cli: &Cli, settings: Option<&Settings>) {
         .or_else(|| std::env::var("RUST_LOG").ok())
         .or_else(|| settings.map(|s| s.log.level.clone()))
         .unwrap_or_else(|| "info".into());
-    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    // async-imap logs every command, LOGIN with its password included, at TRACE: never below debug.
+    let level = format!("{level},async_imap=debug");
+    let filter =
+        EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info,async_imap=debug"));
     let format = cli
         .log_format
         .or(settings.map(|s| s.log.format))
@@ -174,6 +190,11 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Extract(args) => extract::run(&cli, args).await,
         Command::Documents(cmd) => documents::run(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
+        Command::Mail(MailCommand::Status { json }) => {
+            let settings = load_settings(&cli, false)?;
+            init_logging(&cli, Some(&settings));
+            mail::status(&settings, *json).await.map_err(Failure::Other)
+        }
         Command::Demo(args) => demo::run(&cli, args).await,
         Command::Bench(args) => {
             init_logging(&cli, None);

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::diagnostics::{self, ConfigError};
 use super::Settings;
 use crate::sources::folder::FolderConfig;
+use crate::sources::imap::ImapConfig;
 
 /// A source, by kind. Source names must be unique across all pipelines: they key documents' origins.
 #[derive(Debug, Clone, Deserialize)]
@@ -16,12 +17,16 @@ use crate::sources::folder::FolderConfig;
 pub enum SourceConfig {
     /// A watched drop folder.
     Folder(FolderConfig),
+    /// An IMAP mailbox account.
+    /// (Boxed: an account's config is several times a folder's.)
+    Imap(Box<ImapConfig>),
 }
 
 impl SourceConfig {
     pub fn name(&self) -> &str {
         match self {
             SourceConfig::Folder(f) => &f.name,
+            SourceConfig::Imap(i) => &i.name,
         }
     }
 }
@@ -52,6 +57,7 @@ impl Pipeline {
             .into_iter()
             .map(|s| match s {
                 SourceConfig::Folder(f) => SourceConfig::Folder(f.resolved(base)),
+                SourceConfig::Imap(i) => SourceConfig::Imap(Box::new(i.resolved(base))),
             })
             .collect();
         let name = parsed.name.unwrap_or_else(|| {

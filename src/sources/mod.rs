@@ -5,6 +5,7 @@
 //! intake recognises by their hash: nothing is lost and nothing is doubled.
 
 pub mod folder;
+pub mod imap;
 
 use std::sync::Arc;
 
@@ -35,5 +36,6 @@ pub trait Source: Send {
 pub fn build(config: &SourceConfig) -> Box<dyn Source> {
     match config {
         SourceConfig::Folder(c) => Box::new(folder::FolderSource::new(c.clone())),
+        SourceConfig::Imap(c) => Box::new(imap::ImapSource::new((**c).clone())),
     }
 }

@@ -158,6 +158,95 @@ macro_rules! impl_store {
                 Ok(from)
             }
 
+            /// The document intake inside a caller's transaction (`intake`, and the mail store,
+            /// which records a message in the same transaction as its documents).
+            pub(crate) async fn intake_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                raw: &RawDocument,
+                now: DateTime<Utc>,
+            ) -> Result<IntakeOutcome, StoreError> {
+                let hash = ContentHash::of(&raw.bytes);
+                let origin = serde_json::to_string(&raw.origin)
+                    .map_err(|e| StoreError::Corrupt(format!("origin to JSON: {e}")))?;
+                let existing: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM documents WHERE content_hash = $1")
+                        .bind(hash.as_str())
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .ctx("looking up the content hash")?;
+                let created = match existing {
+                    Some(_) => None,
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO blobs (hash, size, bytes, created_at) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (hash) DO NOTHING",
+                        )
+                        .bind(hash.as_str())
+                        .bind(raw.bytes.len() as i64)
+                        .bind(&raw.bytes)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .ctx("storing the original bytes")?;
+                        sqlx::query_scalar(
+                            "INSERT INTO documents (content_hash, file_name, source, origin, state, reason, \
+                             received_at, updated_at) VALUES ($1, $2, $3, $4, 'received', $5, $6, $6) \
+                             ON CONFLICT (content_hash) DO NOTHING RETURNING id",
+                        )
+                        .bind(hash.as_str())
+                        .bind(&raw.name)
+                        .bind(raw.origin.source())
+                        .bind(&origin)
+                        .bind(format!("received from {}", raw.origin.describe()))
+                        .bind(now)
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .ctx("creating the document")?
+                    }
+                };
+                let (doc, outcome) = match (created, existing) {
+                    (Some(id), _) => {
+                        let reason = format!("received from {}", raw.origin.describe());
+                        sqlx::query(
+                            "INSERT INTO document_events (document_id, at, from_state, to_state, reason) \
+                             VALUES ($1, $2, NULL, 'received', $3)",
+                        )
+                        .bind(id)
+                        .bind(now)
+                        .bind(&reason)
+                        .execute(&mut **tx)
+                        .await
+                        .ctx("recording the arrival event")?;
+                        Self::enqueue(tx, id, Stage::Read, now).await?;
+                        (id, IntakeOutcome::Created(DocumentId(id)))
+                    }
+                    (None, Some(id)) => (id, IntakeOutcome::Rearrived(DocumentId(id))),
+                    (None, None) => {
+                        // Another worker committed the same bytes between our look-up and insert.
+                        let id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE content_hash = $1")
+                            .bind(hash.as_str())
+                            .fetch_one(&mut **tx)
+                            .await
+                            .ctx("looking up the concurrent document")?;
+                        (id, IntakeOutcome::Rearrived(DocumentId(id)))
+                    }
+                };
+                sqlx::query(
+                    "INSERT INTO arrivals (document_id, source, origin, file_name, arrived_at, is_first) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(doc)
+                .bind(raw.origin.source())
+                .bind(&origin)
+                .bind(&raw.name)
+                .bind(now)
+                .bind(matches!(outcome, IntakeOutcome::Created(_)))
+                .execute(&mut **tx)
+                .await
+                .ctx("recording the arrival")?;
+                Ok(outcome)
+            }
+
             async fn dead_job(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 job_id: i64,
@@ -186,87 +275,8 @@ macro_rules! impl_store {
         #[async_trait]
         impl Store for $store {
             async fn intake(&self, raw: &RawDocument) -> Result<IntakeOutcome, StoreError> {
-                let hash = ContentHash::of(&raw.bytes);
-                let origin = serde_json::to_string(&raw.origin)
-                    .map_err(|e| StoreError::Corrupt(format!("origin to JSON: {e}")))?;
-                let now = now_micros();
                 let mut tx = self.pool.begin_with(BEGIN).await.ctx("starting intake")?;
-                let existing: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM documents WHERE content_hash = $1")
-                        .bind(hash.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .ctx("looking up the content hash")?;
-                let created = match existing {
-                    Some(_) => None,
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO blobs (hash, size, bytes, created_at) VALUES ($1, $2, $3, $4) \
-                             ON CONFLICT (hash) DO NOTHING",
-                        )
-                        .bind(hash.as_str())
-                        .bind(raw.bytes.len() as i64)
-                        .bind(&raw.bytes)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .ctx("storing the original bytes")?;
-                        sqlx::query_scalar(
-                            "INSERT INTO documents (content_hash, file_name, source, origin, state, reason, \
-                             received_at, updated_at) VALUES ($1, $2, $3, $4, 'received', $5, $6, $6) \
-                             ON CONFLICT (content_hash) DO NOTHING RETURNING id",
-                        )
-                        .bind(hash.as_str())
-                        .bind(&raw.name)
-                        .bind(raw.origin.source())
-                        .bind(&origin)
-                        .bind(format!("received from {}", raw.origin.describe()))
-                        .bind(now)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .ctx("creating the document")?
-                    }
-                };
-                let (doc, outcome) = match (created, existing) {
-                    (Some(id), _) => {
-                        let reason = format!("received from {}", raw.origin.describe());
-                        sqlx::query(
-                            "INSERT INTO document_events (document_id, at, from_state, to_state, reason) \
-                             VALUES ($1, $2, NULL, 'received', $3)",
-                        )
-                        .bind(id)
-                        .bind(now)
-                        .bind(&reason)
-                        .execute(&mut *tx)
-                        .await
-                        .ctx("recording the arrival event")?;
-                        Self::enqueue(&mut tx, id, Stage::Read, now).await?;
-                        (id, IntakeOutcome::Created(DocumentId(id)))
-                    }
-                    (None, Some(id)) => (id, IntakeOutcome::Rearrived(DocumentId(id))),
-                    (None, None) => {
-                        // Another worker committed the same bytes between our look-up and insert.
-                        let id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE content_hash = $1")
-                            .bind(hash.as_str())
-                            .fetch_one(&mut *tx)
-                            .await
-                            .ctx("looking up the concurrent document")?;
-                        (id, IntakeOutcome::Rearrived(DocumentId(id)))
-                    }
-                };
-                sqlx::query(
-                    "INSERT INTO arrivals (document_id, source, origin, file_name, arrived_at, is_first) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(doc)
-                .bind(raw.origin.source())
-                .bind(&origin)
-                .bind(&raw.name)
-                .bind(now)
-                .bind(matches!(outcome, IntakeOutcome::Created(_)))
-                .execute(&mut *tx)
-                .await
-                .ctx("recording the arrival")?;
+                let outcome = Self::intake_in(&mut tx, raw, now_micros()).await?;
                 tx.commit().await.ctx("committing intake")?;
                 Ok(outcome)
             }

@@ -1,0 +1,121 @@
+//! What to record for one fetched message: its MIME parts' verdicts turned into the message's
+//! status (imported, nothing, skipped by the folder's rules, refused) and the `RawDocument`s, with
+//! their IMAP origin, that intake will commit in the same transaction. No I/O.
+
+use super::config::{ActionKind, CompiledRules, FolderRules};
+use super::fetch::Account;
+use super::mime::{self, MimeOptions, Verdict};
+use super::unzip::ZipLimits;
+use crate::domain::{Origin, RawDocument};
+use crate::store::mail::{MailKey, MailPart, MailRecord, MailStatus, PartVerdict};
+
+/// Decides what to record for one fetched message.
+pub fn prepare(
+    acc: &Account<'_>,
+    rules: &FolderRules,
+    compiled: &CompiledRules,
+    key: &MailKey,
+    body: &[u8],
+) -> (MailRecord, Vec<MailPart>) {
+    let opts = MimeOptions {
+        inline: rules.inline,
+        xml_body: rules.xml_body,
+        filename: compiled.filename.as_ref(),
+        intake: &acc.ctx.intake,
+        zip: ZipLimits {
+            max_entries: acc.cfg.zip_max_entries,
+            max_total_bytes: acc.cfg.zip_max_total_mb.saturating_mul(1024 * 1024),
+            max_depth: acc.cfg.zip_max_depth,
+        },
+    };
+    let record = |meta, status, reason: Option<String>, action_pending| MailRecord {
+        key: key.clone(),
+        meta,
+        status,
+        reason,
+        action_pending,
+    };
+    let x = match mime::extract(body, &opts) {
+        Ok(x) => x,
+        Err(e) => {
+            return (
+                record(
+                    Default::default(),
+                    MailStatus::Failed,
+                    Some(e.to_string()),
+                    false,
+                ),
+                Vec::new(),
+            )
+        }
+    };
+    let mismatch = [
+        (
+            "from",
+            &compiled.from,
+            x.meta.from.clone().unwrap_or_default(),
+        ),
+        ("to", &compiled.to, x.to.join(", ")),
+        (
+            "subject",
+            &compiled.subject,
+            x.meta.subject.clone().unwrap_or_default(),
+        ),
+    ]
+    .into_iter()
+    .find(|(_, re, value)| re.as_ref().is_some_and(|re| !re.is_match(value)));
+    if let Some((field, _, value)) = mismatch {
+        let why = format!("{field} '{value}' does not match the folder's {field} rule");
+        return (
+            record(x.meta, MailStatus::Skipped, Some(why), false),
+            Vec::new(),
+        );
+    }
+    let account = acc.cfg.account();
+    let mut parts = Vec::with_capacity(x.pieces.len());
+    let (mut taken, mut refused) = (0, Vec::new());
+    for p in x.pieces {
+        let verdict = match p.verdict {
+            Verdict::Take(bytes) => {
+                taken += 1;
+                PartVerdict::Take(RawDocument {
+                    bytes,
+                    name: p.name.clone(),
+                    origin: Origin::Imap {
+                        source: acc.cfg.name.clone(),
+                        account: account.clone(),
+                        folder: key.folder.clone(),
+                        uidvalidity: key.uidvalidity,
+                        uid: key.uid,
+                        message_id: x.meta.message_id.clone(),
+                        from: x.meta.from.clone(),
+                        part: p.path.clone(),
+                    },
+                })
+            }
+            Verdict::Refused(why) => {
+                refused.push(format!("{}: {why}", p.name));
+                PartVerdict::Refused(why)
+            }
+            Verdict::Ignored(why) => PartVerdict::Ignored(why),
+        };
+        parts.push(MailPart {
+            part: p.path,
+            file_name: p.name,
+            size: p.size,
+            verdict,
+        });
+    }
+    let (status, reason, action) = if !refused.is_empty() {
+        (MailStatus::Refused, Some(refused.join("; ")), false)
+    } else if taken > 0 {
+        (MailStatus::Imported, None, rules.action != ActionKind::None)
+    } else {
+        (
+            MailStatus::Nothing,
+            Some("no attachment facteur reads (PDF, XML, PNG, JPEG, TIFF, zip)".into()),
+            false,
+        )
+    };
+    (record(x.meta, status, reason, action), parts)
+}
