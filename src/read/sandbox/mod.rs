@@ -33,7 +33,7 @@ pub const CHILD_ARG: &str = "__sandbox-child";
 /// How long a new child may take to print its greeting.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How much of a dead child's stderr goes into the error.
-const STDERR_TAIL: usize = 2048;
+const STDERR_TAIL: usize = 16 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -147,6 +147,8 @@ impl SandboxPool {
             .env("OMP_THREAD_LIMIT", "1")
             // glibc reserves 64 MiB of address space per malloc arena; RLIMIT_AS counts it.
             .env("MALLOC_ARENA_MAX", "2")
+            // One document at a time per child: one engine, not one per core.
+            .env(crate::read::ocr::engine::ENV_ENGINES, "1")
             .env(ENV_MEMORY_MB, self.config.memory_limit_mb.to_string())
             .env(ENV_CPU_SECS, self.config.cpu_limit_secs.to_string())
             .stdin(Stdio::piped())
@@ -294,9 +296,12 @@ impl Worker {
         } else {
             format!("; its last words: {}", last_lines(&tail, 3))
         };
+        // Rust's allocation failure, C++'s (terminate or, through the C API, an exception Rust
+        // cannot catch: under RLIMIT_AS that is std::bad_alloc), and the C libraries' own words.
         let out_of_memory = [
             "memory allocation of",
             "bad_alloc",
+            "cannot catch foreign exceptions",
             "Out of memory",
             "Cannot allocate",
         ]
@@ -345,8 +350,13 @@ async fn keep_tail(mut stderr: tokio::process::ChildStderr, tail: Arc<Mutex<Vec<
     }
 }
 
+/// The last `n` lines that say something (backtrace frames and notes left out).
 fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(char::is_whitespace))
+        .filter(|l| !l.starts_with("stack backtrace") && !l.starts_with("note: "))
+        .collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 

@@ -98,7 +98,7 @@ async fn memory_cpu_and_wall_limits_are_reported_as_limits() {
     let pool = SandboxPool::new(SandboxConfig {
         memory_limit_mb: 512,
         cpu_limit_secs: 1,
-        wall_timeout_secs: 3,
+        wall_timeout_secs: 8,
         ..config()
     });
     let r = pool
@@ -119,7 +119,7 @@ async fn memory_cpu_and_wall_limits_are_reported_as_limits() {
         .read(b"SANDBOX-TEST:sleep".to_vec(), ReadOptions::default())
         .await;
     match r {
-        Err(ReadError::Limit(why)) => assert!(why.contains("3 s wall-clock"), "{why}"),
+        Err(ReadError::Limit(why)) => assert!(why.contains("8 s wall-clock"), "{why}"),
         other => panic!("expected the wall-clock limit, got {other:?}"),
     }
     assert_reads_normally(&pool).await;
