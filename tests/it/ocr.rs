@@ -168,3 +168,12 @@ async fn sandbox_children_ocr_and_survive_a_document_over_the_memory_limit() {
     let read = pool.read(scan("multipage-free.tif"), opts).await;
     assert!(read.is_ok(), "{read:?}");
 }
+
+/// `cargo test --release --test it ocr::bench -- --ignored --nocapture` prints the OCR figures.
+#[test]
+#[ignore = "benchmark: prints figures, takes minutes"]
+fn bench() {
+    std::env::set_var(facteur::bench::ocr::ENV_BIN, env!("CARGO_BIN_EXE_facteur"));
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+    facteur::bench::ocr::run(std::path::Path::new(corpus)).unwrap();
+}

@@ -76,8 +76,8 @@ pub fn ocr_image(bytes: &[u8], opts: &ReadOptions) -> Result<Vec<Page>, ReadErro
 
 /// OCR of the given 1-based pages of a PDF (all pages when `pages` is empty).
 pub fn ocr_pdf(bytes: &[u8], pages: &[u32], opts: &ReadOptions) -> Result<Vec<Page>, ReadError> {
-    let images = pdf_pages::pdf_page_images(bytes, pages, opts)?;
-    Ok(ocr_pages(
+    let images = pdf_pages::PdfPages::new(bytes, pages, opts)?;
+    Ok(ocr_stream(
         EnginePool::global(),
         images,
         opts,
@@ -96,10 +96,10 @@ pub fn pdf_page_images(
     pages: &[u32],
     opts: &ReadOptions,
 ) -> Result<Vec<PageImage>, ReadError> {
-    Ok(pdf_pages::pdf_page_images(bytes, pages, opts)?)
+    Ok(pdf_pages::PdfPages::new(bytes, pages, opts)?.collect::<Result<_, _>>()?)
 }
 
-/// OCR of decoded pages on `pool`: every page is queued first so the engines work in parallel.
+/// OCR of decoded pages on `pool`.
 pub fn ocr_pages(
     pool: &EnginePool,
     pages: Vec<PageImage>,
@@ -112,9 +112,23 @@ pub fn ocr_pages(
             max: opts.max_pages,
         });
     }
+    ocr_stream(pool, pages.into_iter().map(Ok), opts, how)
+}
+
+/// OCR of pages decoded as they are needed: at most two pages per engine are in memory or in the
+/// queue at once, so a 50-page scan costs the memory of a few pages, and the engines stay busy.
+pub fn ocr_stream(
+    pool: &EnginePool,
+    pages: impl Iterator<Item = Result<PageImage, OcrError>>,
+    opts: &ReadOptions,
+    how: &Preprocess,
+) -> Result<Vec<Page>, OcrError> {
     let timeout = Duration::from_secs(opts.page_timeout_secs.max(1));
-    let mut queued = Vec::with_capacity(pages.len());
+    let window = pool.size() * 2;
+    let mut queued = std::collections::VecDeque::new();
+    let mut out = Vec::new();
     for page in pages {
+        let page = page?;
         let (image, dpi) = preprocess::prepare(page.image, page.dpi, how, opts.max_pixels);
         let image = Arc::new(image);
         let pending = pool.recognize(
@@ -123,34 +137,51 @@ pub fn ocr_pages(
             &opts.ocr_language,
             timeout,
         );
-        queued.push((page.number, image, dpi, pending));
+        queued.push_back((page.number, image, dpi, pending));
+        if queued.len() >= window {
+            if let Some(q) = queued.pop_front() {
+                out.push(finish(pool, q, opts, how, timeout)?);
+            }
+        }
     }
-    let mut out = Vec::with_capacity(queued.len());
-    for (number, image, dpi, pending) in queued {
-        let mut words = pending.words()?;
-        let mut image = image;
-        if how.orientation && poor(&words) {
-            if let Some(o) = pool.orientation(Arc::clone(&image))? {
-                if o.rotate_cw != 0 && o.confidence >= OSD_MIN_CONFIDENCE {
-                    let turned = Arc::new(rotate_cw(&image, o.rotate_cw));
-                    let again = pool
-                        .recognize(
-                            Arc::clone(&turned),
-                            dpi.round() as u32,
-                            &opts.ocr_language,
-                            timeout,
-                        )
-                        .words()?;
-                    if weight(&again) > weight(&words) {
-                        words = again;
-                        image = turned;
-                    }
+    while let Some(q) = queued.pop_front() {
+        out.push(finish(pool, q, opts, how, timeout)?);
+    }
+    Ok(out)
+}
+
+type Queued = (u32, Arc<GrayImage>, f32, engine::Pending);
+
+/// Waits for a page's words and, when the reading looks turned, tries the page upright.
+fn finish(
+    pool: &EnginePool,
+    (number, image, dpi, pending): Queued,
+    opts: &ReadOptions,
+    how: &Preprocess,
+    timeout: Duration,
+) -> Result<Page, OcrError> {
+    let mut words = pending.words()?;
+    let mut image = image;
+    if how.orientation && poor(&words) {
+        if let Some(o) = pool.orientation(Arc::clone(&image))? {
+            if o.rotate_cw != 0 && o.confidence >= OSD_MIN_CONFIDENCE {
+                let turned = Arc::new(rotate_cw(&image, o.rotate_cw));
+                let again = pool
+                    .recognize(
+                        Arc::clone(&turned),
+                        dpi.round() as u32,
+                        &opts.ocr_language,
+                        timeout,
+                    )
+                    .words()?;
+                if weight(&again) > weight(&words) {
+                    words = again;
+                    image = turned;
                 }
             }
         }
-        out.push(to_page(number, &image, dpi, words));
     }
-    Ok(out)
+    Ok(to_page(number, &image, dpi, words))
 }
 
 /// A reading worth checking for rotation: few words, low confidence, or mostly vertical words

@@ -19,58 +19,85 @@ use crate::read::ReadOptions;
 /// Resolution pdftoppm renders at, lowered for pages too large for `max_pixels`.
 const RENDER_DPI: f32 = 300.0;
 
-/// The page images of `pages` (1-based; empty = all), in that order.
-pub fn pdf_page_images(
-    bytes: &[u8],
-    pages: &[u32],
-    opts: &ReadOptions,
-) -> Result<Vec<PageImage>, OcrError> {
-    let doc = Document::load_mem(bytes).map_err(|e| OcrError::Decode(format!("PDF: {e}")))?;
-    let all = doc.get_pages();
-    let wanted: Vec<u32> = if pages.is_empty() {
-        all.keys().copied().collect()
-    } else {
-        pages.to_vec()
-    };
-    if wanted.len() > opts.max_pages as usize {
-        return Err(OcrError::TooManyPages {
-            pages: wanted.len().to_string(),
-            max: opts.max_pages,
-        });
-    }
-    let mut out = Vec::with_capacity(wanted.len());
-    let mut file: Option<tempfile::NamedTempFile> = None;
-    for number in wanted {
-        let id = *all.get(&number).ok_or_else(|| {
-            OcrError::Decode(format!("PDF has no page {number} (it has {})", all.len()))
-        })?;
-        let (width_pt, height_pt, rotate) = page_geometry(&doc, id);
-        let embedded = single_image(&doc, id, width_pt, height_pt, opts)?;
-        let (image, dpi) = match embedded {
-            Some((image, dpi)) => (rotate_orth(image, rotate), dpi),
-            None => {
-                let long_in = width_pt.max(height_pt) / 72.0;
-                let short_in = width_pt.min(height_pt) / 72.0;
-                let fit = (opts.max_pixels as f32 / (long_in * short_in).max(0.01)).sqrt();
-                let dpi = RENDER_DPI.min(fit).floor().max(1.0);
-                check_pixels(
-                    (width_pt / 72.0 * dpi) as u64,
-                    (height_pt / 72.0 * dpi) as u64,
-                    opts,
-                )?;
-                if file.is_none() {
-                    file = Some(write_temp(bytes)?);
-                }
-                let path = file
-                    .as_ref()
-                    .map(|f| f.path().to_path_buf())
-                    .unwrap_or_default();
-                (render(&path, number, dpi, opts)?, dpi)
-            }
+/// The page images of `pages` (1-based; empty = all), in that order, decoded one at a time as
+/// the iterator is advanced (a 50-page scan is never all in memory at once).
+pub struct PdfPages<'a> {
+    bytes: &'a [u8],
+    doc: Document,
+    all: std::collections::BTreeMap<u32, ObjectId>,
+    wanted: std::vec::IntoIter<u32>,
+    opts: ReadOptions,
+    file: Option<tempfile::NamedTempFile>,
+}
+
+impl<'a> PdfPages<'a> {
+    /// Parses the PDF and checks the page count against `max_pages`.
+    pub fn new(bytes: &'a [u8], pages: &[u32], opts: &ReadOptions) -> Result<Self, OcrError> {
+        let doc = Document::load_mem(bytes).map_err(|e| OcrError::Decode(format!("PDF: {e}")))?;
+        let all = doc.get_pages();
+        let wanted: Vec<u32> = if pages.is_empty() {
+            all.keys().copied().collect()
+        } else {
+            pages.to_vec()
         };
-        out.push(PageImage { number, image, dpi });
+        if wanted.len() > opts.max_pages as usize {
+            return Err(OcrError::TooManyPages {
+                pages: wanted.len().to_string(),
+                max: opts.max_pages,
+            });
+        }
+        Ok(PdfPages {
+            bytes,
+            doc,
+            all,
+            wanted: wanted.into_iter(),
+            opts: opts.clone(),
+            file: None,
+        })
     }
-    Ok(out)
+
+    fn page(&mut self, number: u32) -> Result<PageImage, OcrError> {
+        let id = *self.all.get(&number).ok_or_else(|| {
+            OcrError::Decode(format!(
+                "PDF has no page {number} (it has {})",
+                self.all.len()
+            ))
+        })?;
+        let opts = &self.opts;
+        let (width_pt, height_pt, rotate) = page_geometry(&self.doc, id);
+        if let Some((image, dpi)) = single_image(&self.doc, id, width_pt, height_pt, opts)? {
+            let image = rotate_orth(image, rotate);
+            return Ok(PageImage { number, image, dpi });
+        }
+        let long_in = width_pt.max(height_pt) / 72.0;
+        let short_in = width_pt.min(height_pt) / 72.0;
+        let fit = (opts.max_pixels as f32 / (long_in * short_in).max(0.01)).sqrt();
+        let dpi = RENDER_DPI.min(fit).floor().max(1.0);
+        check_pixels(
+            (width_pt / 72.0 * dpi) as u64,
+            (height_pt / 72.0 * dpi) as u64,
+            opts,
+        )?;
+        if self.file.is_none() {
+            self.file = Some(write_temp(self.bytes)?);
+        }
+        let path = self
+            .file
+            .as_ref()
+            .map(|f| f.path().to_path_buf())
+            .unwrap_or_default();
+        let image = render(&path, number, dpi, opts)?;
+        Ok(PageImage { number, image, dpi })
+    }
+}
+
+impl Iterator for PdfPages<'_> {
+    type Item = Result<PageImage, OcrError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let number = self.wanted.next()?;
+        Some(self.page(number))
+    }
 }
 
 /// Width, height (points, as displayed) and /Rotate of a page, inherited values included.

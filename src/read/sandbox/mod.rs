@@ -122,6 +122,29 @@ impl SandboxPool {
         }
     }
 
+    /// Stops the idle children (their stdin closes, they exit) and waits for them, so their
+    /// resource usage is accounted to this process (`RUSAGE_CHILDREN`).
+    pub async fn shutdown(&self) {
+        let idle: Vec<Worker> = self
+            .idle
+            .lock()
+            .map(|mut idle| idle.drain(..).collect())
+            .unwrap_or_default();
+        for w in idle {
+            let Worker {
+                mut process, stdin, ..
+            } = w;
+            // End of input is the child's signal to exit cleanly.
+            drop(stdin);
+            if tokio::time::timeout(Duration::from_secs(5), process.wait())
+                .await
+                .is_err()
+            {
+                let _ = process.kill().await;
+            }
+        }
+    }
+
     /// An idle child that is still alive (one may have been killed while it waited).
     fn take_idle(&self) -> Option<Worker> {
         let mut idle = self.idle.lock().ok()?;
