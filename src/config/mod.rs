@@ -230,6 +230,7 @@ impl ReadSettings {
             memory_limit_mb: self.sandbox_memory_mb,
             cpu_limit_secs: self.sandbox_timeout_secs,
             wall_timeout_secs: self.sandbox_timeout_secs,
+            ..Default::default()
         }
     }
 }
