@@ -111,7 +111,10 @@ impl Extraction {
             "lines": inv.lines,
             "preceding_invoices": inv.preceding,
             "method": self.method.as_str(),
-            "confidence": self.confidence,
+            // f32 prints 0.95 as 0.949999988; two decimals is what a confidence means.
+            "confidence": self.confidence.iter()
+                .map(|(k, v)| (k.clone(), json!((f64::from(*v) * 100.0).round() / 100.0)))
+                .collect::<serde_json::Map<_, _>>(),
             "warnings": self.warnings,
         })
     }

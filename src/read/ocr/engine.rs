@@ -76,13 +76,20 @@ struct Job {
 pub struct EnginePool {
     queue: Mutex<mpsc::Sender<Job>>,
     size: usize,
+    /// Why threads failed to start (e.g. no address space left under the sandbox's RLIMIT_AS).
+    start_error: Option<String>,
 }
+
+/// Prefix of the error when no engine thread could start; the sandbox child reads it as
+/// "out of memory" when a memory limit is in force.
+pub const START_FAILURE: &str = "cannot start an OCR engine thread";
 
 impl EnginePool {
     pub fn new(size: usize) -> Self {
         let size = size.max(1);
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
+        let mut start_error = None;
         for i in 0..size {
             let rx = Arc::clone(&rx);
             let spawned = std::thread::Builder::new()
@@ -90,11 +97,13 @@ impl EnginePool {
                 .spawn(move || engine_thread(&rx));
             if let Err(e) = spawned {
                 tracing::error!("cannot start OCR engine thread {i}: {e}");
+                start_error = Some(e.to_string());
             }
         }
         EnginePool {
             queue: Mutex::new(tx),
             size,
+            start_error,
         }
     }
 
@@ -152,8 +161,12 @@ impl EnginePool {
             .lock()
             .map_err(|_| OcrError::Engine("the OCR queue is poisoned".into()))
             .and_then(|q| {
-                q.send(job)
-                    .map_err(|_| OcrError::Engine("no OCR engine thread is running".into()))
+                q.send(job).map_err(|_| {
+                    OcrError::Engine(match &self.start_error {
+                        Some(e) => format!("{START_FAILURE}: {e}"),
+                        None => "no OCR engine thread is running".into(),
+                    })
+                })
             });
         Pending { rx, sent }
     }

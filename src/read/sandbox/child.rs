@@ -74,7 +74,7 @@ pub fn serve() -> u8 {
             },
             Ok(opts) => match panic::catch_unwind(AssertUnwindSafe(|| handle(&bytes, &opts))) {
                 Ok(result) => Response {
-                    result,
+                    result: blame_memory_limit(result, memory_mb),
                     retire: false,
                 },
                 Err(payload) => Response {
@@ -97,6 +97,24 @@ pub fn serve() -> u8 {
         if response.retire {
             return 5;
         }
+    }
+}
+
+/// An engine thread that cannot start under RLIMIT_AS ran out of address space: that is the
+/// memory limit, and the reason should say so.
+fn blame_memory_limit(
+    result: Result<crate::domain::Extraction, ReadError>,
+    memory_mb: Option<u64>,
+) -> Result<crate::domain::Extraction, ReadError> {
+    match (result, memory_mb) {
+        (Err(ReadError::Ocr(why)), Some(mb))
+            if why.contains(crate::read::ocr::engine::START_FAILURE) =>
+        {
+            Err(ReadError::Limit(format!(
+                "reading needed more than the {mb} MiB memory limit ({why})"
+            )))
+        }
+        (other, _) => other,
     }
 }
 
