@@ -127,13 +127,13 @@ pub fn run(corpus: &Path) -> anyhow::Result<()> {
     println!();
     let line = |n: &str, c: &[String; 6]| {
         format!(
-            "{n:>2} {:<40} {:>5} {:>8} {:>9} {:>9} {:>6}",
+            "{n:>2} {:<44} {:>5} {:>8} {:>9} {:>9} {:>6}",
             c[0], c[1], c[2], c[3], c[4], c[5]
         )
     };
     let head = ["path", "docs", "docs/s", "ms/doc", "ms/page", "errors"].map(str::to_string);
     println!("{}", line("#", &head));
-    println!("{}", "-".repeat(86));
+    println!("{}", "-".repeat(90));
     for (i, r) in rows.iter().enumerate() {
         println!("{}", line(&(i + 1).to_string(), &r.cells()));
     }
