@@ -58,21 +58,21 @@ pub const ZUGFERD1: Dialect = Dialect {
     line_summation: "SpecifiedTradeSettlementMonetarySummation",
 };
 
-pub fn read(root: &Element, d: &Dialect) -> Result<Invoice, EinvoiceError> {
+pub fn read(root: Element<'_>, d: &Dialect) -> Result<Invoice, EinvoiceError> {
     let doc = root
         .child(d.document)
         .ok_or_else(|| EinvoiceError::Missing {
             element: d.document,
-            root: root.name.clone(),
+            root: root.name().to_string(),
         })?;
-    let tx = root.child(d.transaction).unwrap_or(&EMPTY);
-    let agreement = tx.child(d.agreement).unwrap_or(&EMPTY);
-    let settlement = tx.child(d.settlement).unwrap_or(&EMPTY);
-    let sums = settlement.child(d.summation).unwrap_or(&EMPTY);
+    let tx = root.child(d.transaction).unwrap_or(EMPTY);
+    let agreement = tx.child(d.agreement).unwrap_or(EMPTY);
+    let settlement = tx.child(d.settlement).unwrap_or(EMPTY);
+    let sums = settlement.child(d.summation).unwrap_or(EMPTY);
 
     let type_code = doc.text_at(&["TypeCode"]);
     let cur = currency(settlement.text_at(&["InvoiceCurrencyCode"]))?;
-    let terms: Vec<&Element> = settlement.all("SpecifiedTradePaymentTerms").collect();
+    let terms: Vec<Element<'_>> = settlement.all("SpecifiedTradePaymentTerms").collect();
 
     let mut seller = party(agreement.child("SellerTradeParty"));
     let accounts: Vec<(String, Option<String>)> = settlement
@@ -155,11 +155,11 @@ pub fn read(root: &Element, d: &Dialect) -> Result<Invoice, EinvoiceError> {
     })
 }
 
-fn party(p: Option<&Element>) -> Party {
+fn party(p: Option<Element<'_>>) -> Party {
     let Some(p) = p else {
         return Party::default();
     };
-    let scheme = |e: &Element| e.attr("schemeID").map(str::to_string);
+    let scheme = |e: Element<'_>| e.attr("schemeID").map(str::to_string);
     let mut raw = RawParty {
         name: p
             .text_at(&["Name"])
@@ -195,7 +195,7 @@ fn party(p: Option<&Element>) -> Party {
     raw.build()
 }
 
-fn vat(t: &Element, d: &Dialect) -> Result<VatBreakdown, EinvoiceError> {
+fn vat(t: Element<'_>, d: &Dialect) -> Result<VatBreakdown, EinvoiceError> {
     Ok(VatBreakdown {
         category: t.text_at(&["CategoryCode"]),
         rate: decimal(t.child(d.percent), "BT-119 RateApplicablePercent")?,
@@ -206,12 +206,12 @@ fn vat(t: &Element, d: &Dialect) -> Result<VatBreakdown, EinvoiceError> {
     })
 }
 
-fn line(l: &Element, d: &Dialect) -> Result<LineItem, EinvoiceError> {
-    let product = l.child("SpecifiedTradeProduct").unwrap_or(&EMPTY);
-    let agreement = l.child(d.line_agreement).unwrap_or(&EMPTY);
-    let delivery = l.child(d.line_delivery).unwrap_or(&EMPTY);
-    let settlement = l.child(d.line_settlement).unwrap_or(&EMPTY);
-    let tax = settlement.child("ApplicableTradeTax").unwrap_or(&EMPTY);
+fn line(l: Element<'_>, d: &Dialect) -> Result<LineItem, EinvoiceError> {
+    let product = l.child("SpecifiedTradeProduct").unwrap_or(EMPTY);
+    let agreement = l.child(d.line_agreement).unwrap_or(EMPTY);
+    let delivery = l.child(d.line_delivery).unwrap_or(EMPTY);
+    let settlement = l.child(d.line_settlement).unwrap_or(EMPTY);
+    let tax = settlement.child("ApplicableTradeTax").unwrap_or(EMPTY);
     let quantity = delivery.child("BilledQuantity");
     Ok(LineItem {
         id: l.text_at(&["AssociatedDocumentLineDocument", "LineID"]),
@@ -236,7 +236,7 @@ fn line(l: &Element, d: &Dialect) -> Result<LineItem, EinvoiceError> {
     })
 }
 
-fn preceding(r: &Element, d: &Dialect) -> Result<Option<PrecedingInvoice>, EinvoiceError> {
+fn preceding(r: Element<'_>, d: &Dialect) -> Result<Option<PrecedingInvoice>, EinvoiceError> {
     let Some(number) = r.text_at(&[d.ref_id]).or_else(|| r.text_at(&["ID"])) else {
         return Ok(None);
     };

@@ -65,16 +65,19 @@ pub fn set_account(seller: &mut Party, accounts: &[(String, Option<String>)]) {
 }
 
 /// A decimal term; `what` names the business term and element for the error.
-pub fn decimal(el: Option<&Element>, what: &'static str) -> Result<Option<Decimal>, EinvoiceError> {
-    let Some(text) = el.and_then(Element::value) else {
+pub fn decimal(
+    el: Option<Element<'_>>,
+    what: &'static str,
+) -> Result<Option<Decimal>, EinvoiceError> {
+    let Some(text) = el.and_then(Element::trimmed) else {
         return Ok(None);
     };
-    Decimal::from_str(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
+    Decimal::from_str(text)
+        .or_else(|_| Decimal::from_scientific(text))
         .map(Some)
         .map_err(|_| EinvoiceError::BadValue {
             term: what,
-            value: text,
+            value: text.to_string(),
             expected: "a decimal number such as 1234.56",
         })
 }
@@ -82,11 +85,11 @@ pub fn decimal(el: Option<&Element>, what: &'static str) -> Result<Option<Decima
 /// The first of `amounts` in the invoice currency: a total may be given twice, once in the
 /// invoice currency (BT-110) and once in the VAT accounting currency (BT-111).
 pub fn amount_in<'a>(
-    amounts: impl Iterator<Item = &'a Element>,
+    amounts: impl Iterator<Item = Element<'a>>,
     currency: Option<Currency>,
     what: &'static str,
 ) -> Result<Option<Decimal>, EinvoiceError> {
-    let amounts: Vec<&Element> = amounts.collect();
+    let amounts: Vec<Element<'a>> = amounts.collect();
     let matching = amounts
         .iter()
         .find(|a| match (a.attr("currencyID"), currency) {
@@ -129,19 +132,19 @@ pub fn currency(text: Option<String>) -> Result<Option<Currency>, EinvoiceError>
 
 /// A CII date: the wrapper's (first) child carries the text and its UNTDID 2379 format.
 pub fn cii_date(
-    wrapper: Option<&Element>,
+    wrapper: Option<Element<'_>>,
     what: &'static str,
 ) -> Result<Option<NaiveDate>, EinvoiceError> {
     let Some(wrapper) = wrapper else {
         return Ok(None);
     };
-    let inner = wrapper.children.first().unwrap_or(wrapper);
-    let Some(text) = inner.value() else {
+    let inner = wrapper.first_child().unwrap_or(wrapper);
+    let Some(text) = inner.trimmed() else {
         return Ok(None);
     };
     let bad = |expected: &'static str| EinvoiceError::BadValue {
         term: what,
-        value: text.clone(),
+        value: text.to_string(),
         expected,
     };
     let digits = |n: usize| text.len() >= n && text.bytes().take(n).all(|b| b.is_ascii_digit());
@@ -161,24 +164,24 @@ pub fn cii_date(
                 })
                 .ok_or_else(|| bad("format 616: YYYYWW (ISO week)"))?
         }
-        _ => iso_or_compact(&text).ok_or_else(|| bad("format 102: YYYYMMDD"))?,
+        _ => iso_or_compact(text).ok_or_else(|| bad("format 102: YYYYMMDD"))?,
     };
     Ok(Some(date))
 }
 
 /// A UBL date (`xsd:date`, maybe with a time zone).
 pub fn ubl_date(
-    el: Option<&Element>,
+    el: Option<Element<'_>>,
     what: &'static str,
 ) -> Result<Option<NaiveDate>, EinvoiceError> {
-    let Some(text) = el.and_then(Element::value) else {
+    let Some(text) = el.and_then(Element::trimmed) else {
         return Ok(None);
     };
-    iso_or_compact(&text)
+    iso_or_compact(text)
         .map(Some)
-        .ok_or(EinvoiceError::BadValue {
+        .ok_or_else(|| EinvoiceError::BadValue {
             term: what,
-            value: text,
+            value: text.to_string(),
             expected: "an ISO date YYYY-MM-DD",
         })
 }
@@ -197,8 +200,8 @@ fn iso_or_compact(text: &str) -> Option<NaiveDate> {
 }
 
 /// Non-empty texts of `els`, joined by newlines.
-pub fn joined<'a>(els: impl Iterator<Item = &'a Element>) -> Option<String> {
-    let parts: Vec<String> = els.filter_map(Element::value).collect();
+pub fn joined<'a>(els: impl Iterator<Item = Element<'a>>) -> Option<String> {
+    let parts: Vec<&str> = els.filter_map(Element::trimmed).collect();
     (!parts.is_empty()).then(|| parts.join("\n"))
 }
 
@@ -208,13 +211,13 @@ mod tests {
     use super::*;
     use rust_decimal_macros::dec;
 
-    fn el(s: &str) -> Element {
+    fn tree(s: &str) -> super::super::xml::Tree<'_> {
         parse(s.as_bytes()).unwrap()
     }
 
     #[test]
     fn cii_dates_by_format() {
-        let d = |s: &str| cii_date(Some(&el(s)), "BT-2").unwrap();
+        let d = |s: &str| cii_date(Some(tree(s).root()), "BT-2").unwrap();
         assert_eq!(
             d(r#"<w><s format="102">20180305</s></w>"#),
             NaiveDate::from_ymd_opt(2018, 3, 5)
@@ -231,12 +234,14 @@ mod tests {
             d(r#"<w><s>2018-03-05</s></w>"#),
             NaiveDate::from_ymd_opt(2018, 3, 5)
         );
-        assert!(cii_date(Some(&el(r#"<w><s format="102">20181305</s></w>"#)), "BT-2").is_err());
+        let bad = tree(r#"<w><s format="102">20181305</s></w>"#);
+        assert!(cii_date(Some(bad.root()), "BT-2").is_err());
     }
 
     #[test]
     fn amount_in_invoice_currency_wins() {
-        let doc = el(r#"<m><T currencyID="SEK">100</T><T currencyID="EUR">9.5</T></m>"#);
+        let t = tree(r#"<m><T currencyID="SEK">100</T><T currencyID="EUR">9.5</T></m>"#);
+        let doc = t.root();
         let got = amount_in(doc.all("T"), Some(Currency::EUR), "BT-110").unwrap();
         assert_eq!(got, Some(dec!(9.5)));
         let got = amount_in(doc.all("T"), Some(Currency::USD), "BT-110").unwrap();

@@ -63,15 +63,16 @@ fn hint(root: &str) -> &'static str {
 
 /// Reads a standalone CII, ZUGFeRD 1.0 or UBL document.
 pub fn read_xml(bytes: &[u8]) -> Result<Invoice, EinvoiceError> {
-    let root = xml::parse(bytes)?;
-    let ns = root.namespace.as_deref().unwrap_or("");
-    match root.name.as_str() {
-        "CrossIndustryInvoice" => cii::read(&root, &cii::D16B),
-        "CrossIndustryDocument" => cii::read(&root, &cii::ZUGFERD1),
-        "Invoice" | "CreditNote" if ns.contains("oasis") || ns.is_empty() => ubl::read(&root),
-        _ => Err(EinvoiceError::NotInvoice {
-            root: root.name.clone(),
-            namespace: root.namespace.clone(),
+    let tree = xml::parse(bytes)?;
+    let root = tree.root();
+    let ns = tree.namespace().unwrap_or("");
+    match root.name() {
+        "CrossIndustryInvoice" => cii::read(root, &cii::D16B),
+        "CrossIndustryDocument" => cii::read(root, &cii::ZUGFERD1),
+        "Invoice" | "CreditNote" if ns.contains("oasis") || ns.is_empty() => ubl::read(root),
+        other => Err(EinvoiceError::NotInvoice {
+            root: other.to_string(),
+            namespace: tree.namespace().map(str::to_string),
         }),
     }
 }

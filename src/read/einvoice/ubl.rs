@@ -12,8 +12,8 @@ use super::xml::{Element, EMPTY};
 use super::EinvoiceError;
 use crate::domain::{DocType, Invoice, LineItem, Party, PrecedingInvoice, VatBreakdown};
 
-pub fn read(root: &Element) -> Result<Invoice, EinvoiceError> {
-    let credit = root.name == "CreditNote";
+pub fn read(root: Element<'_>) -> Result<Invoice, EinvoiceError> {
+    let credit = root.name() == "CreditNote";
     let type_code = root.text_at(&[if credit {
         "CreditNoteTypeCode"
     } else {
@@ -28,8 +28,8 @@ pub fn read(root: &Element) -> Result<Invoice, EinvoiceError> {
             .unwrap_or_default()
     };
     let cur = currency(root.text_at(&["DocumentCurrencyCode"]))?;
-    let sums = root.child("LegalMonetaryTotal").unwrap_or(&EMPTY);
-    let means: Vec<&Element> = root.all("PaymentMeans").collect();
+    let sums = root.child("LegalMonetaryTotal").unwrap_or(EMPTY);
+    let means: Vec<Element<'_>> = root.all("PaymentMeans").collect();
 
     let mut due_date = ubl_date(root.child("DueDate"), "BT-9 DueDate")?;
     for m in &means {
@@ -122,7 +122,7 @@ pub fn read(root: &Element) -> Result<Invoice, EinvoiceError> {
 /// BT-13. UBL makes cac:OrderReference/cbc:ID mandatory even when the seller only has its own
 /// order number (BT-14, cbc:SalesOrderID); writers then put a placeholder in cbc:ID, which is not
 /// a purchase order number. CII has no such constraint, so without this the twins disagree.
-fn order_reference(r: Option<&Element>) -> Option<String> {
+fn order_reference(r: Option<Element<'_>>) -> Option<String> {
     let r = r?;
     let id = r.text_at(&["ID"])?;
     let placeholder = ["NA", "N/A", "Dummywert", "dummy", "-", "0", "none"]
@@ -131,11 +131,11 @@ fn order_reference(r: Option<&Element>) -> Option<String> {
     (!(placeholder && r.child("SalesOrderID").is_some())).then_some(id)
 }
 
-fn party(p: Option<&Element>) -> Party {
+fn party(p: Option<Element<'_>>) -> Party {
     let Some(p) = p else {
         return Party::default();
     };
-    let scheme = |e: &Element| e.attr("schemeID").map(str::to_string);
+    let scheme = |e: Element<'_>| e.attr("schemeID").map(str::to_string);
     let mut raw = RawParty {
         name: p
             .text_at(&["PartyLegalEntity", "RegistrationName"])
@@ -166,8 +166,8 @@ fn party(p: Option<&Element>) -> Party {
     raw.build()
 }
 
-fn vat(s: &Element) -> Result<VatBreakdown, EinvoiceError> {
-    let cat = s.child("TaxCategory").unwrap_or(&EMPTY);
+fn vat(s: Element<'_>) -> Result<VatBreakdown, EinvoiceError> {
+    let cat = s.child("TaxCategory").unwrap_or(EMPTY);
     Ok(VatBreakdown {
         category: cat.text_at(&["ID"]),
         rate: decimal(cat.child("Percent"), "BT-119 Percent")?,
@@ -178,9 +178,9 @@ fn vat(s: &Element) -> Result<VatBreakdown, EinvoiceError> {
     })
 }
 
-fn line(l: &Element) -> Result<LineItem, EinvoiceError> {
-    let item = l.child("Item").unwrap_or(&EMPTY);
-    let tax = item.child("ClassifiedTaxCategory").unwrap_or(&EMPTY);
+fn line(l: Element<'_>) -> Result<LineItem, EinvoiceError> {
+    let item = l.child("Item").unwrap_or(EMPTY);
+    let tax = item.child("ClassifiedTaxCategory").unwrap_or(EMPTY);
     let quantity = l.child_any(&["InvoicedQuantity", "CreditedQuantity"]);
     Ok(LineItem {
         id: l.text_at(&["ID"]),
@@ -199,7 +199,7 @@ fn line(l: &Element) -> Result<LineItem, EinvoiceError> {
     })
 }
 
-fn preceding(r: &Element) -> Result<Option<PrecedingInvoice>, EinvoiceError> {
+fn preceding(r: Element<'_>) -> Result<Option<PrecedingInvoice>, EinvoiceError> {
     let Some(number) = r.text_at(&["ID"]) else {
         return Ok(None);
     };
