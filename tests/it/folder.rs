@@ -307,3 +307,54 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    recursion_is_optional_and_skips_our_own_folders,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let inbox = db.dir.path().join("inbox");
+        std::fs::create_dir_all(inbox.join("2026/octobre")).unwrap();
+        std::fs::write(inbox.join("top.pdf"), nth_invoice(1)).unwrap();
+        std::fs::write(inbox.join("2026/octobre/deep.pdf"), nth_invoice(2)).unwrap();
+
+        // Not recursive: only the top file.
+        let (stop, handle) = start_source(store.clone(), folder_config(&inbox), 100);
+        assert!(
+            wait_until(Duration::from_secs(20), || async {
+                store.counts().await.unwrap().documents == 1
+            })
+            .await
+        );
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(
+            store.counts().await.unwrap().documents,
+            1,
+            "subfolders are not taken by default"
+        );
+        stop.cancel();
+        handle.await.unwrap();
+
+        // Recursive: the deep file too; processed/ (now holding top.pdf) is never taken again.
+        let cfg = FolderConfig {
+            recursive: true,
+            ..folder_config(&inbox)
+        };
+        let (stop, handle) = start_source(store.clone(), cfg, 100);
+        assert!(
+            wait_until(Duration::from_secs(20), || async {
+                store.counts().await.unwrap().documents == 2
+            })
+            .await
+        );
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let c = store.counts().await.unwrap();
+        assert_eq!(
+            (c.documents, c.arrivals),
+            (2, 2),
+            "nothing in processed/ re-read"
+        );
+        assert!(!inbox.join("2026/octobre/deep.pdf").exists());
+        stop.cancel();
+        handle.await.unwrap();
+    }
+);
