@@ -103,13 +103,24 @@ mod tests {
 
     #[test]
     fn points_at_the_line_of_the_right_source() {
-        let bad_re = source("b", "[[folder]]\nname = \"INBOX\"\nsubject = \"(facture\"\n");
+        let bad_re = source(
+            "b",
+            "[[folder]]\nname = \"INBOX\"\nsubject = \"(facture\"\n",
+        );
         let d = diagnose(&bad_re, Path::new("p.toml"), TEXT).unwrap();
         let s = d.to_string();
-        assert!(s.starts_with("p.toml:17:1: source b: folder INBOX: `subject`"), "{s}");
+        assert!(
+            s.starts_with("p.toml:17:1: source b: folder INBOX: `subject`"),
+            "{s}"
+        );
         let two = source("b", "password_file = \"p\"\n");
-        let s = diagnose(&two, Path::new("p.toml"), TEXT).unwrap().to_string();
-        assert!(s.starts_with("p.toml:13:1: source b: give exactly one"), "{s}");
+        let s = diagnose(&two, Path::new("p.toml"), TEXT)
+            .unwrap()
+            .to_string();
+        assert!(
+            s.starts_with("p.toml:13:1: source b: give exactly one"),
+            "{s}"
+        );
         assert!(diagnose(&source("a", ""), Path::new("p.toml"), TEXT).is_none());
     }
 

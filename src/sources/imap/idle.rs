@@ -102,9 +102,9 @@ async fn watch_once(
     let refresh = Duration::from_secs(cfg.full_check_secs.clamp(60, 20 * 60));
     loop {
         let mut handle = session.idle();
-        tokio::time::timeout(t, handle.init())
-            .await
-            .map_err(|_| anyhow::anyhow!("IDLE on {folder} took longer than {} s", t.as_secs()))??;
+        tokio::time::timeout(t, handle.init()).await.map_err(|_| {
+            anyhow::anyhow!("IDLE on {folder} took longer than {} s", t.as_secs())
+        })??;
         let deadline = tokio::time::Instant::now() + refresh;
         let stopped = loop {
             let (fut, _interrupt) = handle.wait_with_timeout(refresh);
@@ -123,9 +123,9 @@ async fn watch_once(
                 Ok(Err(e)) => return Err(e.into()),
             }
         };
-        session = tokio::time::timeout(t, handle.done())
-            .await
-            .map_err(|_| anyhow::anyhow!("DONE on {folder} took longer than {} s", t.as_secs()))??;
+        session = tokio::time::timeout(t, handle.done()).await.map_err(|_| {
+            anyhow::anyhow!("DONE on {folder} took longer than {} s", t.as_secs())
+        })??;
         if stopped {
             let _ = tokio::time::timeout(t, session.logout()).await;
             return Ok(());

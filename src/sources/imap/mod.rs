@@ -34,9 +34,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 pub use actions::{uid_set, FAILED_KEYWORD};
-pub use diagnose::diagnose;
 pub use config::{ActionKind, CompiledRules, FolderRules, ImapConfig, OAuth2Config, Security};
 pub use connection::{ConnectError, Credentials, Secret};
+pub use diagnose::diagnose;
 pub use fetch::CheckReport;
 
 use super::{Source, SourceContext};
