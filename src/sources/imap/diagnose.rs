@@ -136,3 +136,36 @@ mod tests {
         assert!(s.contains("refresh_token_env or refresh_token_file"), "{s}");
     }
 }
+
+#[cfg(test)]
+mod doc_examples {
+    use std::path::Path;
+
+    use crate::config::{Pipeline, SourceConfig};
+
+    /// Every TOML example in docs/imap.md parses as a pipeline file and passes the load-time
+    /// checks, so the user manual cannot drift from the code.
+    #[test]
+    fn the_user_manual_examples_load() {
+        let doc = include_str!("../../../docs/imap.md");
+        let blocks: Vec<&str> = doc
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .collect();
+        assert!(blocks.len() >= 4, "examples found: {}", blocks.len());
+        for text in blocks {
+            let file = Path::new("docs/imap.md");
+            let p = Pipeline::parse(file, text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(p.sources.len(), 1, "{text}");
+            for s in &p.sources {
+                let SourceConfig::Imap(c) = s else {
+                    panic!("not an IMAP source: {text}")
+                };
+                if let Some(e) = super::diagnose(c, file, text) {
+                    panic!("{e}\n{text}");
+                }
+            }
+        }
+    }
+}

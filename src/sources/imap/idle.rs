@@ -17,7 +17,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::config::ImapConfig;
-use super::{connection, credentials, utf7};
+use super::connection::{self, Credentials};
+use super::{credentials, utf7};
 use crate::sources::SourceContext;
 
 /// Cancels the watchers when dropped.
@@ -31,17 +32,20 @@ impl Drop for Watchers {
     }
 }
 
-/// Starts one watcher per folder index in `folders`; each sends its index on `wake`.
+/// Starts one watcher per folder index in `folders`; each sends its index on `wake`. `creds` (the
+/// fetching session's, just used) serve the first login; reconnections get fresh ones.
 pub fn spawn(
     cfg: &ImapConfig,
     ctx: &SourceContext,
+    creds: &Credentials,
     folders: &[usize],
     wake: UnboundedSender<usize>,
 ) -> Watchers {
     let stop = ctx.shutdown.child_token();
     for &idx in folders {
         let (cfg, ctx, wake, stop) = (cfg.clone(), ctx.clone(), wake.clone(), stop.clone());
-        tokio::spawn(async move { watch(cfg, ctx, idx, wake, stop).await });
+        let creds = creds.clone();
+        tokio::spawn(async move { watch(cfg, ctx, creds, idx, wake, stop).await });
     }
     Watchers { stop }
 }
@@ -49,6 +53,7 @@ pub fn spawn(
 async fn watch(
     cfg: ImapConfig,
     ctx: SourceContext,
+    creds: Credentials,
     idx: usize,
     wake: UnboundedSender<usize>,
     stop: CancellationToken,
@@ -56,8 +61,17 @@ async fn watch(
     let folder = cfg.folders.get(idx).map_or("INBOX", |f| f.name.as_str());
     let base = Duration::from_secs(cfg.backoff_secs.max(1));
     let mut delay = base;
+    let mut first = Some(creds);
     while !stop.is_cancelled() {
-        match watch_once(&cfg, &ctx, idx, &wake, &stop).await {
+        let creds = match first.take() {
+            Some(c) => Ok(c),
+            None => credentials(&cfg, &ctx).await,
+        };
+        let result = match creds {
+            Ok(creds) => watch_once(&cfg, &creds, idx, &wake, &stop).await,
+            Err(e) => Err(e),
+        };
+        match result {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(source = %cfg.name, folder, error = %format!("{e:#}"),
@@ -82,14 +96,13 @@ fn is_new_mail(r: &Response<'_>) -> bool {
 /// One connection's life: connect, SELECT, then IDLE until stopped or an error.
 async fn watch_once(
     cfg: &ImapConfig,
-    ctx: &SourceContext,
+    creds: &Credentials,
     idx: usize,
     wake: &UnboundedSender<usize>,
     stop: &CancellationToken,
 ) -> anyhow::Result<()> {
     let folder = cfg.folders.get(idx).map_or("INBOX", |f| f.name.as_str());
-    let creds = credentials(cfg, ctx).await?;
-    let mut session = connection::connect(cfg, &creds).await?;
+    let mut session = connection::connect(cfg, creds).await?;
     let t = Duration::from_secs(cfg.timeout_secs.max(1));
     tokio::time::timeout(t, session.select(utf7::encode(folder)))
         .await

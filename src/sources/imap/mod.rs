@@ -166,7 +166,7 @@ impl ImapSource {
         tracing::info!(source = %cfg.name, account = %cfg.account(), idle_folders = watched.len(),
             polled_folders = polled.len(), "connected");
         let (wake_tx, mut wake) = tokio::sync::mpsc::unbounded_channel();
-        let _watchers = idle::spawn(cfg, ctx, &watched, wake_tx);
+        let _watchers = idle::spawn(cfg, ctx, &creds, &watched, wake_tx);
         let poll = Duration::from_secs(cfg.poll_interval_secs.max(1));
         let full = Duration::from_secs(cfg.full_check_secs.max(1));
         let renew = self.lease_ttl() / 3;
