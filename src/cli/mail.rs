@@ -3,7 +3,8 @@
 //! `$FacteurFailed` in the mailbox) or is waiting for a retry, then OAuth2 alerts.
 //!
 //! Configured folders never checked yet are listed too: a silent source is the failure this view
-//! exists to show.
+//! exists to show. An account whose connection fails shows when the next attempt is due (the
+//! schedule is kept in the store, so it holds across restarts); `eml` counts kept whole messages.
 
 use std::fmt::Write as _;
 
@@ -64,13 +65,13 @@ pub fn render(r: &MailStatusReport) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<18} {:<24} {:<18} {:>7} {:>8} {:>7} {:>6}",
-        "account", "folder", "last success (UTC)", "backlog", "imported", "failing", "owed"
+        "{:<18} {:<24} {:<18} {:>7} {:>8} {:>7} {:>6} {:>5}",
+        "account", "folder", "last success (UTC)", "backlog", "imported", "failing", "owed", "eml"
     );
     for f in &r.folders {
         let _ = writeln!(
             out,
-            "{:<18} {:<24} {:<18} {:>7} {:>8} {:>7} {:>6}",
+            "{:<18} {:<24} {:<18} {:>7} {:>8} {:>7} {:>6} {:>5}",
             cut(&f.account, 18),
             cut(&f.folder, 24),
             when(f.last_success_at),
@@ -78,6 +79,7 @@ pub fn render(r: &MailStatusReport) -> String {
             f.imported,
             f.failing + f.retrying,
             f.actions_pending,
+            f.eml_kept,
         );
         if let Some(e) = &f.last_error {
             let _ = writeln!(
@@ -110,6 +112,16 @@ pub fn render(r: &MailStatusReport) -> String {
             );
         }
     }
+    for a in r.accounts.iter().filter(|a| a.retry_at.is_some()) {
+        let _ = writeln!(
+            out,
+            "\nRETRY {}: connection failing; next attempt {} UTC (pause {} s)\n    {}",
+            a.account,
+            when(a.retry_at),
+            a.retry_delay_secs.unwrap_or(0),
+            cut(a.connect_error.as_deref().unwrap_or(""), 90)
+        );
+    }
     for a in r.accounts.iter().filter(|a| a.auth_error.is_some()) {
         let _ = writeln!(
             out,
@@ -139,7 +151,7 @@ pub async fn status(settings: &Settings, json: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::mail::FailingMessage;
+    use crate::store::mail::{AccountAuth, FailingMessage};
 
     #[test]
     fn renders_folders_failures_and_alerts() {
@@ -166,9 +178,19 @@ mod tests {
                 attempts: 0,
                 next_attempt_at: None,
             }],
-            accounts: vec![],
+            accounts: vec![AccountAuth {
+                account: "ap".into(),
+                token_updated_at: None,
+                auth_error: None,
+                auth_error_at: None,
+                retry_delay_secs: Some(120),
+                retry_at: Some(Utc::now()),
+                connect_error: Some("cannot reach imap.example.com:993".into()),
+            }],
         };
         let text = render(&r);
+        assert!(text.contains("RETRY ap: connection failing"), "{text}");
+        assert!(text.contains("(pause 120 s)"), "{text}");
         assert!(
             text.contains("uid 42 (refused, flagged $FacteurFailed)"),
             "{text}"

@@ -393,6 +393,15 @@ impl Settings {
                 None,
             ));
         }
+        // IMAP accounts: regexes and credentials, reported at load with the pipeline file's line.
+        for p in &self.loaded_pipelines {
+            let text = std::fs::read_to_string(&p.file).unwrap_or_default();
+            for source in &p.sources {
+                if let SourceConfig::Imap(c) = source {
+                    errors.extend(crate::sources::imap::diagnose(c, &p.file, &text));
+                }
+            }
+        }
         if errors.is_empty() {
             Ok(())
         } else {

@@ -76,6 +76,19 @@ pub struct MailRecord {
     pub reason: Option<String>,
     /// The configured mailbox action is still to apply.
     pub action_pending: bool,
+    /// The whole message as fetched, to keep (`keep_eml`): stored in `blobs`, linked from the
+    /// record. Not a document: no reader reads RFC 5322 mail.
+    pub eml: Option<Eml>,
+}
+
+/// A kept message's bytes; `Debug` prints only the size.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Eml(pub Vec<u8>);
+
+impl std::fmt::Debug for Eml {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Eml({} bytes)", self.0.len())
+    }
 }
 
 /// What to do with one MIME part.
@@ -133,6 +146,8 @@ pub struct FolderStatus {
     /// `failed` + `refused`.
     pub failing: i64,
     pub actions_pending: i64,
+    /// Messages whose whole .eml is kept (`keep_eml`).
+    pub eml_kept: i64,
 }
 
 /// A message that needs a person, or is waiting for a retry.
@@ -151,13 +166,39 @@ pub struct FailingMessage {
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
-/// OAuth2 state of an account.
+/// OAuth2 and connection state of an account.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountAuth {
     pub account: String,
     pub token_updated_at: Option<DateTime<Utc>>,
     pub auth_error: Option<String>,
     pub auth_error_at: Option<DateTime<Utc>>,
+    /// The connection is failing: the pause being waited, seconds.
+    pub retry_delay_secs: Option<i64>,
+    /// When the next connection attempt is due (any worker, after any restart).
+    pub retry_at: Option<DateTime<Utc>>,
+    pub connect_error: Option<String>,
+}
+
+/// A failing account's persisted retry schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectBackoff {
+    pub delay: Duration,
+    pub retry_at: DateTime<Utc>,
+}
+
+/// A message a document came from (for `documents show`), with its kept .eml if any.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageOfDocument {
+    pub account: String,
+    pub folder: String,
+    pub uidvalidity: i64,
+    pub uid: i64,
+    pub message_id: Option<String>,
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+    /// SHA-256 of the kept message in `blobs` (`Store::blob` returns its bytes).
+    pub eml_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -251,6 +292,26 @@ pub trait MailStore: Send + Sync {
 
     /// Records the outcome of an OAuth2 refresh (`None`: it worked, clears the alert).
     async fn mail_auth_result(&self, account: &str, error: Option<&str>) -> Result<(), StoreError>;
+
+    /// The account's connection failed (`Some((error, pause))`: next attempt after `pause`), or
+    /// worked (`None`: clears the schedule).
+    async fn mail_connect_result(
+        &self,
+        account: &str,
+        failure: Option<(&str, Duration)>,
+    ) -> Result<(), StoreError>;
+
+    /// The persisted retry schedule of a failing account, if any.
+    async fn mail_connect_backoff(
+        &self,
+        account: &str,
+    ) -> Result<Option<ConnectBackoff>, StoreError>;
+
+    /// The messages a document was taken from (several when the same bytes arrived twice).
+    async fn mail_messages_of_document(
+        &self,
+        document: crate::domain::DocumentId,
+    ) -> Result<Vec<MessageOfDocument>, StoreError>;
 }
 
 pub(crate) fn backoff_at(now: DateTime<Utc>, backoff: Duration, attempts: u32) -> DateTime<Utc> {

@@ -16,9 +16,9 @@ macro_rules! impl_mail_store {
 
             use $crate::domain::now_micros;
             use $crate::store::mail::{
-                backoff_at, AccountAuth, FailingMessage, FailureFate, FolderStatus, MailKey,
-                MailPart, MailRecord, MailStatus, MailStatusReport, MessageMeta, PartVerdict,
-                Recorded,
+                backoff_at, AccountAuth, ConnectBackoff, FailingMessage, FailureFate, FolderStatus,
+                MailKey, MailPart, MailRecord, MailStatus, MailStatusReport, MessageMeta,
+                MessageOfDocument, PartVerdict, Recorded,
             };
             use $crate::store::{Context, IntakeOutcome, StoreError};
 
@@ -59,17 +59,31 @@ macro_rules! impl_mail_store {
                         .count() as i64;
                     let flag = matches!(record.status, MailStatus::Refused | MailStatus::Failed);
                     let mut tx = self.pool.begin_with(BEGIN).await.ctx("starting a mail record")?;
+                    let eml_sha = record.eml.as_ref().map(|e| $crate::domain::ContentHash::of(&e.0));
+                    if let (Some(e), Some(sha)) = (&record.eml, &eml_sha) {
+                        sqlx::query(
+                            "INSERT INTO blobs (hash, size, bytes, created_at) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (hash) DO NOTHING",
+                        )
+                        .bind(sha.as_str())
+                        .bind(e.0.len() as i64)
+                        .bind(&e.0)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .ctx("storing a kept message")?;
+                    }
                     let r = sqlx::query(
                         "INSERT INTO mail_messages (account, folder, uidvalidity, uid, message_id, sender, \
                          subject, status, reason, documents, action_pending, flag_pending, attempts, \
-                         fetched_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $13) \
+                         fetched_at, updated_at, eml_sha256) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $13, $14) \
                          ON CONFLICT (account, folder, uidvalidity, uid) DO UPDATE SET \
                          message_id = excluded.message_id, sender = excluded.sender, \
                          subject = excluded.subject, status = excluded.status, reason = excluded.reason, \
                          documents = excluded.documents, action_pending = excluded.action_pending, \
                          flag_pending = excluded.flag_pending, next_attempt_at = NULL, \
-                         updated_at = excluded.updated_at \
+                         updated_at = excluded.updated_at, eml_sha256 = excluded.eml_sha256 \
                          WHERE mail_messages.status = 'retrying'",
                     )
                     .bind(&k.account)
@@ -85,6 +99,7 @@ macro_rules! impl_mail_store {
                     .bind(record.action_pending)
                     .bind(flag)
                     .bind(now)
+                    .bind(eml_sha.as_ref().map(|h| h.as_str().to_string()))
                     .execute(&mut *tx)
                     .await
                     .ctx("recording a message")?;
@@ -374,6 +389,19 @@ macro_rules! impl_mail_store {
                             }
                         }
                     }
+                    let kept = sqlx::query_as::<_, (String, String, i64)>(
+                        "SELECT account, folder, COUNT(*) FROM mail_messages \
+                         WHERE eml_sha256 IS NOT NULL GROUP BY account, folder",
+                    )
+                    .fetch_all(&self.pool)
+                    .await
+                    .ctx("counting kept messages")?;
+                    for (a, f, n) in kept {
+                        let i = entry(&mut folders, &a, &f);
+                        if let Some(s) = folders.get_mut(i) {
+                            s.eml_kept = n;
+                        }
+                    }
                     for (a, f, n) in owed {
                         let i = entry(&mut folders, &a, &f);
                         if let Some(s) = folders.get_mut(i) {
@@ -407,8 +435,8 @@ macro_rules! impl_mail_store {
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
                     let accounts = sqlx::query(
-                        "SELECT account, token_updated_at, auth_error, auth_error_at FROM mail_accounts \
-                         ORDER BY account",
+                        "SELECT account, token_updated_at, auth_error, auth_error_at, retry_delay_secs, \
+                         retry_at, connect_error FROM mail_accounts ORDER BY account",
                     )
                     .fetch_all(&self.pool)
                     .await
@@ -420,6 +448,9 @@ macro_rules! impl_mail_store {
                             token_updated_at: r.try_get("token_updated_at").ctx("reading a mail account")?,
                             auth_error: r.try_get("auth_error").ctx("reading a mail account")?,
                             auth_error_at: r.try_get("auth_error_at").ctx("reading a mail account")?,
+                            retry_delay_secs: r.try_get("retry_delay_secs").ctx("reading a mail account")?,
+                            retry_at: r.try_get("retry_at").ctx("reading a mail account")?,
+                            connect_error: r.try_get("connect_error").ctx("reading a mail account")?,
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
@@ -465,6 +496,87 @@ macro_rules! impl_mail_store {
                     .await
                     .ctx("recording an OAuth2 refresh")?;
                     Ok(())
+                }
+
+                async fn mail_connect_result(
+                    &self,
+                    account: &str,
+                    failure: Option<(&str, Duration)>,
+                ) -> Result<(), StoreError> {
+                    let now = now_micros();
+                    let (delay, at, error) = match failure {
+                        Some((e, d)) => (
+                            Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+                            Some(now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(1))),
+                            Some(e),
+                        ),
+                        None => (None, None, None),
+                    };
+                    sqlx::query(
+                        "INSERT INTO mail_accounts (account, retry_delay_secs, retry_at, connect_error) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (account) DO UPDATE SET \
+                         retry_delay_secs = excluded.retry_delay_secs, retry_at = excluded.retry_at, \
+                         connect_error = excluded.connect_error",
+                    )
+                    .bind(account)
+                    .bind(delay)
+                    .bind(at)
+                    .bind(error)
+                    .execute(&self.pool)
+                    .await
+                    .ctx("recording a connection outcome")?;
+                    Ok(())
+                }
+
+                async fn mail_connect_backoff(
+                    &self,
+                    account: &str,
+                ) -> Result<Option<ConnectBackoff>, StoreError> {
+                    let row: Option<(Option<i64>, Option<DateTime<Utc>>)> = sqlx::query_as(
+                        "SELECT retry_delay_secs, retry_at FROM mail_accounts WHERE account = $1",
+                    )
+                    .bind(account)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .ctx("reading a connection retry")?;
+                    Ok(match row {
+                        Some((Some(d), Some(at))) => Some(ConnectBackoff {
+                            delay: Duration::from_secs(u64::try_from(d).unwrap_or(0)),
+                            retry_at: at,
+                        }),
+                        _ => None,
+                    })
+                }
+
+                async fn mail_messages_of_document(
+                    &self,
+                    document: $crate::domain::DocumentId,
+                ) -> Result<Vec<MessageOfDocument>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT DISTINCT m.account, m.folder, m.uidvalidity, m.uid, m.message_id, \
+                         m.sender, m.subject, m.eml_sha256 FROM mail_messages m JOIN mail_parts p \
+                         ON p.account = m.account AND p.folder = m.folder \
+                         AND p.uidvalidity = m.uidvalidity AND p.uid = m.uid \
+                         WHERE p.document_id = $1 ORDER BY m.account, m.folder, m.uidvalidity, m.uid",
+                    )
+                    .bind(document.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .ctx("listing a document's messages")?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(MessageOfDocument {
+                                account: r.try_get("account").ctx("reading a document's message")?,
+                                folder: r.try_get("folder").ctx("reading a document's message")?,
+                                uidvalidity: r.try_get("uidvalidity").ctx("reading a document's message")?,
+                                uid: r.try_get("uid").ctx("reading a document's message")?,
+                                message_id: r.try_get("message_id").ctx("reading a document's message")?,
+                                sender: r.try_get("sender").ctx("reading a document's message")?,
+                                subject: r.try_get("subject").ctx("reading a document's message")?,
+                                eml_sha256: r.try_get("eml_sha256").ctx("reading a document's message")?,
+                            })
+                        })
+                        .collect()
                 }
             }
 

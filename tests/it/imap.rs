@@ -1,9 +1,12 @@
 //! The IMAP source against a real Dovecot (tests/services/dovecot.rs), on SQLite and PostgreSQL:
-//! exactly once across volume, a SIGKILLed worker, failing actions, odd mail, a UIDVALIDITY reset,
-//! two workers on one mailbox, and IDLE.
+//! exactly once across volume, failing actions, odd mail, a UIDVALIDITY reset, two workers on one
+//! mailbox, and IDLE. binary.rs runs the real `facteur run` (SIGKILL, two processes, throughput);
+//! newer.rs covers IDLE on every folder, the persisted retry, kept .eml and load-time errors.
 
+mod binary;
 #[path = "../services/dovecot.rs"]
 mod dovecot;
+mod newer;
 mod oauth;
 mod odd;
 mod rules;
@@ -234,32 +237,6 @@ async fn two_hundred_messages_exactly_once_postgres() {
     exactly_once_at_volume(Backend::Postgres).await;
 }
 
-/// The worker process of `worker_killed_mid_batch`: runs the source until killed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "run by worker_killed_mid_batch as a child process"]
-async fn child_worker() {
-    let Ok(spec) = std::env::var("FACTEUR_IMAP_TEST_CHILD") else {
-        return;
-    };
-    let text = std::fs::read_to_string(spec).unwrap();
-    let (url, cfg) = text.split_once('\n').unwrap();
-    let cfg: ImapConfig = toml::from_str(cfg).unwrap();
-    let store = facteur::store::open(url, 4).await.unwrap();
-    let mut c = ctx(store, 100);
-    c.worker_id = format!("child:{}", std::process::id());
-    Box::new(ImapSource::new(cfg)).run(c).await.unwrap();
-}
-
-fn spawn_child(spec: &std::path::Path) -> std::process::Child {
-    std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["imap::child_worker", "--exact", "--ignored", "--nocapture"])
-        .env("FACTEUR_IMAP_TEST_CHILD", spec)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
 async fn wait_for(what: &str, secs: u64, mut f: impl AsyncFnMut() -> bool) {
     let until = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < until {
@@ -269,55 +246,6 @@ async fn wait_for(what: &str, secs: u64, mut f: impl AsyncFnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("timed out after {secs} s waiting for {what}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn worker_killed_mid_batch() {
-    let dv = Dovecot::start(&["Processed"]);
-    let db = Db::new(Backend::Sqlite).await;
-    let store = db.store().await;
-    let expected = seed(&dv, &Docs::load(), 200).await;
-    let spec = dv.dir.path().join("child.spec");
-    let toml = config_text(
-        &dv,
-        "batch_size = 50\nidle = false\npoll_interval_secs = 1\n",
-    );
-    std::fs::write(&spec, format!("{}\n{toml}", db.url)).unwrap();
-
-    let mut first = spawn_child(&spec);
-    // SIGKILL inside a batch: batches are 50 messages and the move runs once per batch, so a kill
-    // after 57 documents lands between a commit and its batch's move.
-    let until = Instant::now() + Duration::from_secs(120);
-    while store.counts().await.unwrap().documents < 57 {
-        assert!(Instant::now() < until, "the first worker imported nothing");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let at_kill = store.counts().await.unwrap().documents;
-    let recorded = store.mail_status().await.unwrap().folders[0].imported;
-    let moved = 200 - dv.search("INBOX", "ALL").await.0.len() as i64;
-    println!(
-        "killed at {at_kill} documents: {recorded} messages committed, {moved} moved, \
-         {} committed but not yet moved",
-        recorded - moved
-    );
-
-    let mut second = spawn_child(&spec);
-    wait_for("the second worker to finish", 120, async || {
-        dv.search("INBOX", "ALL").await.0.is_empty()
-            && store.counts().await.unwrap().documents == expected as i64
-    })
-    .await;
-    second.kill().unwrap();
-    second.wait().unwrap();
-    let counts = store.counts().await.unwrap();
-    assert_eq!(counts.documents, expected as i64, "nothing lost");
-    assert_eq!(counts.arrivals, expected as i64, "nothing imported twice");
-    assert_eq!(dv.search("Processed", "ALL").await.0.len(), 200);
-    let status = store.mail_status().await.unwrap();
-    assert_eq!(status.folders[0].imported, 200);
-    assert_eq!(status.folders[0].actions_pending, 0);
 }
 
 async fn failing_action_is_retried_without_reimport(backend: Backend) {
@@ -418,6 +346,7 @@ async fn two_workers_on_one_mailbox_postgres() {
         status: MailStatus::Nothing,
         reason: None,
         action_pending: false,
+        eml: None,
     };
     assert_ne!(uv, 0);
     assert_eq!(

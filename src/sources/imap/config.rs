@@ -88,6 +88,13 @@ pub struct FolderRules {
     /// Take an e-invoice sent as the message body (`text/xml`, or a body that is UBL/CII XML).
     #[serde(default = "default_true")]
     pub xml_body: bool,
+    /// Keep the whole message (.eml) with its record, stored content-addressed in the database
+    /// (`mail status` counts them; `documents show` lists the message of each document). The .eml
+    /// is evidence, not a document: facteur reads PDF, XML and images, not mail. Messages skipped
+    /// by the from/to/subject rules are not kept. Off by default (it stores every message twice
+    /// over: once whole, once as its attachments).
+    #[serde(default)]
+    pub keep_eml: bool,
 }
 
 fn default_move_to() -> String {
@@ -128,7 +135,12 @@ pub struct ImapConfig {
     /// Wait for new mail with IDLE where the server supports it (new mail taken within seconds).
     #[serde(default = "default_true")]
     pub idle: bool,
-    /// Seconds between checks when polling (no IDLE, or folders other than the first).
+    /// Most IDLE connections per account, one per folder in the order listed; folders past the cap
+    /// are polled. Each counts against the server's per-user connection limit (Gmail 15, Microsoft
+    /// 365 about 20), beside the one connection that fetches.
+    #[serde(default = "default_idle_max")]
+    pub idle_max_connections: usize,
+    /// Seconds between checks of polled folders (no IDLE, or past `idle_max_connections`).
     #[serde(default = "default_poll_interval")]
     pub poll_interval_secs: u64,
     /// Seconds between full checks of every folder even while IDLE reports nothing.
@@ -180,7 +192,11 @@ fn default_folders() -> Vec<FolderRules> {
         filename: None,
         inline: false,
         xml_body: true,
+        keep_eml: false,
     }]
+}
+fn default_idle_max() -> usize {
+    4
 }
 fn default_poll_interval() -> u64 {
     60
@@ -230,6 +246,13 @@ pub enum ConfigError {
     Credentials(String),
     #[error("source {0}: list at least one [[source.folder]]")]
     NoFolder(String),
+    #[error("source {source_name}: [source.oauth2] {why}")]
+    OAuth2 {
+        source_name: String,
+        /// The offending key, for the diagnostic's position.
+        key: &'static str,
+        why: String,
+    },
 }
 
 /// A folder's rules, compiled.
@@ -290,6 +313,37 @@ impl ImapConfig {
         }
         if self.folders.is_empty() {
             return Err(ConfigError::NoFolder(self.name.clone()));
+        }
+        if let Some(o) = &self.oauth2 {
+            let err = |key, why: &str| ConfigError::OAuth2 {
+                source_name: self.name.clone(),
+                key,
+                why: why.to_string(),
+            };
+            if o.client_secret_env.is_some() && o.client_secret_file.is_some() {
+                return Err(err(
+                    "client_secret_file",
+                    "give client_secret_env or client_secret_file, not both",
+                ));
+            }
+            match (&o.refresh_token_env, &o.refresh_token_file) {
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        "refresh_token_file",
+                        "give refresh_token_env or refresh_token_file, not both",
+                    ))
+                }
+                (None, None) => {
+                    return Err(err(
+                        "token_url",
+                        "needs the first refresh token: refresh_token_env or refresh_token_file",
+                    ))
+                }
+                _ => {}
+            }
+            if !(o.token_url.starts_with("https://") || o.token_url.starts_with("http://")) {
+                return Err(err("token_url", "token_url must be an http(s) URL"));
+            }
         }
         self.folders
             .iter()

@@ -216,6 +216,7 @@ pub async fn check_folder(
                     limit / 1_048_576
                 )),
                 action_pending: false,
+                eml: None,
             };
             if let Recorded::Committed(_) = store.mail_record(&record, &[]).await? {
                 to_flag.push(*uid);

@@ -7,20 +7,28 @@
 //! changed only after the commit, and an owed action survives a crash in the store
 //! (`action_pending`). Content hashes cover the rest: known bytes become re-arrivals.
 //!
-//! New mail: IDLE on the first folder where the server has it (woken within seconds), polling
-//! otherwise; every folder is still checked every `poll_interval_secs` (or `full_check_secs` when
-//! IDLE watches the only folder), and the IDLE wait never outlasts a third of the lease.
+//! New mail: one IDLE connection per folder (idle.rs), up to `idle_max_connections`, wakes the
+//! fetching session within seconds; folders past the cap, or on a server without IDLE, are polled
+//! every `poll_interval_secs`; every folder is still checked every `full_check_secs`. The fetching
+//! session renews the lease (and sends NOOP) every third of it while it waits.
+//!
+//! A failing connection waits `backoff_secs`, doubling up to 10 minutes, and the schedule is kept
+//! in the store (`mail_accounts.retry_at`): a restarted worker, or another machine taking the
+//! lease, waits it out instead of hammering the server.
 
 mod actions;
 mod config;
 mod connection;
+mod diagnose;
 mod fetch;
+mod idle;
 mod mime;
 pub mod oauth2;
 mod prepare;
 mod unzip;
 mod utf7;
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -28,12 +36,26 @@ use async_trait::async_trait;
 pub use actions::{uid_set, FAILED_KEYWORD};
 pub use config::{ActionKind, CompiledRules, FolderRules, ImapConfig, OAuth2Config, Security};
 pub use connection::{ConnectError, Credentials, Secret};
+pub use diagnose::diagnose;
 pub use fetch::CheckReport;
 
 use super::{Source, SourceContext};
 use actions::Caps;
 use connection::Session;
 use fetch::Account;
+
+/// Logs in with a password, or an OAuth2 access token refreshed as needed.
+async fn credentials(cfg: &ImapConfig, ctx: &SourceContext) -> anyhow::Result<Credentials> {
+    match &cfg.oauth2 {
+        Some(o) => {
+            let token = oauth2::access_token(o, &cfg.name, ctx.store.as_ref()).await?;
+            Ok(Credentials::Bearer(token))
+        }
+        None => Ok(Credentials::Password(connection::password(cfg)?)),
+    }
+}
+
+const MAX_RETRY: Duration = Duration::from_secs(600);
 
 pub struct ImapSource {
     config: ImapConfig,
@@ -52,27 +74,21 @@ impl ImapSource {
         Duration::from_secs(self.config.lease_secs.max(5))
     }
 
-    async fn credentials(&self, ctx: &SourceContext) -> anyhow::Result<Credentials> {
-        match &self.config.oauth2 {
-            Some(o) => {
-                let token = oauth2::access_token(o, &self.config.name, ctx.store.as_ref()).await?;
-                Ok(Credentials::Bearer(token))
-            }
-            None => Ok(Credentials::Password(connection::password(&self.config)?)),
-        }
-    }
-
-    /// Checks every folder once, recording each folder's health. Returns whether any backlog is
-    /// left, or `None` when the lease was lost.
-    async fn check_all(
+    /// Checks the folders `which` once, recording each folder's health. Returns the folders with a
+    /// backlog left, or `None` when the lease was lost.
+    async fn check_some(
         &self,
         session: &mut Session,
         acc: &Account<'_>,
         caps: Caps,
-    ) -> anyhow::Result<Option<bool>> {
+        which: &BTreeSet<usize>,
+    ) -> anyhow::Result<Option<BTreeSet<usize>>> {
         let store = acc.ctx.store.as_ref();
-        let mut backlog = false;
+        let mut backlog = BTreeSet::new();
         for (idx, rules) in self.config.folders.iter().enumerate() {
+            if !which.contains(&idx) {
+                continue;
+            }
             let started = Instant::now();
             match fetch::check_folder(session, acc, idx, caps).await {
                 Ok(r) => {
@@ -94,7 +110,9 @@ impl ImapSource {
                     if r.lease_lost {
                         return Ok(None);
                     }
-                    backlog |= r.backlog > 0;
+                    if r.backlog > 0 {
+                        backlog.insert(idx);
+                    }
                 }
                 Err(e) => {
                     let msg = format!("{e:#}");
@@ -117,66 +135,92 @@ impl ImapSource {
         Ok(Some(backlog))
     }
 
-    /// Holds the lease and works until shutdown, a lost lease, or an error.
-    async fn session(&self, ctx: &SourceContext, rules: &[CompiledRules]) -> anyhow::Result<()> {
-        let creds = self.credentials(ctx).await?;
-        let mut session = connection::connect(&self.config, &creds).await?;
+    /// Holds the lease and works until shutdown, a lost lease, or an error. `connected` is set
+    /// once logged in (a later failure then starts its backoff afresh).
+    async fn session(
+        &self,
+        ctx: &SourceContext,
+        rules: &[CompiledRules],
+        connected: &mut bool,
+    ) -> anyhow::Result<()> {
+        let cfg = &self.config;
+        let creds = credentials(cfg, ctx).await?;
+        let mut session = connection::connect(cfg, &creds).await?;
         let caps = Caps::of(&mut session).await?;
+        *connected = true;
+        ctx.store.mail_connect_result(&cfg.name, None).await?;
         let lease_name = self.lease_name();
         let acc = Account {
-            cfg: &self.config,
+            cfg,
             rules,
             ctx,
             lease_name: &lease_name,
         };
-        let use_idle = self.config.idle && caps.idle;
-        tracing::info!(source = %self.config.name, account = %self.config.account(), idle = use_idle, "connected");
-        let poll = Duration::from_secs(self.config.poll_interval_secs.max(1));
-        let full = Duration::from_secs(self.config.full_check_secs.max(1));
-        let wait = if use_idle && self.config.folders.len() == 1 {
-            full
+        let n = cfg.folders.len();
+        let watched: Vec<usize> = if cfg.idle && caps.idle {
+            (0..n.min(cfg.idle_max_connections)).collect()
         } else {
-            poll
-        }
-        .min(self.lease_ttl() / 3);
+            Vec::new()
+        };
+        let polled: Vec<usize> = (0..n).filter(|i| !watched.contains(i)).collect();
+        tracing::info!(source = %cfg.name, account = %cfg.account(), idle_folders = watched.len(),
+            polled_folders = polled.len(), "connected");
+        let (wake_tx, mut wake) = tokio::sync::mpsc::unbounded_channel();
+        let _watchers = idle::spawn(cfg, ctx, &creds, &watched, wake_tx);
+        let poll = Duration::from_secs(cfg.poll_interval_secs.max(1));
+        let full = Duration::from_secs(cfg.full_check_secs.max(1));
+        let renew = self.lease_ttl() / 3;
+        let t = Duration::from_secs(cfg.timeout_secs.max(1));
+        let (mut next_poll, mut next_full) = (Instant::now() + poll, Instant::now() + full);
+        let mut due: BTreeSet<usize> = (0..n).collect();
         loop {
-            let Some(backlog) = self.check_all(&mut session, &acc, caps).await? else {
-                tracing::info!(source = %self.config.name, "lease lost to another worker");
-                return Ok(());
-            };
+            if !due.is_empty() {
+                let which = std::mem::take(&mut due);
+                let Some(backlog) = self.check_some(&mut session, &acc, caps, &which).await? else {
+                    tracing::info!(source = %cfg.name, "lease lost to another worker");
+                    return Ok(());
+                };
+                due = backlog;
+            }
             if ctx.shutdown.is_cancelled() {
-                let _ = session.logout().await;
+                let _ = tokio::time::timeout(t, session.logout()).await;
                 return Ok(());
             }
-            if backlog {
+            if !due.is_empty() {
                 continue;
             }
-            if use_idle {
-                let first = self
-                    .config
-                    .folders
-                    .first()
-                    .map_or("INBOX", |f| f.name.as_str());
-                session.select(utf7::encode(first)).await?;
-                let mut handle = session.idle();
-                handle.init().await?;
-                let woke = {
-                    let (fut, stop) = handle.wait_with_timeout(wait);
-                    tokio::select! {
-                        r = fut => Some(r?),
-                        _ = ctx.shutdown.cancelled() => { drop(stop); None }
-                    }
-                };
-                session = handle.done().await?;
-                if woke.is_none() {
-                    let _ = session.logout().await;
+            let now = Instant::now();
+            let mut until = (now + renew).min(next_full);
+            if !polled.is_empty() {
+                until = until.min(next_poll);
+            }
+            tokio::select! {
+                _ = ctx.shutdown.cancelled() => {
+                    let _ = tokio::time::timeout(t, session.logout()).await;
                     return Ok(());
                 }
-            } else {
-                tokio::select! {
-                    _ = ctx.shutdown.cancelled() => { let _ = session.logout().await; return Ok(()) }
-                    _ = tokio::time::sleep(wait) => {}
+                Some(idx) = wake.recv() => {
+                    due.insert(idx);
+                    while let Ok(i) = wake.try_recv() {
+                        due.insert(i);
+                    }
                 }
+                _ = tokio::time::sleep_until(until.into()) => {}
+            }
+            let now = Instant::now();
+            if !polled.is_empty() && now >= next_poll {
+                due.extend(&polled);
+                next_poll = now + poll;
+            }
+            if now >= next_full {
+                due.extend(0..n);
+                next_full = now + full;
+            }
+            if due.is_empty() {
+                // Keep the fetching connection alive and find out early when it is not.
+                tokio::time::timeout(t, session.noop())
+                    .await
+                    .map_err(|_| anyhow::anyhow!("NOOP took longer than {} s", t.as_secs()))??;
             }
             if !ctx
                 .store
@@ -185,6 +229,32 @@ impl ImapSource {
             {
                 return Ok(());
             }
+        }
+    }
+
+    /// How long to wait before connecting, when an earlier failure (this worker's, another's,
+    /// or one before a restart) scheduled the next attempt in the future.
+    async fn owed_pause(&self, ctx: &SourceContext) -> Option<Duration> {
+        let b = ctx
+            .store
+            .mail_connect_backoff(&self.config.name)
+            .await
+            .ok()??;
+        (b.retry_at - chrono::Utc::now())
+            .to_std()
+            .ok()
+            .filter(|d| !d.is_zero())
+    }
+
+    /// The pause after a failed connection: `backoff_secs`, then double the persisted one.
+    async fn next_pause(&self, ctx: &SourceContext, fresh: bool) -> Duration {
+        let base = Duration::from_secs(self.config.backoff_secs.max(1));
+        if fresh {
+            return base;
+        }
+        match ctx.store.mail_connect_backoff(&self.config.name).await {
+            Ok(Some(b)) => (b.delay * 2).clamp(base, MAX_RETRY.max(base)),
+            _ => base,
         }
     }
 }
@@ -199,7 +269,7 @@ impl Source for ImapSource {
         let rules = self.config.validate()?;
         let lease = self.lease_name();
         let base = Duration::from_secs(self.config.backoff_secs.max(1));
-        let mut delay = base;
+        let mut store_delay = base;
         tracing::info!(source = %self.config.name, account = %self.config.account(), "mail source starting");
         while !ctx.shutdown.is_cancelled() {
             let pause = match ctx
@@ -207,38 +277,52 @@ impl Source for ImapSource {
                 .try_lease(&lease, &ctx.worker_id, self.lease_ttl())
                 .await
             {
-                Ok(true) => match self.session(&ctx, &rules).await {
-                    Ok(()) => {
-                        delay = base;
-                        Duration::from_millis(200)
+                Ok(true) => match self.owed_pause(&ctx).await {
+                    Some(wait) => {
+                        tracing::info!(source = %self.config.name, wait_secs = wait.as_secs(),
+                            "connection failing earlier; waiting for the scheduled retry");
+                        // Wake every third of the lease to keep it while waiting.
+                        wait.min(self.lease_ttl() / 3)
                     }
-                    Err(e) => {
-                        let msg = format!("{e:#}");
-                        tracing::error!(source = %self.config.name, error = %msg, retry_in_secs = delay.as_secs(), "mail check failed");
-                        // Show it in `mail status` (best effort: the store may be what failed).
-                        for f in &self.config.folders {
-                            let _ = ctx
-                                .store
-                                .mail_folder_checked(
-                                    &self.config.name,
-                                    &f.name,
-                                    None,
-                                    0,
-                                    Some(&msg),
-                                )
-                                .await;
+                    None => {
+                        let mut connected = false;
+                        match self.session(&ctx, &rules, &mut connected).await {
+                            Ok(()) => {
+                                store_delay = base;
+                                Duration::from_millis(200)
+                            }
+                            Err(e) => {
+                                let msg = format!("{e:#}");
+                                let d = self.next_pause(&ctx, connected).await;
+                                tracing::error!(source = %self.config.name, error = %msg, retry_in_secs = d.as_secs(), "mail check failed");
+                                // Best effort: the store may be what failed.
+                                let _ = ctx
+                                    .store
+                                    .mail_connect_result(&self.config.name, Some((&msg, d)))
+                                    .await;
+                                for f in &self.config.folders {
+                                    let _ = ctx
+                                        .store
+                                        .mail_folder_checked(
+                                            &self.config.name,
+                                            &f.name,
+                                            None,
+                                            0,
+                                            Some(&msg),
+                                        )
+                                        .await;
+                                }
+                                d.min(self.lease_ttl() / 3).max(Duration::from_millis(200))
+                            }
                         }
-                        let d = delay;
-                        delay = (delay * 2).min(Duration::from_secs(600));
-                        d
                     }
                 },
                 // Another worker holds this mailbox: look again when its lease could lapse.
                 Ok(false) => self.lease_ttl() / 3,
                 Err(e) => {
                     tracing::error!(source = %self.config.name, error = %e, "cannot take the mailbox lease; store unavailable?");
-                    let d = delay;
-                    delay = (delay * 2).min(Duration::from_secs(600));
+                    let d = store_delay;
+                    store_delay = (store_delay * 2).min(MAX_RETRY);
                     d
                 }
             };
@@ -270,19 +354,18 @@ pub async fn check_once(
     {
         return Ok(None);
     }
-    let result = check_each(&source, config, &rules, ctx, &lease).await;
+    let result = check_each(config, &rules, ctx, &lease).await;
     ctx.store.release_lease(&lease, &ctx.worker_id).await?;
     result.map(Some)
 }
 
 async fn check_each(
-    source: &ImapSource,
     config: &ImapConfig,
     rules: &[CompiledRules],
     ctx: &SourceContext,
     lease: &str,
 ) -> anyhow::Result<Vec<CheckReport>> {
-    let creds = source.credentials(ctx).await?;
+    let creds = credentials(config, ctx).await?;
     let mut session = connection::connect(config, &creds).await?;
     let caps = Caps::of(&mut session).await?;
     let acc = Account {

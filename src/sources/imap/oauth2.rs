@@ -78,12 +78,29 @@ fn form(s: &str) -> String {
         .collect()
 }
 
+/// One lock per account and token endpoint: refreshes run one at a time in this process, so IDLE
+/// watchers reconnecting together never spend the same refresh token twice (providers that rotate
+/// it revoke the old one on first use); each refresh reads the token the previous one saved.
+fn refresh_lock(cfg: &OAuth2Config, account: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::OnceLock::new();
+    let key = format!("{account}\u{1}{}", cfg.token_url);
+    let mut map = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.entry(key).or_default().clone()
+}
+
 /// A fresh access token for `account`; persists a rotated refresh token; records the outcome.
 pub async fn access_token(
     cfg: &OAuth2Config,
     account: &str,
     store: &dyn Store,
 ) -> Result<Secret, OAuthError> {
+    let lock = refresh_lock(cfg, account);
+    let _one_at_a_time = lock.lock().await;
     let result = refresh(cfg, account, store).await;
     match &result {
         Ok(_) => store.mail_auth_result(account, None).await?,

@@ -1,13 +1,14 @@
 //! What to record for one fetched message: its MIME parts' verdicts turned into the message's
 //! status (imported, nothing, skipped by the folder's rules, refused) and the `RawDocument`s, with
-//! their IMAP origin, that intake will commit in the same transaction. No I/O.
+//! their IMAP origin, that intake will commit in the same transaction; with `keep_eml`, the whole
+//! message too (kept beside the record, never a document). No I/O.
 
 use super::config::{ActionKind, CompiledRules, FolderRules};
 use super::fetch::Account;
 use super::mime::{self, MimeOptions, Verdict};
 use super::unzip::ZipLimits;
 use crate::domain::{Origin, RawDocument};
-use crate::store::mail::{MailKey, MailPart, MailRecord, MailStatus, PartVerdict};
+use crate::store::mail::{Eml, MailKey, MailPart, MailRecord, MailStatus, PartVerdict};
 
 /// Decides what to record for one fetched message.
 pub fn prepare(
@@ -34,6 +35,8 @@ pub fn prepare(
         status,
         reason,
         action_pending,
+        // Mail the folder's rules skip is not ours to keep.
+        eml: (rules.keep_eml && status != MailStatus::Skipped).then(|| Eml(body.to_vec())),
     };
     let x = match mime::extract(body, &opts) {
         Ok(x) => x,

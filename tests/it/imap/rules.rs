@@ -164,6 +164,7 @@ async fn failures_back_off_then_fail_for_good(backend: Backend) {
         status: MailStatus::Nothing,
         reason: None,
         action_pending: false,
+        eml: None,
     };
     assert!(matches!(
         store.mail_record(&rec, &[]).await.unwrap(),
