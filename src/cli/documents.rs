@@ -107,6 +107,22 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                     );
                 }
             }
+            if !mails.is_empty() {
+                println!("\nfrom mail:");
+                for m in &mails {
+                    println!(
+                        "  {}/{} uid {} — from {} — “{}”{}",
+                        m.account,
+                        m.folder,
+                        m.uid,
+                        m.sender.as_deref().unwrap_or("?"),
+                        m.subject.as_deref().unwrap_or(""),
+                        m.eml_sha256
+                            .as_ref()
+                            .map_or(String::new(), |h| format!(" (message kept: sha256 {h})"))
+                    );
+                }
+            }
             println!("\njobs:");
             for j in &doc.jobs {
                 println!(
