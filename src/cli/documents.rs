@@ -60,10 +60,16 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 }
                 Err(e) => return Err(Failure::Other(e.into())),
             };
+            let mails = store
+                .mail_messages_of_document(doc.summary.id)
+                .await
+                .map_err(|e| Failure::Other(e.into()))?;
             if *json {
+                let mut v = serde_json::to_value(&doc).map_err(anyhow::Error::from)?;
+                v["mail_messages"] = serde_json::to_value(&mails).map_err(anyhow::Error::from)?;
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?
+                    serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?
                 );
                 return Ok(());
             }
