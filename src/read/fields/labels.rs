@@ -26,6 +26,7 @@ struct RawLexicon {
     field: Vec<RawField>,
     doc_type: DocTypeWords,
     terms: TermWords,
+    table: TableWords,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +60,17 @@ pub struct TermWords {
     pub days: Vec<String>,
 }
 
+/// Column headings of a line-item table (BG-25), one list per column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableWords {
+    pub description: Vec<String>,
+    pub quantity: Vec<String>,
+    pub unit_price: Vec<String>,
+    pub amount: Vec<String>,
+    pub vat_rate: Vec<String>,
+}
+
 /// One label phrase, normalised, with the field it announces.
 #[derive(Debug, Clone)]
 pub struct Label {
@@ -72,6 +84,7 @@ pub struct Lexicon {
     pub labels: Vec<Label>,
     pub doc_type: DocTypeWords,
     pub terms: TermWords,
+    pub table: TableWords,
 }
 
 impl Lexicon {
@@ -91,6 +104,7 @@ impl Lexicon {
             labels,
             doc_type: raw.doc_type,
             terms: raw.terms,
+            table: raw.table,
         })
     }
 

@@ -153,7 +153,16 @@ fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String,
     };
     for h in hits.iter().filter(|h| h.field == label) {
         for w in windows(h, lines, hits) {
-            if let Some(name) = clean_name(&w.raw(lines)) {
+            // A window below a label is as wide as the label; the name under it runs on to the
+            // next column gap ("Bill to:" over "Atelier Martin SAS").
+            let raw = match w.place {
+                Place::Right => w.raw(lines),
+                Place::Below(_) => lines
+                    .get(w.line)
+                    .map(|l| l.raw_slice(w.start, usize::MAX))
+                    .unwrap_or_default(),
+            };
+            if let Some(name) = clean_name(&raw) {
                 let f = match w.place {
                     Place::Right => 1.0,
                     Place::Below(n) => 0.95 - 0.1 * n as f32,

@@ -5,7 +5,14 @@
 //! (b) `--method text` on the Factur-X PDFs against corpus/labels, scoring only values printed on
 //! the page; (c) the invoice2data PDFs against their JSON, same rule. "Printed" is checked on our
 //! own text layer in every format a parser accepts, so a value the page does not show never counts
-//! against the reader.
+//! against the reader. (d) the generated demo invoices (`lines.rs`) and (e) the mustang PDFs read
+//! as text against their own embedded XML (`mustang.rs`). Line items are scored by net amount.
+
+mod lines;
+mod mustang;
+
+pub use lines::demo;
+pub use mustang::mustang_text_vs_xml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,11 +48,31 @@ impl Report {
         }
     }
 
-    /// Correct / scored over all fields.
+    /// Correct / scored over the header fields (line items are counted apart, in `lines`).
     pub fn overall(&self) -> (u32, u32) {
+        self.sum(|f| !f.starts_with("line_"))
+    }
+
+    /// Correct / scored over the line-item fields (`line_net`, `line_qty_price`, `line_count`).
+    pub fn lines(&self) -> (u32, u32) {
+        self.sum(|f| f.starts_with("line_"))
+    }
+
+    /// Share of line nets found (0 when no line was scored).
+    pub fn line_net_ratio(&self) -> f64 {
+        let (c, t) = self.fields.get("line_net").copied().unwrap_or((0, 0));
+        if t == 0 {
+            0.0
+        } else {
+            c as f64 / t as f64
+        }
+    }
+
+    fn sum(&self, keep: impl Fn(&str) -> bool) -> (u32, u32) {
         self.fields
-            .values()
-            .fold((0, 0), |(a, b), (c, t)| (a + c, b + t))
+            .iter()
+            .filter(|(f, _)| keep(f))
+            .fold((0, 0), |(a, b), (_, (c, t))| (a + c, b + t))
     }
 
     pub fn ratio(&self) -> f64 {
@@ -68,6 +95,10 @@ impl Report {
         }
         let (c, t) = self.overall();
         println!("{:<18} {c:>8} {t:>8} {:>7.1}%", "OVERALL", pct(c, t));
+        let (c, t) = self.lines();
+        if t > 0 {
+            println!("{:<18} {c:>8} {t:>8} {:>7.1}%", "LINE ITEMS", pct(c, t));
+        }
         for e in &self.errors {
             println!("  error: {e}");
         }
@@ -249,11 +280,16 @@ fn compare(
                     want.as_str(),
                 );
             }
-            "supplier_name" => {
+            "supplier_name" | "customer_name" => {
                 if !printed.text(&s) {
                     continue;
                 }
-                let got = inv.seller.name.clone().unwrap_or_default();
+                let party = if *field == "supplier_name" {
+                    &inv.seller
+                } else {
+                    &inv.buyer
+                };
+                let got = party.name.clone().unwrap_or_default();
                 let (g, w) = (normalize(&got), normalize(&s));
                 let ok = if lenient_name {
                     !g.is_empty() && (g.contains(&w) || w.contains(&g))
@@ -324,14 +360,24 @@ pub fn text_vs_labels(corpus: &Path) -> Report {
         };
         r.documents += 1;
         match read_document(&bytes, &text_opts()) {
-            Ok(ex) => compare(
-                &mut r,
-                &doc,
-                &ex,
-                &Printed::of(&bytes),
-                &label_core(&label),
-                false,
-            ),
+            Ok(ex) => {
+                let printed = Printed::of(&bytes);
+                compare(&mut r, &doc, &ex, &printed, &label_core(&label), false);
+                let want: Vec<lines::WantLine> = label["lines"]
+                    .as_array()
+                    .map(|a| a.as_slice())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|l| {
+                        Some(lines::WantLine {
+                            net: dec(&l["line_net"])?,
+                            quantity: dec(&l["qty"]),
+                            unit_price: dec(&l["net_price"]),
+                        })
+                    })
+                    .collect();
+                lines::score_lines(&mut r, &doc, &ex, &want, &printed);
+            }
             Err(e) => r.errors.push(format!("{doc}: {e}")),
         }
     }
@@ -487,5 +533,9 @@ pub fn run(corpus: &Path) -> anyhow::Result<()> {
     xml(corpus).print("(a) XML: structured files and Factur-X PDFs (--method xml)");
     text_vs_labels(corpus).print("(b) Factur-X PDFs read as text (--method text), printed values");
     invoice2data(corpus).print("(c) invoice2data PDFs (--method text), printed values");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    demo(&fixtures).print("(d) generated demo invoices, fixtures/demo (--method text)");
+    mustang_text_vs_xml(corpus)
+        .print("(e) mustang PDFs read as text against their own embedded XML, printed values");
     Ok(())
 }
