@@ -12,6 +12,7 @@ pub mod dates;
 pub mod ids;
 pub mod items;
 pub mod labels;
+pub mod names;
 pub mod parties;
 pub mod terms;
 pub mod text;
