@@ -10,9 +10,11 @@
 
 mod lines;
 mod mustang;
+mod xml;
 
 pub use lines::demo;
 pub use mustang::mustang_text_vs_xml;
+pub use xml::xml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -427,108 +429,7 @@ pub fn invoice2data(corpus: &Path) -> Report {
     r
 }
 
-/// (a) Structured reading: every XML file reads, and Factur-X PDFs' XML agrees with the labels.
-pub fn xml(corpus: &Path) -> Report {
-    let mut r = Report::default();
-    for dir in [
-        "akretion-facturx",
-        "en16931-examples",
-        "xrechnung-testsuite",
-        "mustang",
-        "horstoeko-zugferd",
-    ] {
-        for f in files(&corpus.join(dir), "xml") {
-            let Ok(bytes) = std::fs::read(&f) else {
-                continue;
-            };
-            r.documents += 1;
-            let name = format!(
-                "{dir}/{}",
-                f.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            );
-            let ok = read_document(&bytes, &ReadOptions::default());
-            let e = ok.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
-            r.score(&name, "xml_file_reads", ok.is_ok(), &e, "an invoice");
-        }
-    }
-    for lf in files(&corpus.join("labels"), "json") {
-        let Some(label) = std::fs::read_to_string(&lf)
-            .ok()
-            .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        else {
-            continue;
-        };
-        let Some(src) = label["source"].as_str() else {
-            continue;
-        };
-        let Ok(bytes) = std::fs::read(corpus.join(src)) else {
-            continue;
-        };
-        r.documents += 1;
-        let opts = ReadOptions {
-            method: MethodChoice::Xml,
-            ..ReadOptions::default()
-        };
-        match read_document(&bytes, &opts) {
-            Ok(ex) => {
-                // Structured reading must be exact, printed or not: a text that contains everything.
-                let everything = Printed {
-                    compact: String::new(),
-                    dates: Vec::new(),
-                    amounts: Vec::new(),
-                };
-                let mut want = label_core(&label);
-                want.retain(|_, v| !v.is_null());
-                let mut tmp = Report::default();
-                compare_exact(&mut tmp, src, &ex, &want);
-                let _ = everything;
-                for (k, (c, t)) in tmp.fields {
-                    let e = r.fields.entry(format!("pdf_{k}")).or_default();
-                    e.0 += c;
-                    e.1 += t;
-                }
-                r.misses.extend(tmp.misses);
-            }
-            Err(e) => r.score(src, "pdf_xml_reads", false, &e.to_string(), "an invoice"),
-        }
-    }
-    r
-}
-
-fn compare_exact(r: &mut Report, doc: &str, ex: &Extraction, want: &BTreeMap<&str, Value>) {
-    let inv = &ex.invoice;
-    for (field, v) in want {
-        let s = v
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| v.to_string());
-        let got: Option<String> = match *field {
-            "invoice_number" => inv.number.clone(),
-            "issue_date" => inv.issue_date.map(|d| d.to_string()),
-            "due_date" => inv.due_date.map(|d| d.to_string()),
-            "currency" => inv.currency.map(|c| c.to_string()),
-            "total_net" => inv.total_net.map(|d| d.to_string()),
-            "total_tax" => inv.total_tax.map(|d| d.to_string()),
-            "total_gross" => inv.total_gross.map(|d| d.to_string()),
-            "supplier_name" => inv.seller.name.clone(),
-            "supplier_vat_id" => inv.seller.vat_id.as_ref().map(|v| v.to_string()),
-            "supplier_iban" => inv.seller.iban.as_ref().map(|v| v.to_string()),
-            _ => None,
-        };
-        let ok = match (&got, dec(v)) {
-            (Some(g), Some(d)) if field.starts_with("total") => {
-                g.parse::<Decimal>().ok() == Some(d)
-            }
-            (Some(g), _) => compact_eq(g, &s),
-            _ => false,
-        };
-        r.score(doc, field, ok, got.as_deref().unwrap_or("-"), &s);
-    }
-}
-
-/// `facteur bench accuracy`: prints the three tables.
+/// `facteur bench accuracy`: prints the five tables.
 pub fn run(corpus: &Path) -> anyhow::Result<()> {
     xml(corpus).print("(a) XML: structured files and Factur-X PDFs (--method xml)");
     text_vs_labels(corpus).print("(b) Factur-X PDFs read as text (--method text), printed values");
