@@ -46,23 +46,23 @@ pub struct Items {
 fn headings(line: &TLine, words: &TableWords) -> Vec<Heading> {
     let chars: Vec<char> = line.norm.chars().collect();
     let mut found: Vec<(usize, usize, Col)> = Vec::new();
-    for (col, list) in [
-        (Col::Description, &words.description),
-        (Col::Quantity, &words.quantity),
-        (Col::UnitPrice, &words.unit_price),
-        (Col::Amount, &words.amount),
-        (Col::VatRate, &words.vat_rate),
-    ] {
-        for phrase in list {
-            let p: Vec<char> = phrase.chars().collect();
-            if p.is_empty() || p.len() > chars.len() {
-                continue;
-            }
-            for i in 0..=chars.len() - p.len() {
-                let start_ok = i == 0 || chars.get(i - 1).is_some_and(|c| !c.is_alphanumeric());
-                let end_ok = chars.get(i + p.len()).is_none_or(|c| !c.is_alphanumeric());
-                if start_ok && end_ok && chars.get(i..i + p.len()) == Some(p.as_slice()) {
-                    found.push((i, i + p.len(), col));
+    let starts = (0..chars.len())
+        .filter(|&i| i == 0 || chars.get(i - 1).is_some_and(|c| !c.is_alphanumeric()));
+    for i in starts {
+        for (col, list) in [
+            (Col::Description, &words.description),
+            (Col::Quantity, &words.quantity),
+            (Col::UnitPrice, &words.unit_price),
+            (Col::Amount, &words.amount),
+            (Col::VatRate, &words.vat_rate),
+        ] {
+            for phrase in list {
+                let n = phrase.chars().count();
+                let mut it = chars.iter().skip(i);
+                let same = phrase.chars().all(|c| it.next() == Some(&c));
+                let end_ok = chars.get(i + n).is_none_or(|c| !c.is_alphanumeric());
+                if same && end_ok {
+                    found.push((i, i + n, col));
                 }
             }
         }
