@@ -179,7 +179,7 @@ pub fn pick(
         let desc_x0 = hs
             .iter()
             .find(|h| h.col == Col::Description)
-            .map(|h| h.x0 - 4.0)
+            .map(|h| h.x0 - 0.5 * (h.x0 - head.bbox.x0))
             .unwrap_or(f32::MIN);
         let mut last_row: Option<(usize, f32)> = None;
         let mut j = i + 1;
@@ -189,16 +189,26 @@ pub fn pick(
                 hits.iter()
                     .any(|h| h.line == at && fields.contains(&h.field.as_str()))
             };
-            if l.page != head.page || is_heading_row(&headings(l, words)) {
+            if is_heading_row(&headings(l, words)) {
                 break;
             }
+            // On a following page (a table that runs on), only plain rows are taken.
+            let next_page = l.page != head.page;
             j += 1;
-            let desc: Vec<String> = l
+            // The description is what stands left of the numbers, from a little left of its
+            // heading (descriptions are often set left of it), without a leading position number.
+            let mut desc: Vec<String> = l
                 .words
                 .iter()
                 .filter(|w| w.bbox.x0 >= desc_x0 && w.bbox.x1 <= first_numeric - 2.0)
                 .map(|w| l.raw_slice(w.start, w.end))
                 .collect();
+            while desc
+                .first()
+                .is_some_and(|d| d.chars().all(|c| c.is_ascii_digit()))
+            {
+                desc.remove(0);
+            }
             let cs = cells(l);
             let plain: Vec<&Cell> = cs
                 .iter()
@@ -210,7 +220,10 @@ pub fn pick(
             });
             // A totals label ends the table, unless the line is plainly a row that happens to
             // hold such a word (a "VAT (S)" column): a description and quantity x price = net.
-            let plainly_row = row.as_ref().is_some_and(|r| r.2.is_some()) && !desc.is_empty();
+            let plainly_row = row.as_ref().is_some_and(|r| r.2.is_some());
+            if next_page && !plainly_row {
+                continue;
+            }
             if !plainly_row && label(&["total_gross", "total_tax", "amount_due"]) {
                 break;
             }
