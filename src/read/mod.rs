@@ -151,7 +151,7 @@ pub fn read_document(bytes: &[u8], opts: &ReadOptions) -> Result<Extraction, Rea
             )),
             _ => {
                 let pages = ocr::ocr_image(bytes, opts)?;
-                Ok(fields::extract(&pages, Method::Ocr))
+                Ok(templates::extract(&pages, Method::Ocr))
             }
         },
     }
@@ -177,7 +177,7 @@ fn read_pdf(bytes: &[u8], opts: &ReadOptions) -> Result<Extraction, ReadError> {
     }
     if opts.method == MethodChoice::Ocr {
         let pages = ocr::ocr_pdf(bytes, &[], opts)?;
-        return Ok(fields::extract(&pages, Method::Ocr));
+        return Ok(templates::extract(&pages, Method::Ocr));
     }
     let pages = pdf::text_pages(bytes).map_err(|e| ReadError::BadPdf(e.to_string()))?;
     let needs_ocr: Vec<u32> = pages
@@ -186,7 +186,7 @@ fn read_pdf(bytes: &[u8], opts: &ReadOptions) -> Result<Extraction, ReadError> {
         .map(|p| p.number)
         .collect();
     if needs_ocr.is_empty() || opts.method == MethodChoice::Text {
-        return Ok(fields::extract(&pages, Method::Text));
+        return Ok(templates::extract(&pages, Method::Text));
     }
     // Mixed or scanned PDF: OCR only the pages whose text layer is empty or garbage.
     let ocr_pages = ocr::ocr_pdf(bytes, &needs_ocr, opts)?;
@@ -200,5 +200,5 @@ fn read_pdf(bytes: &[u8], opts: &ReadOptions) -> Result<Extraction, ReadError> {
                 .unwrap_or(p)
         })
         .collect();
-    Ok(fields::extract(&merged, Method::Ocr))
+    Ok(templates::extract(&merged, Method::Ocr))
 }

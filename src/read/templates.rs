@@ -4,6 +4,10 @@
 //! and are written by hand or by review corrections. A template is chosen only by an identifier
 //! the generic pass found and validated on the page (VAT id, SIRET or IBAN), never by a name, and
 //! it overrides a field with a regex whose first capture group is the value.
+//!
+//! The shipped templates are built into the binary (`EMBEDDED`, one `include_str!` per file of
+//! models/suppliers), so the sandbox child needs no files; `read_document` applies them through
+//! `extract`. `load_dir` reads a folder of more templates for callers that have one.
 
 use std::path::Path;
 
@@ -11,7 +15,8 @@ use chrono::NaiveDate;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::domain::{Extraction, Invoice};
+use crate::domain::{Extraction, Invoice, Method};
+use crate::read::fields;
 use crate::read::fields::amounts::parse_amount;
 use crate::read::fields::dates::{find_dates, DateOrder};
 use crate::read::fields::text::normalize;
@@ -76,7 +81,7 @@ const FIELDS: &[&str] = &[
 ];
 
 /// One supplier's overrides.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Template {
     pub name: String,
     vat_id: Option<String>,
@@ -190,6 +195,35 @@ impl Template {
     }
 }
 
+/// The templates of models/suppliers built into the binary: add a line here with each new file.
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "models/suppliers/example-fictitious.toml",
+        include_str!("../../models/suppliers/example-fictitious.toml"),
+    ),
+    (
+        "models/suppliers/papeterie-dupont.toml",
+        include_str!("../../models/suppliers/papeterie-dupont.toml"),
+    ),
+];
+
+/// The built-in templates, parsed once. A file that does not parse is left out; the unit test
+/// `embedded_templates_all_parse` keeps that from shipping.
+pub fn embedded() -> &'static [Template] {
+    static T: std::sync::OnceLock<Vec<Template>> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        EMBEDDED
+            .iter()
+            .filter_map(|(path, text)| Template::parse(path, text).ok())
+            .collect()
+    })
+}
+
+/// Field extraction with the built-in supplier templates applied: what `read_document` runs.
+pub fn extract(pages: &[crate::read::layout::Page], method: Method) -> Extraction {
+    fields::extract_with(pages, method, embedded())
+}
+
 /// The first template keyed by an identifier found on the document.
 pub fn matching<'a>(templates: &'a [Template], inv: &Invoice) -> Option<&'a Template> {
     templates.iter().find(|t| t.matches(inv))
@@ -224,10 +258,64 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shipped_example_templates_parse() {
+    fn embedded_templates_all_parse_and_cover_the_folder() {
+        for (path, text) in EMBEDDED {
+            Template::parse(path, text).unwrap();
+        }
+        assert_eq!(embedded().len(), EMBEDDED.len());
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/suppliers");
-        let t = load_dir(&dir).unwrap();
-        assert!(!t.is_empty());
+        let on_disk = load_dir(&dir).unwrap();
+        assert_eq!(
+            on_disk.len(),
+            EMBEDDED.len(),
+            "every file of models/suppliers must be listed in EMBEDDED"
+        );
+    }
+
+    fn demo_pages(file: &str) -> Vec<crate::read::layout::Page> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/demo")
+            .join(file);
+        crate::read::pdf::text_pages(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_template_changes_a_field_only_when_its_vat_id_is_on_the_page() {
+        let t = Template::parse(
+            "t.toml",
+            "name = \"dupont\"\nvat_id = \"FR44732829320\"\n[fields.invoice_number]\npattern = 'Commande\\s+(BC-[0-9]+)'\n",
+        )
+        .unwrap();
+        let keyed = demo_pages("facture-papeterie-dupont.pdf");
+        let plain = fields::extract(&keyed, Method::Text);
+        let with = fields::extract_with(&keyed, Method::Text, std::slice::from_ref(&t));
+        assert_eq!(plain.invoice.number.as_deref(), Some("FA-2026-0412"));
+        assert_eq!(with.invoice.number.as_deref(), Some("BC-7781"));
+        // Same pattern text on a page without that VAT id: nothing changes.
+        let other = demo_pages("invoice-northwind-consulting.pdf");
+        let a = fields::extract(&other, Method::Text);
+        let b = fields::extract_with(&other, Method::Text, std::slice::from_ref(&t));
+        assert_eq!(a.invoice, b.invoice);
+        assert_eq!(a.confidence, b.confidence);
+    }
+
+    #[test]
+    fn read_document_applies_the_built_in_demo_template() {
+        let opts = crate::read::ReadOptions {
+            method: crate::read::MethodChoice::Text,
+            ..Default::default()
+        };
+        let read = |f: &str| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/demo")
+                .join(f);
+            crate::read::read_document(&std::fs::read(path).unwrap(), &opts).unwrap()
+        };
+        let dupont = read("facture-papeterie-dupont.pdf");
+        assert_eq!(dupont.invoice.purchase_order.as_deref(), Some("BC-7781"));
+        assert_eq!(dupont.confidence.get("purchase_order"), Some(&0.97));
+        let northwind = read("invoice-northwind-consulting.pdf");
+        assert_ne!(northwind.confidence.get("purchase_order"), Some(&0.97));
     }
 
     #[test]

@@ -26,6 +26,7 @@ struct RawLexicon {
     field: Vec<RawField>,
     doc_type: DocTypeWords,
     terms: TermWords,
+    table: TableWords,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +60,17 @@ pub struct TermWords {
     pub days: Vec<String>,
 }
 
+/// Column headings of a line-item table (BG-25), one list per column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableWords {
+    pub description: Vec<String>,
+    pub quantity: Vec<String>,
+    pub unit_price: Vec<String>,
+    pub amount: Vec<String>,
+    pub vat_rate: Vec<String>,
+}
+
 /// One label phrase, normalised, with the field it announces.
 #[derive(Debug, Clone)]
 pub struct Label {
@@ -72,6 +84,9 @@ pub struct Lexicon {
     pub labels: Vec<Label>,
     pub doc_type: DocTypeWords,
     pub terms: TermWords,
+    pub table: TableWords,
+    /// Indexes into `labels` by the phrase's first character.
+    pub by_first: std::collections::HashMap<char, Vec<usize>>,
 }
 
 impl Lexicon {
@@ -87,10 +102,18 @@ impl Lexicon {
                 });
             }
         }
+        let mut by_first: std::collections::HashMap<char, Vec<usize>> = Default::default();
+        for (k, l) in labels.iter().enumerate() {
+            if let Some(&c) = l.phrase.first() {
+                by_first.entry(c).or_default().push(k);
+            }
+        }
         Ok(Lexicon {
+            by_first,
             labels,
             doc_type: raw.doc_type,
             terms: raw.terms,
+            table: raw.table,
         })
     }
 
@@ -134,14 +157,20 @@ pub fn find_labels(lines: &[TLine], lex: &Lexicon) -> Vec<Hit> {
     let mut out = Vec::new();
     for (li, line) in lines.iter().enumerate() {
         let chars: Vec<char> = line.norm.chars().collect();
-        let mut found: Vec<Hit> = Vec::new();
-        for label in &lex.labels {
-            let n = label.phrase.len();
-            if n == 0 || n > chars.len() {
+        // (label index, start): labels are tried only at word starts, and only those whose
+        // first character is there (a full scan of ~400 labels per line was the hot spot).
+        let mut found: Vec<(usize, Hit)> = Vec::new();
+        for i in (0..chars.len()).filter(|&i| at_word_start(&chars, i)) {
+            let Some(first) = chars.get(i) else { continue };
+            let Some(candidates) = lex.by_first.get(first) else {
                 continue;
-            }
-            for i in 0..=(chars.len() - n) {
-                if chars[i..i + n] != label.phrase[..] || !at_word_start(&chars, i) {
+            };
+            for &k in candidates {
+                let Some(label) = lex.labels.get(k) else {
+                    continue;
+                };
+                let n = label.phrase.len();
+                if chars.get(i..i + n) != Some(&label.phrase[..]) {
                     continue;
                 }
                 let last_is_letter = label.phrase.last().is_some_and(|c| c.is_alphabetic());
@@ -159,15 +188,21 @@ pub fn find_labels(lines: &[TLine], lex: &Lexicon) -> Vec<Hit> {
                 {
                     continue;
                 }
-                found.push(Hit {
-                    field: label.field.clone(),
-                    weight: label.weight,
-                    line: li,
-                    start: i,
-                    end: i + n,
-                });
+                found.push((
+                    k,
+                    Hit {
+                        field: label.field.clone(),
+                        weight: label.weight,
+                        line: li,
+                        start: i,
+                        end: i + n,
+                    },
+                ));
             }
         }
+        // Same order as a scan label by label, so ties resolve as before.
+        found.sort_by_key(|(k, h)| (*k, h.start));
+        let mut found: Vec<Hit> = found.into_iter().map(|(_, h)| h).collect();
         found.sort_by(|a, b| {
             (b.end - b.start)
                 .cmp(&(a.end - a.start))

@@ -10,7 +10,9 @@ pub mod amounts;
 pub mod candidates;
 pub mod dates;
 pub mod ids;
+pub mod items;
 pub mod labels;
+pub mod names;
 pub mod parties;
 pub mod terms;
 pub mod text;
@@ -106,6 +108,13 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
     }
     inv.vat_breakdown = t.breakdown;
     warnings.extend(t.warnings);
+
+    let items = items::pick(&lines, &hits, &lex.table, inv.total_net);
+    if !items.lines.is_empty() {
+        inv.lines = items.lines;
+        set(&mut conf, "lines", items.confidence);
+    }
+    warnings.extend(items.warnings);
 
     let (doc_type, doc_conf) = doc_type(&lines, lex, t.printed_negative);
     inv.doc_type = doc_type;

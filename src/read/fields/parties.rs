@@ -4,13 +4,15 @@
 //! "Käufer", "Vos identifiants", …): identifiers and names under a buyer label belong to the
 //! buyer, everything else to the seller, whose identifiers usually sit in the header or footer.
 //! Names come from seller labels, then from short lines carrying a legal form (GmbH, SAS, B.V.,
-//! Inc., …), strengthened when the same name is printed twice (header and footer).
+//! Inc., …), strengthened when the same name is printed twice (header and footer) or in the
+//! letterhead's large type. What a name may look like is `names.rs`.
 
 use std::collections::HashMap;
 
-use super::candidates::{strip_lead, windows, Place};
+use super::candidates::{windows, Place};
 use super::ids::{find_bics, find_ibans, find_siren_siret, find_vat_ids};
 use super::labels::Hit;
+use super::names::{clean_name, has_legal_form, LEGAL_FORMS};
 use super::text::{normalize, TLine};
 use super::totals::Scored;
 use crate::domain::Party;
@@ -63,82 +65,6 @@ pub fn side_of(lines: &[TLine], hits: &[Hit], line: usize, at: usize) -> Side {
     best.map(|b| b.1).unwrap_or(Side::Unknown)
 }
 
-const LEGAL_FORMS: &[&str] = &[
-    "gmbh",
-    "ag",
-    "sas",
-    "sasu",
-    "sarl",
-    "eurl",
-    "sa",
-    "b.v.",
-    "bv",
-    "n.v.",
-    "nv",
-    "inc",
-    "inc.",
-    "ltd",
-    "ltd.",
-    "limited",
-    "llc",
-    "plc",
-    "pvt",
-    "s.p.a.",
-    "spa",
-    "srl",
-    "s.l.",
-    "kg",
-    "ohg",
-    "e.k.",
-    "ug",
-    "se",
-    "oy",
-    "ab",
-    "gmbh & co. kg",
-    "s.a.",
-    "sprl",
-    "bvba",
-    "corp",
-    "corp.",
-];
-
-/// A plausible company or person name from a piece of line text, cleaned.
-pub fn clean_name(raw: &str) -> Option<String> {
-    let seg = raw.split("  ").map(str::trim).find(|s| !s.is_empty())?;
-    let (_, seg) = strip_lead(seg);
-    let seg = seg
-        .trim_start_matches(|c: char| c == ':' || c.is_whitespace())
-        .trim_end_matches([',', ';', ':', '-', ' '])
-        .trim();
-    for prefix in ["Name:", "NOM :", "Nom :", "Name :", "NOM:"] {
-        if let Some(rest) = seg.strip_prefix(prefix) {
-            return clean_name(rest);
-        }
-    }
-    let letters = seg.chars().filter(|c| c.is_alphabetic()).count();
-    let digits = seg.chars().filter(|c| c.is_ascii_digit()).count();
-    let lower = seg.to_lowercase();
-    let bad = letters < 2
-        || digits * 2 > letters
-        || seg.chars().count() > 60
-        || seg.contains('@')
-        || lower.contains("www.")
-        || lower.contains("http")
-        || seg.starts_with(|c: char| c.is_ascii_digit())
-        || seg.contains(" : ")
-        || seg.ends_with(':');
-    (!bad).then(|| seg.to_string())
-}
-
-fn has_legal_form(name: &str) -> bool {
-    let n = normalize(name);
-    let words: Vec<&str> = n.split_whitespace().collect();
-    words.len() <= 7
-        && words
-            .iter()
-            .any(|w| LEGAL_FORMS.contains(&w.trim_end_matches(',')))
-}
-
 /// Names of one side with scores.
 fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String, f32> {
     let label = if side == Side::Seller {
@@ -151,9 +77,21 @@ fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String,
         let e = c.entry(name).or_insert(0.0);
         *e = e.max(s);
     };
-    for h in hits.iter().filter(|h| h.field == label) {
+    for h in hits
+        .iter()
+        .filter(|h| h.field == label && heads_its_segment(lines, h))
+    {
         for w in windows(h, lines, hits) {
-            if let Some(name) = clean_name(&w.raw(lines)) {
+            // A window below a label is as wide as the label; the name under it runs on to the
+            // next column gap ("Bill to:" over "Atelier Martin SAS").
+            let raw = match w.place {
+                Place::Right => w.raw(lines),
+                Place::Below(_) => lines
+                    .get(w.line)
+                    .map(|l| l.raw_slice(w.start, usize::MAX))
+                    .unwrap_or_default(),
+            };
+            if let Some(name) = clean_name(&raw) {
                 let f = match w.place {
                     Place::Right => 1.0,
                     Place::Below(n) => 0.95 - 0.1 * n as f32,
@@ -198,6 +136,14 @@ fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String,
             .map(|l| l.index)
             .collect();
         let first_line = lines.iter().position(|x| x.page == 1).unwrap_or(0);
+        // The seller's name is often the largest text of the letterhead.
+        let mut heights: Vec<f32> = lines
+            .iter()
+            .filter(|l| l.page == 1)
+            .flat_map(|l| l.words.iter().map(|w| w.bbox.height()))
+            .collect();
+        heights.sort_by(f32::total_cmp);
+        let median = heights.get(heights.len() / 2).copied().unwrap_or(0.0);
         for l in lines {
             for seg in l.raw.split("  ") {
                 let Some(name) = clean_name(seg) else {
@@ -209,7 +155,8 @@ fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String,
                 let at = l.raw[..l.raw.find(seg).unwrap_or(0)].chars().count();
                 let ctx = side_of(lines, hits, l.index, at);
                 let key = normalize(&name);
-                let repeated = seen.get(&key).copied().unwrap_or(0) >= 2;
+                // Printed twice (header and footer); more often is a table word, not a name.
+                let repeated = (2..=3).contains(&seen.get(&key).copied().unwrap_or(0));
                 let mut s: f32 = if has_legal_form(&name) { 0.6 } else { 0.0 };
                 if l.page == 1 && l.index <= first_line + 2 {
                     s = s.max(0.35 - 0.05 * (l.index - first_line) as f32);
@@ -225,6 +172,15 @@ fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String,
                     .filter(|c| c.is_alphanumeric())
                     .collect();
                 let in_domain = core.len() >= 4 && domains.iter().any(|d| d.contains(&core));
+                let seg_chars = seg.chars().count();
+                let large = median > 0.0
+                    && l.page == 1
+                    && l.bbox.y0 < 0.33 * l.page_height
+                    && l.span_box(at, at + seg_chars)
+                        .is_some_and(|b| b.height() >= 1.3 * median);
+                if large {
+                    s = s.max(0.35) + 0.1;
+                }
                 if in_domain {
                     s = s.max(0.3) + 0.3;
                 }
@@ -252,6 +208,17 @@ fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String,
         }
     }
     c
+}
+
+/// A party label heads its text segment ("Client : X", "Bill to"); one preceded by other words
+/// in the same segment is part of a value ("NOM : LE FOURNISSEUR"), not a label.
+fn heads_its_segment(lines: &[TLine], h: &Hit) -> bool {
+    let Some(l) = lines.get(h.line) else {
+        return false;
+    };
+    let before = l.raw_slice(0, h.start);
+    let seg = before.rsplit("  ").next().unwrap_or("");
+    seg.chars().all(|c| !c.is_alphanumeric())
 }
 
 /// Host names and e-mail domains printed on the page, letters and digits only.

@@ -6,6 +6,7 @@
 //! reads it). Memory and CPU limits are the sandbox's job, not this module's.
 
 mod glyphs;
+mod quotes;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -35,18 +36,19 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Reads every page's text layer. Pages whose content cannot be decoded come back empty.
 pub fn text_pages(bytes: &[u8]) -> Result<Vec<Page>, PdfError> {
-    let doc = catch_unwind(|| pdf_extract::Document::load_mem(bytes))
+    let mut doc = catch_unwind(|| pdf_extract::Document::load_mem(bytes))
         .map_err(|p| PdfError::Crashed(panic_message(p.as_ref())))?
         .map_err(|e| PdfError::Invalid(e.to_string()))?;
     if doc.is_encrypted() {
         // pdf-extract can open documents encrypted with an empty user password.
-        let mut doc = doc;
         let ok = catch_unwind(AssertUnwindSafe(|| doc.decrypt("").is_ok())).unwrap_or(false);
         if !ok {
             return Err(PdfError::Encrypted);
         }
-        return pages_of(&doc);
     }
+    // A rewrite that crashes leaves the document as it was loaded only if it crashed before
+    // touching it; either way pdf-extract then reads what is there.
+    let _ = catch_unwind(AssertUnwindSafe(|| quotes::rewrite_document(&mut doc)));
     pages_of(&doc)
 }
 

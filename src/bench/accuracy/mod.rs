@@ -5,7 +5,16 @@
 //! (b) `--method text` on the Factur-X PDFs against corpus/labels, scoring only values printed on
 //! the page; (c) the invoice2data PDFs against their JSON, same rule. "Printed" is checked on our
 //! own text layer in every format a parser accepts, so a value the page does not show never counts
-//! against the reader.
+//! against the reader. (d) the generated demo invoices (`lines.rs`) and (e) the mustang PDFs read
+//! as text against their own embedded XML (`mustang.rs`). Line items are scored by net amount.
+
+mod lines;
+mod mustang;
+mod xml;
+
+pub use lines::demo;
+pub use mustang::mustang_text_vs_xml;
+pub use xml::xml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,11 +50,31 @@ impl Report {
         }
     }
 
-    /// Correct / scored over all fields.
+    /// Correct / scored over the header fields (line items are counted apart, in `lines`).
     pub fn overall(&self) -> (u32, u32) {
+        self.sum(|f| !f.starts_with("line_"))
+    }
+
+    /// Correct / scored over the line-item fields (`line_net`, `line_qty_price`, `line_count`).
+    pub fn lines(&self) -> (u32, u32) {
+        self.sum(|f| f.starts_with("line_"))
+    }
+
+    /// Share of line nets found (0 when no line was scored).
+    pub fn line_net_ratio(&self) -> f64 {
+        let (c, t) = self.fields.get("line_net").copied().unwrap_or((0, 0));
+        if t == 0 {
+            0.0
+        } else {
+            c as f64 / t as f64
+        }
+    }
+
+    fn sum(&self, keep: impl Fn(&str) -> bool) -> (u32, u32) {
         self.fields
-            .values()
-            .fold((0, 0), |(a, b), (c, t)| (a + c, b + t))
+            .iter()
+            .filter(|(f, _)| keep(f))
+            .fold((0, 0), |(a, b), (_, (c, t))| (a + c, b + t))
     }
 
     pub fn ratio(&self) -> f64 {
@@ -68,6 +97,10 @@ impl Report {
         }
         let (c, t) = self.overall();
         println!("{:<18} {c:>8} {t:>8} {:>7.1}%", "OVERALL", pct(c, t));
+        let (c, t) = self.lines();
+        if t > 0 {
+            println!("{:<18} {c:>8} {t:>8} {:>7.1}%", "LINE ITEMS", pct(c, t));
+        }
         for e in &self.errors {
             println!("  error: {e}");
         }
@@ -249,11 +282,16 @@ fn compare(
                     want.as_str(),
                 );
             }
-            "supplier_name" => {
+            "supplier_name" | "customer_name" => {
                 if !printed.text(&s) {
                     continue;
                 }
-                let got = inv.seller.name.clone().unwrap_or_default();
+                let party = if *field == "supplier_name" {
+                    &inv.seller
+                } else {
+                    &inv.buyer
+                };
+                let got = party.name.clone().unwrap_or_default();
                 let (g, w) = (normalize(&got), normalize(&s));
                 let ok = if lenient_name {
                     !g.is_empty() && (g.contains(&w) || w.contains(&g))
@@ -324,14 +362,24 @@ pub fn text_vs_labels(corpus: &Path) -> Report {
         };
         r.documents += 1;
         match read_document(&bytes, &text_opts()) {
-            Ok(ex) => compare(
-                &mut r,
-                &doc,
-                &ex,
-                &Printed::of(&bytes),
-                &label_core(&label),
-                false,
-            ),
+            Ok(ex) => {
+                let printed = Printed::of(&bytes);
+                compare(&mut r, &doc, &ex, &printed, &label_core(&label), false);
+                let want: Vec<lines::WantLine> = label["lines"]
+                    .as_array()
+                    .map(|a| a.as_slice())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|l| {
+                        Some(lines::WantLine {
+                            net: dec(&l["line_net"])?,
+                            quantity: dec(&l["qty"]),
+                            unit_price: dec(&l["net_price"]),
+                        })
+                    })
+                    .collect();
+                lines::score_lines(&mut r, &doc, &ex, &want, &printed);
+            }
             Err(e) => r.errors.push(format!("{doc}: {e}")),
         }
     }
@@ -381,111 +429,14 @@ pub fn invoice2data(corpus: &Path) -> Report {
     r
 }
 
-/// (a) Structured reading: every XML file reads, and Factur-X PDFs' XML agrees with the labels.
-pub fn xml(corpus: &Path) -> Report {
-    let mut r = Report::default();
-    for dir in [
-        "akretion-facturx",
-        "en16931-examples",
-        "xrechnung-testsuite",
-        "mustang",
-        "horstoeko-zugferd",
-    ] {
-        for f in files(&corpus.join(dir), "xml") {
-            let Ok(bytes) = std::fs::read(&f) else {
-                continue;
-            };
-            r.documents += 1;
-            let name = format!(
-                "{dir}/{}",
-                f.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            );
-            let ok = read_document(&bytes, &ReadOptions::default());
-            let e = ok.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
-            r.score(&name, "xml_file_reads", ok.is_ok(), &e, "an invoice");
-        }
-    }
-    for lf in files(&corpus.join("labels"), "json") {
-        let Some(label) = std::fs::read_to_string(&lf)
-            .ok()
-            .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        else {
-            continue;
-        };
-        let Some(src) = label["source"].as_str() else {
-            continue;
-        };
-        let Ok(bytes) = std::fs::read(corpus.join(src)) else {
-            continue;
-        };
-        r.documents += 1;
-        let opts = ReadOptions {
-            method: MethodChoice::Xml,
-            ..ReadOptions::default()
-        };
-        match read_document(&bytes, &opts) {
-            Ok(ex) => {
-                // Structured reading must be exact, printed or not: a text that contains everything.
-                let everything = Printed {
-                    compact: String::new(),
-                    dates: Vec::new(),
-                    amounts: Vec::new(),
-                };
-                let mut want = label_core(&label);
-                want.retain(|_, v| !v.is_null());
-                let mut tmp = Report::default();
-                compare_exact(&mut tmp, src, &ex, &want);
-                let _ = everything;
-                for (k, (c, t)) in tmp.fields {
-                    let e = r.fields.entry(format!("pdf_{k}")).or_default();
-                    e.0 += c;
-                    e.1 += t;
-                }
-                r.misses.extend(tmp.misses);
-            }
-            Err(e) => r.score(src, "pdf_xml_reads", false, &e.to_string(), "an invoice"),
-        }
-    }
-    r
-}
-
-fn compare_exact(r: &mut Report, doc: &str, ex: &Extraction, want: &BTreeMap<&str, Value>) {
-    let inv = &ex.invoice;
-    for (field, v) in want {
-        let s = v
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| v.to_string());
-        let got: Option<String> = match *field {
-            "invoice_number" => inv.number.clone(),
-            "issue_date" => inv.issue_date.map(|d| d.to_string()),
-            "due_date" => inv.due_date.map(|d| d.to_string()),
-            "currency" => inv.currency.map(|c| c.to_string()),
-            "total_net" => inv.total_net.map(|d| d.to_string()),
-            "total_tax" => inv.total_tax.map(|d| d.to_string()),
-            "total_gross" => inv.total_gross.map(|d| d.to_string()),
-            "supplier_name" => inv.seller.name.clone(),
-            "supplier_vat_id" => inv.seller.vat_id.as_ref().map(|v| v.to_string()),
-            "supplier_iban" => inv.seller.iban.as_ref().map(|v| v.to_string()),
-            _ => None,
-        };
-        let ok = match (&got, dec(v)) {
-            (Some(g), Some(d)) if field.starts_with("total") => {
-                g.parse::<Decimal>().ok() == Some(d)
-            }
-            (Some(g), _) => compact_eq(g, &s),
-            _ => false,
-        };
-        r.score(doc, field, ok, got.as_deref().unwrap_or("-"), &s);
-    }
-}
-
-/// `facteur bench accuracy`: prints the three tables.
+/// `facteur bench accuracy`: prints the five tables.
 pub fn run(corpus: &Path) -> anyhow::Result<()> {
     xml(corpus).print("(a) XML: structured files and Factur-X PDFs (--method xml)");
     text_vs_labels(corpus).print("(b) Factur-X PDFs read as text (--method text), printed values");
     invoice2data(corpus).print("(c) invoice2data PDFs (--method text), printed values");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    demo(&fixtures).print("(d) generated demo invoices, fixtures/demo (--method text)");
+    mustang_text_vs_xml(corpus)
+        .print("(e) mustang PDFs read as text against their own embedded XML, printed values");
     Ok(())
 }

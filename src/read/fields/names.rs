@@ -1,0 +1,176 @@
+//! What a party name may look like: cleaned from a line segment, never a page counter, a
+//! country, a currency or a lone unit code, and recognised by its legal form (GmbH, SAS, Ltd, …).
+//!
+//! Kept apart from `parties.rs` (which decides whose name it is) so the rules are testable alone.
+
+use super::candidates::strip_lead;
+use super::text::normalize;
+
+pub const LEGAL_FORMS: &[&str] = &[
+    "gmbh",
+    "ag",
+    "sas",
+    "sasu",
+    "sarl",
+    "eurl",
+    "sa",
+    "b.v.",
+    "bv",
+    "n.v.",
+    "nv",
+    "inc",
+    "inc.",
+    "ltd",
+    "ltd.",
+    "limited",
+    "llc",
+    "plc",
+    "pvt",
+    "s.p.a.",
+    "spa",
+    "srl",
+    "s.l.",
+    "kg",
+    "ohg",
+    "e.k.",
+    "ug",
+    "se",
+    "oy",
+    "ab",
+    "gmbh & co. kg",
+    "s.a.",
+    "sprl",
+    "bvba",
+    "corp",
+    "corp.",
+];
+
+/// A plausible company or person name from a piece of line text, cleaned.
+pub fn clean_name(raw: &str) -> Option<String> {
+    let seg = raw.split("  ").map(str::trim).find(|s| !s.is_empty())?;
+    let (_, seg) = strip_lead(seg);
+    let seg = seg
+        .trim_start_matches(|c: char| c == ':' || c.is_whitespace())
+        .trim_end_matches([',', ';', ':', '-', ' '])
+        .trim();
+    // A logo placeholder's alt text printed before the name ("LOGO LE FOURNISSEUR").
+    if let Some(rest) = seg
+        .strip_prefix("LOGO ")
+        .or_else(|| seg.strip_prefix("Logo "))
+    {
+        return clean_name(rest);
+    }
+    for prefix in ["Name:", "NOM :", "Nom :", "Name :", "NOM:"] {
+        if let Some(rest) = seg.strip_prefix(prefix) {
+            return clean_name(rest);
+        }
+    }
+    let letters = seg.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = seg.chars().filter(|c| c.is_ascii_digit()).count();
+    let lower = seg.to_lowercase();
+    let bad = letters < 2
+        || digits * 2 > letters
+        || seg.chars().count() > 60
+        || seg.contains('@')
+        || lower.contains("www.")
+        || lower.contains("http")
+        || seg.starts_with(|c: char| c.is_ascii_digit())
+        || seg.contains(" : ")
+        || seg.ends_with(':');
+    (!bad && !is_noise_name(seg)).then(|| seg.to_string())
+}
+
+pub fn has_legal_form(name: &str) -> bool {
+    let n = normalize(name);
+    let words: Vec<&str> = n.split_whitespace().collect();
+    words.len() <= 7
+        && words
+            .iter()
+            .any(|w| LEGAL_FORMS.contains(&w.trim_end_matches(',')))
+}
+
+/// Text that is never a party name: page counters, countries, amounts' companions.
+fn is_noise_name(name: &str) -> bool {
+    let n = normalize(name);
+    let words: Vec<&str> = n
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .collect();
+    const FILLER: &[&str] = &[
+        "eur", "euro", "euros", "usd", "gbp", "chf", "ttc", "ht", "net", "total", "tva", "vat",
+        "page", "of", "sur", "von", "seite", "compte", "account", "bank", "banque",
+    ];
+    const COUNTRIES: &[&str] = &[
+        "france",
+        "united states",
+        "usa",
+        "united kingdom",
+        "uk",
+        "germany",
+        "deutschland",
+        "belgique",
+        "belgium",
+        "nederland",
+        "netherlands",
+        "espana",
+        "spain",
+        "italia",
+        "italy",
+        "suisse",
+        "schweiz",
+        "switzerland",
+        "osterreich",
+        "austria",
+        "luxembourg",
+        "india",
+        "canada",
+        "ireland",
+        "portugal",
+        "poland",
+        "polska",
+    ];
+    // A lone short token is a unit or a code (PCE, FC, C62), not a company.
+    let lone_short = words.len() == 1 && words.iter().all(|w| w.chars().count() <= 3);
+    words.is_empty()
+        || lone_short
+        || words
+            .iter()
+            .all(|w| FILLER.contains(w) || w.chars().all(|c| c.is_ascii_digit() || c == '/'))
+        || COUNTRIES.contains(&words.join(" ").as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noise_is_not_a_name() {
+        for s in [
+            "Page 1 / 1",
+            "EUR TTC",
+            "(EUR)",
+            "United States",
+            "PCE",
+            "FC",
+            "COMPTE",
+        ] {
+            assert_eq!(clean_name(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn names_are_cleaned() {
+        assert_eq!(
+            clean_name("LOGO LE FOURNISSEUR").as_deref(),
+            Some("LE FOURNISSEUR")
+        );
+        assert_eq!(
+            clean_name("Atelier Martin SAS  12 rue").as_deref(),
+            Some("Atelier Martin SAS")
+        );
+        assert_eq!(clean_name("NOM : ACME").as_deref(), Some("ACME"));
+        assert!(has_legal_form("Papeterie Dupont SARL"));
+        assert!(!has_legal_form("Boulangerie Martin"));
+    }
+}
