@@ -10,16 +10,16 @@ pub fn run(cli: &Cli) -> CmdResult {
         .iter()
         .map(|p| p.sources.len())
         .sum();
-    println!("{}: ok", path.display());
-    println!("  database: {}", redact(&settings.database_url()));
-    println!(
+    outln!("{}: ok", path.display());
+    outln!("  database: {}", redact(&settings.database_url()));
+    outln!(
         "  pipelines: {} ({} sources)",
         settings.loaded_pipelines.len(),
         sources
     );
     for p in &settings.loaded_pipelines {
         for s in &p.sources {
-            println!("    {} ← {}", s.name(), p.file.display());
+            outln!("    {} ← {}", s.name(), p.file.display());
         }
     }
     Ok(())

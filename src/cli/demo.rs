@@ -40,30 +40,32 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     super::init::write_workspace(&workspace).map_err(anyhow::Error::from)?;
     let config = workspace.join("facteur.toml");
     let settings = Settings::load(&config, false)?;
-    println!("facteur demo — workspace {}", workspace.display());
-    println!("store: {}\n", settings.database_url());
+    outln!("facteur demo — workspace {}", workspace.display());
+    outln!("store: {}\n", settings.database_url());
     let store = crate::store::open(&settings.database_url(), settings.database.max_connections)
         .await
         .map_err(|e| Failure::Other(e.into()))?;
     let report = super::ingest::ingest(&settings, store.clone(), &files, false).await?;
     let (text, _) = super::ingest::summary(store.as_ref(), &report).await?;
-    print!("{text}");
+    out!("{text}");
     for row in &report.rows {
         let Ok(outcome) = &row.outcome else { continue };
         let doc = store
             .document(outcome.document())
             .await
             .map_err(anyhow::Error::from)?;
-        println!(
+        outln!(
             "\n── {} (document {}, {})",
-            doc.summary.file_name, doc.summary.id, doc.summary.state
+            doc.summary.file_name,
+            doc.summary.id,
+            doc.summary.state
         );
         match &doc.extraction {
-            Some(x) => print!("{}", super::extract::describe(x)),
-            None => println!("{}", doc.summary.reason.unwrap_or_default()),
+            Some(x) => out!("{}", super::extract::describe(x)),
+            None => outln!("{}", doc.summary.reason.unwrap_or_default()),
         }
     }
-    println!(
+    outln!(
         "\nExplore: facteur --config {} documents list   (or: documents show ID)",
         config.display()
     );

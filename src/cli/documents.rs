@@ -37,17 +37,17 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 .await
                 .map_err(|e| Failure::Other(e.into()))?;
             if *json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&docs).map_err(anyhow::Error::from)?
                 );
             } else if docs.is_empty() {
-                println!(
+                outln!(
                     "no documents{}",
                     state.map_or(String::new(), |s| format!(" in state {s}"))
                 );
             } else {
-                print!("{}", list_table(&docs));
+                out!("{}", list_table(&docs));
             }
         }
         Command::Show { id, json } => {
@@ -67,35 +67,35 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             if *json {
                 let mut v = serde_json::to_value(&doc).map_err(anyhow::Error::from)?;
                 v["mail_messages"] = serde_json::to_value(&mails).map_err(anyhow::Error::from)?;
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?
                 );
                 return Ok(());
             }
             let s = &doc.summary;
-            println!("document {} — {}", s.id, s.file_name);
-            println!(
+            outln!("document {} — {}", s.id, s.file_name);
+            outln!(
                 "state:    {}{}",
                 s.state,
                 s.reason
                     .as_ref()
                     .map_or(String::new(), |r| format!(" ({r})"))
             );
-            println!("origin:   {} via {}", doc.origin.describe(), s.source);
-            println!("bytes:    {} (sha256 {})", doc.size, doc.content_hash);
-            println!(
+            outln!("origin:   {} via {}", doc.origin.describe(), s.source);
+            outln!("bytes:    {} (sha256 {})", doc.size, doc.content_hash);
+            outln!(
                 "received: {}",
                 s.received_at.format("%Y-%m-%d %H:%M:%S UTC")
             );
             if let Some(x) = &doc.extraction {
-                println!();
-                print!("{}", super::extract::describe(x));
+                outln!();
+                out!("{}", super::extract::describe(x));
             }
-            println!("\nhistory:");
+            outln!("\nhistory:");
             for e in &doc.events {
                 let from = e.from_state.map_or("—".to_string(), |f| f.to_string());
-                println!(
+                outln!(
                     "  {}  {from} → {}  {}",
                     e.at.format("%Y-%m-%d %H:%M:%S"),
                     e.to_state,
@@ -103,9 +103,9 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 );
             }
             if doc.arrivals.len() > 1 {
-                println!("\narrivals ({}):", doc.arrivals.len());
+                outln!("\narrivals ({}):", doc.arrivals.len());
                 for a in &doc.arrivals {
-                    println!(
+                    outln!(
                         "  {}  {}  {}",
                         a.at.format("%Y-%m-%d %H:%M:%S"),
                         a.source,
@@ -114,9 +114,9 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 }
             }
             if !mails.is_empty() {
-                println!("\nfrom mail:");
+                outln!("\nfrom mail:");
                 for m in &mails {
-                    println!(
+                    outln!(
                         "  {}/{} uid {} — from {} — “{}”{}",
                         m.account,
                         m.folder,
@@ -129,9 +129,9 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                     );
                 }
             }
-            println!("\njobs:");
+            outln!("\njobs:");
             for j in &doc.jobs {
-                println!(
+                outln!(
                     "  #{} {} {} (attempts {}){}",
                     j.id,
                     j.stage,

@@ -55,13 +55,13 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
         .await
         .map_err(|e| Failure::Other(anyhow::anyhow!("{}: {e}", args.file.display())))?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&extraction.contract_json())
                 .map_err(anyhow::Error::from)?
         );
     } else {
-        print!("{}", describe(&extraction));
+        out!("{}", describe(&extraction));
     }
     Ok(())
 }

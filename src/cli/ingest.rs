@@ -247,7 +247,7 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     }
     let report = ingest(&settings, store.clone(), &files, args.quiet).await?;
     let (text, failed) = summary(store.as_ref(), &report).await?;
-    print!("{text}");
+    out!("{text}");
     if failed {
         Err(Failure::Partial)
     } else {

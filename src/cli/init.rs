@@ -38,15 +38,15 @@ pub fn run(args: &Args) -> CmdResult {
         Failure::Other(anyhow::anyhow!("cannot set up {}: {e}", args.dir.display()))
     })?;
     for p in &written {
-        println!("wrote {}", p.display());
+        outln!("wrote {}", p.display());
     }
     if written.is_empty() {
-        println!(
+        outln!(
             "nothing to do: {} already has facteur.toml and pipelines/default.toml",
             args.dir.display()
         );
     }
-    println!(
+    outln!(
         "\nNext: drop invoices into {}/inbox and run `facteur run` there (or `facteur ingest FILE…`).",
         args.dir.display()
     );

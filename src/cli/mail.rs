@@ -141,9 +141,9 @@ pub async fn status(settings: &Settings, json: bool) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
     let report = with_configured(store.mail_status().await?, settings);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render(&report));
+        out!("{}", render(&report));
     }
     Ok(())
 }

@@ -3,6 +3,34 @@
 //! Exit codes mean something (STYLE.md): 0 ok, 1 some documents failed, 2 usage or configuration
 //! error. Logs go to stderr (text, or JSON with `--log-format json`); results go to stdout.
 
+/// `println!` for command output: a closed pipe (`facteur documents list | head`) ends the command
+/// quietly instead of panicking. Not done with SIGPIPE, which would also kill a worker writing to a
+/// reader child that died.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
+/// `print!` with the same closed-pipe handling.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = write!(out, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 mod check_config;
 mod demo;
 mod documents;
