@@ -2,6 +2,8 @@
 //! `child_entry` test below turns into `child_main` when the pool starts it), so misbehaviours can
 //! be ordered through test-only hooks compiled into `child.rs`.
 
+use std::sync::Arc;
+
 use super::*;
 
 /// Not a test of its own: the body of every child the tests below start.
