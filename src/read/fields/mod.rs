@@ -165,40 +165,58 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
 
 /// The document currency: the most printed code or symbol.
 fn detect_currency(lines: &[TLine]) -> Option<(Currency, f32)> {
-    let mut counts: BTreeMap<Currency, usize> = BTreeMap::new();
+    // Votes, weighted by how much a mention says: an ISO code beats a symbol, a "Currency:" label
+    // beats both, and a bare `$` counts least because OCR reads the `%` of "19 % VAT" as `$`.
+    let mut votes: BTreeMap<Currency, f32> = BTreeMap::new();
     for l in lines {
-        for w in l
+        let labelled = {
+            let low = l.raw.to_lowercase();
+            ["währung", "currency", "devise", "monnaie"]
+                .iter()
+                .any(|k| low.contains(k))
+        };
+        let tokens: Vec<&str> = l
             .raw
             .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ':')
-        {
-            let w = w.trim_matches(|c: char| c == '.' || c == ',' || c == '*');
-            let c = if w.contains('€') {
-                Some(Currency::EUR)
-            } else if w.starts_with('$') || w.ends_with('$') || w == "US$" {
-                Some(Currency::USD)
-            } else if w.contains('£') {
-                Some(Currency::GBP)
-            } else if w.contains('₹') || w == "Rs" || w == "Rs." || w == "INR" {
-                Currency::parse("INR").ok()
-            } else if w == "zł" || w == "PLN" {
-                Currency::parse("PLN").ok()
-            } else if ["EUR", "USD", "GBP", "CHF", "EURO", "Euro", "euros", "EUROS"].contains(&w) {
-                Currency::from_symbol(if w.eq_ignore_ascii_case("euro") {
-                    "EUR"
+            .map(|w| w.trim_matches(|c: char| c == '.' || c == ',' || c == '*'))
+            .collect();
+        for (i, w) in tokens.iter().copied().enumerate() {
+            let (c, weight) = if w.contains('€') {
+                (Some(Currency::EUR), 2.0)
+            } else if w == "US$" {
+                (Some(Currency::USD), 2.0)
+            } else if w.starts_with('$') || w.ends_with('$') {
+                let prev_is_rate =
+                    i > 0 && tokens[i - 1].parse::<u32>().is_ok_and(|n| n <= 30) && w == "$";
+                let next_is_tax = tokens.get(i + 1).is_some_and(|n| {
+                    ["vat", "tva", "mwst", "ust", "tax", "iva"].contains(&n.to_lowercase().as_str())
+                });
+                if prev_is_rate || next_is_tax {
+                    (None, 0.0)
                 } else {
-                    w
-                })
+                    (Some(Currency::USD), 1.0)
+                }
+            } else if w.contains('£') {
+                (Some(Currency::GBP), 2.0)
+            } else if w.contains('₹') || w == "Rs" || w == "Rs." {
+                (Currency::parse("INR").ok(), 2.0)
+            } else if w == "zł" {
+                (Currency::parse("PLN").ok(), 2.0)
+            } else if ["EUR", "USD", "GBP", "CHF", "INR", "PLN"].contains(&w) {
+                (Currency::parse(w).ok(), 3.0)
+            } else if ["EURO", "Euro", "euros", "EUROS"].contains(&w) {
+                (Some(Currency::EUR), 3.0)
             } else {
-                None
+                (None, 0.0)
             };
             if let Some(c) = c {
-                *counts.entry(c).or_default() += 1;
+                *votes.entry(c).or_default() += if labelled { weight + 5.0 } else { weight };
             }
         }
     }
-    let total: usize = counts.values().sum();
-    let (c, n) = counts.into_iter().max_by_key(|(_, n)| *n)?;
-    Some((c, (0.6 + 0.35 * n as f32 / total as f32).min(0.95)))
+    let total: f32 = votes.values().sum();
+    let (c, n) = votes.into_iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    Some((c, (0.6 + 0.35 * n / total).min(0.95)))
 }
 
 /// An identifier-like token (invoice number, PO): has a digit, 3–40 characters, not a date.
@@ -347,5 +365,55 @@ fn doc_type(lines: &[TLine], lex: &Lexicon, printed_negative: bool) -> (DocType,
         (false, true) => (DocType::Invoice, 0.9),
         (false, false) if printed_negative => (DocType::CreditNote, 0.5),
         (false, false) => (DocType::Invoice, 0.5),
+    }
+}
+
+#[cfg(test)]
+mod currency_tests {
+    use super::*;
+    use crate::read::layout::{BBox, Page, Word};
+
+    fn page(rows: &[&str]) -> Vec<Page> {
+        let mut words = Vec::new();
+        for (r, row) in rows.iter().enumerate() {
+            let y = 50.0 + 20.0 * r as f32;
+            for (i, t) in row.split(' ').enumerate() {
+                let x = 40.0 + 60.0 * i as f32;
+                let bbox = BBox {
+                    x0: x,
+                    y0: y,
+                    x1: x + 50.0,
+                    y1: y + 10.0,
+                };
+                words.push(Word {
+                    text: t.to_string(),
+                    bbox,
+                    confidence: 0.9,
+                });
+            }
+        }
+        vec![Page {
+            number: 1,
+            width: 595.0,
+            height: 842.0,
+            words,
+        }]
+    }
+
+    #[test]
+    fn ocr_dollar_for_percent_does_not_outvote_a_labelled_code() {
+        let lines = text::lines_of(&page(&[
+            "Währung : EUR",
+            "19 $ VAT 3,80",
+            "7 $ MwSt 1,40",
+            "$ 12",
+        ]));
+        assert_eq!(detect_currency(&lines).map(|(c, _)| c), Some(Currency::EUR));
+    }
+
+    #[test]
+    fn dollar_amounts_still_mean_usd() {
+        let lines = text::lines_of(&page(&["Total $120.00", "Tax $20.00"]));
+        assert_eq!(detect_currency(&lines).map(|(c, _)| c), Some(Currency::USD));
     }
 }
