@@ -106,3 +106,73 @@ fn broken_pdf_fails_with_a_reason_and_no_panic() {
     let _ = read_document(&bytes, &opts);
     assert!(read_document(b"%PDF-1.7\n%%EOF", &opts).is_err());
 }
+
+/// Every PDF under `dir`, recursively.
+fn pdfs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            pdfs(&p, out);
+        } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("pdf")) {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn own_interpreter_finds_pdf_extracts_words_at_the_same_places() {
+    use facteur::read::pdf::{text_pages_with, Interpreter};
+    let mut files = Vec::new();
+    pdfs(corpus(), &mut files);
+    pdfs(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"),
+        &mut files,
+    );
+    files.sort();
+    let (mut theirs, mut found, mut docs) = (0usize, 0usize, 0usize);
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        let Ok(reference) = text_pages_with(&bytes, Interpreter::PdfExtract) else {
+            continue;
+        };
+        let ours = text_pages_with(&bytes, Interpreter::Own).unwrap_or_default();
+        docs += 1;
+        let (mut t, mut n) = (0usize, 0usize);
+        for (rp, op) in reference
+            .iter()
+            .zip(ours.iter().chain(std::iter::repeat(&Default::default())))
+        {
+            for w in &rp.words {
+                t += 1;
+                let hit = op.words.iter().any(|o| {
+                    o.text == w.text
+                        && (o.bbox.x0 - w.bbox.x0).abs() <= 2.0
+                        && (o.bbox.y0 - w.bbox.y0).abs() <= 2.0
+                });
+                n += usize::from(hit);
+                if !hit && t - n <= 3 {
+                    println!("  missing {:?} at ({}, {})", w.text, w.bbox.x0, w.bbox.y0);
+                }
+            }
+        }
+        if n < t {
+            println!("{}: {n}/{t} of pdf-extract's words", f.display());
+        }
+        theirs += t;
+        found += n;
+    }
+    let ratio = found as f64 / theirs.max(1) as f64;
+    println!(
+        "own interpreter: {found}/{theirs} of pdf-extract's words ({:.2} %) in {docs} PDFs",
+        100.0 * ratio
+    );
+    assert!(docs >= 30, "only {docs} PDFs read");
+    // Measured 93.78 % (9958/10618) when this floor was set; the target for turning the
+    // interpreter on by default is 98 %. Known gaps: standard-14 widths of non-ASCII glyphs
+    // (Flipkart), one Type0 font on Netpresse, horstoeko pages where pdf-extract stacks every
+    // word at one x, form XObject /Matrix (pdf-extract ignores it).
+    assert!(ratio >= 0.93, "parity {ratio:.4} under the floor");
+}
