@@ -3,8 +3,8 @@
 //!
 //! Only what word positions need: widths of printable ASCII (from the Adobe AFM files) for the
 //! Helvetica, Times and Courier families; accented Latin letters take their base letter's width
-//! and anything else the family's typical width. Bold and italic variants share the regular
-//! family's table except Helvetica-Bold, whose widths differ enough to move words.
+//! and a table of common non-ASCII glyphs covers the rest (else the family's typical width).
+//! Helvetica-Oblique shares Helvetica's widths; Times-BoldItalic takes Times-Bold's.
 
 /// Widths (1/1000 em) of U+0020..=U+007E.
 type AsciiWidths = [u16; 95];
@@ -39,6 +39,48 @@ const TIMES: AsciiWidths = [
     500, 500, 333, 389, 278, 500, 500, 722, 500, 500, 444, 480, 200, 480, 541,
 ];
 
+#[rustfmt::skip]
+const TIMES_BOLD: AsciiWidths = [
+    250, 333, 555, 500, 500, 1000, 833, 278, 333, 333, 500, 570, 250, 333, 250, 278,
+    500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 333, 333, 570, 570, 570, 500,
+    930, 722, 667, 722, 722, 667, 611, 778, 778, 389, 500, 778, 667, 944, 722, 778,
+    611, 778, 722, 556, 667, 722, 722, 1000, 722, 722, 667, 333, 278, 333, 581, 500,
+    333, 500, 556, 444, 556, 444, 333, 500, 556, 278, 333, 556, 278, 833, 556, 500,
+    556, 556, 444, 389, 333, 556, 500, 722, 500, 500, 444, 394, 220, 394, 520,
+];
+
+#[rustfmt::skip]
+const TIMES_ITALIC: AsciiWidths = [
+    250, 333, 420, 500, 500, 833, 778, 214, 333, 333, 500, 675, 250, 333, 250, 278,
+    500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 333, 333, 675, 675, 675, 500,
+    920, 611, 611, 667, 722, 611, 611, 722, 722, 333, 444, 667, 556, 833, 667, 722,
+    611, 722, 611, 500, 556, 722, 611, 833, 611, 556, 556, 389, 278, 389, 422, 500,
+    333, 500, 500, 444, 500, 444, 278, 500, 500, 278, 278, 444, 278, 722, 500, 500,
+    500, 500, 389, 389, 278, 500, 444, 667, 444, 444, 389, 400, 275, 400, 541,
+];
+
+/// Widths of common non-ASCII glyphs: (char, Helvetica, Helvetica-Bold, Times family).
+#[rustfmt::skip]
+const EXTRA: &[(char, u16, u16, u16)] = &[
+    ('°', 400, 400, 400), ('’', 222, 278, 333), ('‘', 222, 278, 333), ('‚', 222, 278, 333),
+    ('“', 333, 500, 444), ('”', 333, 500, 444), ('„', 333, 500, 444), ('€', 556, 556, 500),
+    ('«', 556, 556, 500), ('»', 556, 556, 500), ('‹', 333, 333, 333), ('›', 333, 333, 333),
+    ('–', 556, 556, 500), ('—', 1000, 1000, 1000), ('•', 350, 350, 350), ('…', 1000, 1000, 1000),
+    ('·', 278, 278, 250), ('¹', 333, 333, 300), ('²', 333, 333, 300), ('³', 333, 333, 300),
+    ('µ', 556, 611, 500), ('§', 556, 556, 500), ('©', 737, 737, 760), ('®', 737, 737, 760),
+    ('×', 584, 584, 564), ('÷', 584, 584, 564), ('±', 584, 584, 564), ('¬', 584, 584, 564),
+    ('ß', 611, 611, 500), ('æ', 889, 889, 667), ('Æ', 1000, 1000, 889), ('œ', 944, 944, 722),
+    ('Œ', 1000, 1000, 889), ('¢', 556, 556, 500), ('£', 556, 556, 500), ('¥', 556, 556, 500),
+    ('¤', 556, 556, 500), ('¦', 260, 280, 200), ('ª', 370, 370, 276), ('º', 365, 365, 310),
+    ('¶', 537, 556, 453), ('¼', 834, 834, 750), ('½', 834, 834, 750), ('¾', 834, 834, 750),
+    ('¿', 611, 611, 444), ('¡', 333, 333, 333), ('‰', 1000, 1000, 1000), ('†', 556, 556, 500),
+    ('‡', 556, 556, 500), ('ƒ', 556, 556, 500), ('™', 1000, 1000, 980), ('\u{ad}', 333, 333, 333),
+    ('¨', 333, 333, 333), ('´', 333, 333, 333), ('¸', 333, 333, 333), ('¯', 333, 333, 333),
+    ('ˆ', 333, 333, 333), ('˜', 333, 333, 333), ('Š', 667, 667, 556), ('š', 500, 556, 389),
+    ('Ž', 611, 611, 611), ('ž', 500, 500, 444), ('Ÿ', 667, 667, 722), ('ð', 556, 611, 500),
+    ('Ð', 722, 722, 722), ('þ', 556, 611, 500), ('Þ', 667, 667, 556),
+];
+
 /// The standard-14 family a `/BaseFont` name belongs to (subset prefixes like `ABCDEF+` and
 /// style suffixes are ignored); `None` for any other font.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,6 +88,8 @@ pub enum Standard {
     Helvetica,
     HelveticaBold,
     Times,
+    TimesBold,
+    TimesItalic,
     Courier,
 }
 
@@ -64,7 +108,13 @@ impl Standard {
                 Standard::Helvetica
             })
         } else if name.starts_with("times") {
-            Some(Standard::Times)
+            Some(if bold {
+                Standard::TimesBold
+            } else if name.contains("italic") {
+                Standard::TimesItalic
+            } else {
+                Standard::Times
+            })
         } else if name.starts_with("courier") {
             Some(Standard::Courier)
         } else {
@@ -79,7 +129,16 @@ impl Standard {
             Standard::Helvetica => &HELVETICA,
             Standard::HelveticaBold => &HELVETICA_BOLD,
             Standard::Times => &TIMES,
+            Standard::TimesBold => &TIMES_BOLD,
+            Standard::TimesItalic => &TIMES_ITALIC,
         };
+        if let Some(&(_, h, hb, t)) = EXTRA.iter().find(|e| e.0 == c) {
+            return f64::from(match self {
+                Standard::Helvetica => h,
+                Standard::HelveticaBold => hb,
+                _ => t,
+            });
+        }
         let base = fold_accent(c);
         match (base as usize).checked_sub(0x20).and_then(|i| table.get(i)) {
             Some(&w) => f64::from(w),
@@ -124,8 +183,10 @@ mod tests {
         );
         assert_eq!(
             Standard::from_base_font(b"Times-Italic"),
-            Some(Standard::Times)
+            Some(Standard::TimesItalic)
         );
+        assert_eq!(Standard::Helvetica.width('°'), 400.0);
+        assert_eq!(Standard::TimesItalic.width('K'), 667.0);
         assert_eq!(Standard::from_base_font(b"DejaVuSans"), None);
         assert_eq!(Standard::Helvetica.width(' '), 278.0);
         assert_eq!(Standard::Helvetica.width('W'), 944.0);

@@ -5,8 +5,7 @@
 //! pdf-extract stays as the fallback for documents our interpreter cannot open at all; it panics
 //! on a share of corrupt files (DESIGN.md §3), so every call into it is wrapped in `catch_unwind`.
 //! A broken document is a `PdfError`, a broken page is an empty page (which `has_usable_text`
-//! rejects, so OCR reads it). Our interpreter is behind a switch (`FACTEUR_PDF_TEXT=own`) until its
-//! word positions reach parity with pdf-extract's.
+//! rejects, so OCR reads it). `FACTEUR_PDF_TEXT=pdf-extract` forces the old path.
 
 mod cmap;
 mod fonts;
@@ -52,15 +51,14 @@ pub enum Interpreter {
 
 /// Reads every page's text layer. Pages whose content cannot be decoded come back empty.
 pub fn text_pages(bytes: &[u8]) -> Result<Vec<Page>, PdfError> {
-    // Off by default until its words match pdf-extract's on ≥ 98 % of the corpus (93.8 % today,
-    // with identical field accuracy); `FACTEUR_PDF_TEXT=own` turns it on.
-    let own = std::env::var("FACTEUR_PDF_TEXT").is_ok_and(|v| v == "own");
+    // `FACTEUR_PDF_TEXT=pdf-extract` reads with pdf-extract only (to compare the two).
+    let forced = std::env::var("FACTEUR_PDF_TEXT").is_ok_and(|v| v == "pdf-extract");
     text_pages_with(
         bytes,
-        if own {
-            Interpreter::Own
-        } else {
+        if forced {
             Interpreter::PdfExtract
+        } else {
+            Interpreter::Own
         },
     )
 }
