@@ -9,11 +9,11 @@
 
 use std::rc::Rc;
 
-use lopdf::content::Content;
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
 use super::fonts::{decompressed, get, num, resolve, Font, FontCache};
 use super::glyphs::WordCollector;
+use super::lexer::{Lexer, Operand};
 use crate::read::layout::Page;
 
 /// Largest decompressed stream (content, form or object stream).
@@ -238,107 +238,116 @@ fn resource<'a>(
     })
 }
 
-fn operand(ops: &[Object], i: usize) -> f64 {
-    ops.get(i)
-        .and_then(num)
-        .filter(|v| v.is_finite())
-        .unwrap_or(0.0)
+fn operand(ops: &[Operand], i: usize) -> f64 {
+    ops.get(i).and_then(Operand::num).unwrap_or(0.0)
 }
 
-fn matrix(ops: &[Object]) -> Option<Matrix> {
+fn matrix(ops: &[Operand]) -> Option<Matrix> {
     if ops.len() < 6 {
         return None;
     }
-    let m = [0, 1, 2, 3, 4, 5].map(|i| operand(ops, i));
-    Some(m)
+    Some([0, 1, 2, 3, 4, 5].map(|i| operand(ops, i)))
+}
+
+/// A `/Matrix` array of a form XObject.
+fn object_matrix(doc: &Document, a: &[Object]) -> Option<Matrix> {
+    let v: Vec<f64> = a
+        .iter()
+        .filter_map(|o| resolve(doc, o).and_then(num))
+        .filter(|v| v.is_finite())
+        .collect();
+    match v.as_slice() {
+        [a, b, c, d, e, f] => Some([*a, *b, *c, *d, *e, *f]),
+        _ => None,
+    }
 }
 
 impl Interp<'_> {
     fn run(&mut self, content: &[u8], res: &[&Dictionary], mut gs: State, depth: usize) {
-        let Ok(content) = Content::decode(content) else {
-            return;
-        };
+        let mut lexer = Lexer::new(content);
+        let mut operands = Vec::new();
         let mut stack: Vec<State> = Vec::new();
         let mut tm = IDENTITY;
         let mut tlm = IDENTITY;
-        for op in &content.operations {
+        while let Some(op) = lexer.next_op(&mut operands) {
             self.ops += 1;
             if self.ops > MAX_OPS {
                 return;
             }
-            let o = op.operands.as_slice();
-            match op.operator.as_str() {
-                "q" if stack.len() < MAX_STACK => stack.push(gs.clone()),
-                "Q" => {
+            let o = operands.as_slice();
+            match op {
+                b"q" if stack.len() < MAX_STACK => stack.push(gs.clone()),
+                b"Q" => {
                     if let Some(s) = stack.pop() {
                         gs = s;
                     }
                 }
-                "cm" => {
+                b"cm" => {
                     if let Some(m) = matrix(o) {
                         gs.ctm = mul(&m, &gs.ctm);
                     }
                 }
-                "BT" => {
+                b"BT" => {
                     tm = IDENTITY;
                     tlm = IDENTITY;
                 }
-                "Tf" => {
+                b"Tf" => {
                     gs.size = operand(o, 1);
-                    gs.font = o
-                        .first()
-                        .and_then(|n| n.as_name().ok())
-                        .and_then(|n| resource(self.doc, res, b"Font", n))
-                        .and_then(|f| self.fonts.font(self.doc, f));
+                    gs.font = match o.first() {
+                        Some(Operand::Name(n)) => Some(*n),
+                        _ => None,
+                    }
+                    .and_then(|n| resource(self.doc, res, b"Font", n))
+                    .and_then(|f| self.fonts.font(self.doc, f));
                 }
-                "Tc" => gs.char_spacing = operand(o, 0),
-                "Tw" => gs.word_spacing = operand(o, 0),
-                "Tz" => gs.h_scale = operand(o, 0) / 100.0,
-                "TL" => gs.leading = operand(o, 0),
-                "Ts" => gs.rise = operand(o, 0),
-                "Td" | "TD" => {
+                b"Tc" => gs.char_spacing = operand(o, 0),
+                b"Tw" => gs.word_spacing = operand(o, 0),
+                b"Tz" => gs.h_scale = operand(o, 0) / 100.0,
+                b"TL" => gs.leading = operand(o, 0),
+                b"Ts" => gs.rise = operand(o, 0),
+                b"Td" | b"TD" => {
                     let (tx, ty) = (operand(o, 0), operand(o, 1));
-                    if op.operator == "TD" {
+                    if op == b"TD" {
                         gs.leading = -ty;
                     }
                     tlm = translate(tx, ty, &tlm);
                     tm = tlm;
                 }
-                "Tm" => {
+                b"Tm" => {
                     if let Some(m) = matrix(o) {
                         tlm = m;
                         tm = m;
                     }
                 }
-                "T*" => {
+                b"T*" => {
                     tlm = translate(0.0, -gs.leading, &tlm);
                     tm = tlm;
                 }
-                "Tj" => {
-                    if let Some(Object::String(s, _)) = o.first() {
+                b"Tj" => {
+                    if let Some(Operand::Str(s)) = o.first() {
                         self.show(&gs, &mut tm, s);
                     }
                 }
-                "'" | "\"" => {
-                    if op.operator == "\"" {
+                b"'" | b"\"" => {
+                    if op == b"\"" {
                         gs.word_spacing = operand(o, 0);
                         gs.char_spacing = operand(o, 1);
                     }
                     tlm = translate(0.0, -gs.leading, &tlm);
                     tm = tlm;
-                    if let Some(Object::String(s, _)) = o.last() {
+                    if let Some(Operand::Str(s)) = o.last() {
                         self.show(&gs, &mut tm, s);
                     }
                 }
-                "TJ" => {
-                    let Some(Object::Array(items)) = o.first() else {
+                b"TJ" => {
+                    let Some(Operand::Array(items)) = o.first() else {
                         continue;
                     };
                     for item in items {
                         match item {
-                            Object::String(s, _) => self.show(&gs, &mut tm, s),
+                            Operand::Str(s) => self.show(&gs, &mut tm, s),
                             other => {
-                                if let Some(adj) = num(other).filter(|v| v.is_finite()) {
+                                if let Some(adj) = other.num() {
                                     let tx = -adj / 1000.0 * gs.size * gs.h_scale;
                                     tm = translate(tx, 0.0, &tm);
                                 }
@@ -346,8 +355,8 @@ impl Interp<'_> {
                         }
                     }
                 }
-                "Do" if depth < MAX_FORM_DEPTH => {
-                    if let Some(name) = o.first().and_then(|n| n.as_name().ok()) {
+                b"Do" if depth < MAX_FORM_DEPTH => {
+                    if let Some(Operand::Name(name)) = o.first() {
                         self.form(res, name, &gs, depth);
                     }
                 }
@@ -380,7 +389,7 @@ impl Interp<'_> {
         let mut inner = gs.clone();
         if let Some(m) = get(doc, &stream.dict, b"Matrix")
             .and_then(|o| o.as_array().ok())
-            .and_then(|a| matrix(a))
+            .and_then(|a| object_matrix(doc, a))
         {
             inner.ctm = mul(&m, &gs.ctm);
         }

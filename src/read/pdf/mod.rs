@@ -11,6 +11,7 @@ mod cmap;
 mod fonts;
 mod glyphs;
 mod interp;
+mod lexer;
 mod metrics;
 mod quotes;
 
