@@ -424,3 +424,77 @@ impl Interp<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus_pdfs() -> Vec<Vec<u8>> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+        let mut out = Vec::new();
+        for dir in ["invoice2data", "mustang", "horstoeko-zugferd"] {
+            let Ok(entries) = std::fs::read_dir(format!("{root}/{dir}")) else {
+                continue;
+            };
+            let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            for p in paths
+                .iter()
+                .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+                .take(4)
+            {
+                if let Ok(b) = std::fs::read(p) {
+                    out.push(b);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn corrupted_pdfs_never_panic() {
+        let files = corpus_pdfs();
+        assert!(files.len() >= 8, "corpus not found");
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let (mut runs, mut read) = (0, 0);
+        for bytes in &files {
+            for cut in [bytes.len() / 3, 2 * bytes.len() / 3] {
+                runs += 1;
+                read += usize::from(text_pages(bytes.get(..cut).unwrap_or_default()).is_ok());
+            }
+            for _ in 0..12 {
+                let mut b = bytes.clone();
+                for _ in 0..40 {
+                    let i = next() % b.len().max(1);
+                    if let Some(x) = b.get_mut(i) {
+                        *x = (next() & 0xFF) as u8;
+                    }
+                }
+                runs += 1;
+                read += usize::from(text_pages(&b).is_ok());
+            }
+        }
+        // Reaching here means no panic; most mutated files still open.
+        assert!(read > 0 && runs > 0, "{read}/{runs}");
+    }
+
+    #[test]
+    fn rotated_pages_are_read_upright() {
+        let frame = PageFrame {
+            llx: 0.0,
+            lly: 0.0,
+            urx: 595.0,
+            ury: 842.0,
+            rotate: 90,
+        };
+        assert_eq!(frame.size(), (842.0, 595.0));
+        // A point near the bottom-left of the unrotated page is at the top-left once rotated.
+        assert_eq!(frame.map(10.0, 20.0), (20.0, 10.0));
+    }
+}
