@@ -14,6 +14,7 @@ use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 use super::fonts::{decompressed, get, num, resolve, Font, FontCache};
 use super::glyphs::WordCollector;
 use super::lexer::{Lexer, Operand};
+use super::space::{mul, translate, Matrix, PageFrame, IDENTITY};
 use crate::read::layout::Page;
 
 /// Largest decompressed stream (content, form or object stream).
@@ -37,25 +38,6 @@ pub enum InterpError {
     NoPages,
 }
 
-type Matrix = [f64; 6];
-const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
-
-/// `a × b` for PDF's row-vector matrices.
-fn mul(a: &Matrix, b: &Matrix) -> Matrix {
-    [
-        a[0] * b[0] + a[1] * b[2],
-        a[0] * b[1] + a[1] * b[3],
-        a[2] * b[0] + a[3] * b[2],
-        a[2] * b[1] + a[3] * b[3],
-        a[4] * b[0] + a[5] * b[2] + b[4],
-        a[4] * b[1] + a[5] * b[3] + b[5],
-    ]
-}
-
-fn translate(tx: f64, ty: f64, m: &Matrix) -> Matrix {
-    mul(&[1.0, 0.0, 0.0, 1.0, tx, ty], m)
-}
-
 /// Graphics state that matters to text (`q`/`Q` save and restore all of it).
 #[derive(Clone)]
 struct State {
@@ -67,37 +49,6 @@ struct State {
     h_scale: f64,
     leading: f64,
     rise: f64,
-}
-
-/// How a point in user space lands on the displayed page (top-left origin, `/Rotate` applied).
-struct PageFrame {
-    llx: f64,
-    lly: f64,
-    urx: f64,
-    ury: f64,
-    rotate: i64,
-}
-
-impl PageFrame {
-    fn map(&self, x: f64, y: f64) -> (f64, f64) {
-        match self.rotate {
-            90 => (y - self.lly, x - self.llx),
-            180 => (self.urx - x, y - self.lly),
-            270 => (self.ury - y, self.urx - x),
-            _ => (x - self.llx, self.ury - y),
-        }
-    }
-    fn size(&self) -> (f32, f32) {
-        let (w, h) = (
-            (self.urx - self.llx).abs() as f32,
-            (self.ury - self.lly).abs() as f32,
-        );
-        if self.rotate == 90 || self.rotate == 270 {
-            (h, w)
-        } else {
-            (w, h)
-        }
-    }
 }
 
 struct Interp<'a> {
@@ -482,19 +433,5 @@ mod tests {
         }
         // Reaching here means no panic; most mutated files still open.
         assert!(read > 0 && runs > 0, "{read}/{runs}");
-    }
-
-    #[test]
-    fn rotated_pages_are_read_upright() {
-        let frame = PageFrame {
-            llx: 0.0,
-            lly: 0.0,
-            urx: 595.0,
-            ury: 842.0,
-            rotate: 90,
-        };
-        assert_eq!(frame.size(), (842.0, 595.0));
-        // A point near the bottom-left of the unrotated page is at the top-left once rotated.
-        assert_eq!(frame.map(10.0, 20.0), (20.0, 10.0));
     }
 }

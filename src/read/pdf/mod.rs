@@ -14,6 +14,7 @@ mod interp;
 mod lexer;
 mod metrics;
 mod quotes;
+mod space;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
