@@ -434,4 +434,46 @@ mod tests {
         // Reaching here means no panic; most mutated files still open.
         assert!(read > 0 && runs > 0, "{read}/{runs}");
     }
+
+    /// A one-page PDF whose content stream is `content`, Flate-compressed.
+    fn compressed_pdf(content: Vec<u8>) -> Vec<u8> {
+        use lopdf::{dictionary, Stream};
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        let mut stream = Stream::new(dictionary! {}, content);
+        stream.compress().expect("deflate");
+        let content_id = doc.add_object(stream);
+        let page_id = doc.add_object(dictionary! {
+            "Type" => "Page",
+            "Parent" => pages_id,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+            "Contents" => content_id,
+        });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages",
+                "Kids" => vec![page_id.into()],
+                "Count" => 1,
+            }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).expect("save");
+        out
+    }
+
+    #[test]
+    fn a_flate_bomb_is_cut_at_the_stream_limit() {
+        // 80 MiB of spaces compress to ~80 KiB; inflating them is refused past 64 MiB.
+        let bomb = compressed_pdf(vec![b' '; 80 << 20]);
+        assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+        let pages = text_pages(&bomb).expect("the document itself opens");
+        assert_eq!(pages.len(), 1);
+        assert!(pages[0].words.is_empty());
+        // The same page under the limit is read.
+        let small = compressed_pdf(b"BT 10 800 Td (x) Tj ET".to_vec());
+        assert_eq!(text_pages(&small).expect("opens").len(), 1);
+    }
 }
