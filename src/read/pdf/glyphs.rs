@@ -1,4 +1,5 @@
-//! Receives positioned glyphs from pdf-extract (its `OutputDev`) and groups them into words.
+//! Receives positioned glyphs (from our interpreter, or pdf-extract's `OutputDev`) and groups
+//! them into words.
 //!
 //! Glyphs arrive in content-stream order with a text rendering matrix in PDF space (bottom-left
 //! origin). A glyph continues the current word when it sits on the same baseline and starts where
@@ -64,6 +65,12 @@ impl WordCollector {
                 confidence: 1.0,
             });
         }
+    }
+
+    /// Sets the displayed page size (points).
+    pub fn set_size(&mut self, width: f32, height: f32) {
+        self.width = width;
+        self.height = height;
     }
 
     /// The page with every word collected so far.

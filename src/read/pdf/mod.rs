@@ -1,12 +1,20 @@
 //! PDF text layer → `Page`s of positioned words (points, top-left origin).
 //!
-//! pdf-extract gives glyph positions, which field extraction needs, but it panics on a share of
-//! corrupt files (DESIGN.md §3). So every call into it is wrapped in `catch_unwind`: a broken
-//! document is a `PdfError`, a broken page is an empty page (which `has_usable_text` rejects, so OCR
-//! reads it). Memory and CPU limits are the sandbox's job, not this module's.
+//! Our own interpreter on lopdf (`interp.rs`, `fonts.rs`, `cmap.rs`) reads the text layer: it is
+//! bounded (operations, nesting, decompressed bytes) and parses fonts once per document.
+//! pdf-extract stays as the fallback for documents our interpreter cannot open at all; it panics
+//! on a share of corrupt files (DESIGN.md §3), so every call into it is wrapped in `catch_unwind`.
+//! A broken document is a `PdfError`, a broken page is an empty page (which `has_usable_text`
+//! rejects, so OCR reads it). `FACTEUR_PDF_TEXT=pdf-extract` forces the old path.
 
+mod cmap;
+mod fonts;
 mod glyphs;
+mod interp;
+mod lexer;
+mod metrics;
 mod quotes;
+mod space;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -34,8 +42,41 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".to_string())
 }
 
+/// Which interpreter reads the text layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interpreter {
+    /// Ours (`interp.rs`), falling back to pdf-extract when it cannot open the document.
+    Own,
+    /// pdf-extract only.
+    PdfExtract,
+}
+
 /// Reads every page's text layer. Pages whose content cannot be decoded come back empty.
 pub fn text_pages(bytes: &[u8]) -> Result<Vec<Page>, PdfError> {
+    // `FACTEUR_PDF_TEXT=pdf-extract` reads with pdf-extract only (to compare the two).
+    let forced = std::env::var("FACTEUR_PDF_TEXT").is_ok_and(|v| v == "pdf-extract");
+    text_pages_with(
+        bytes,
+        if forced {
+            Interpreter::PdfExtract
+        } else {
+            Interpreter::Own
+        },
+    )
+}
+
+/// `text_pages` with a chosen interpreter.
+pub fn text_pages_with(bytes: &[u8], which: Interpreter) -> Result<Vec<Page>, PdfError> {
+    if which == Interpreter::Own {
+        // Our interpreter should not panic; if it ever does, pdf-extract gets its chance.
+        if let Ok(Ok(pages)) = catch_unwind(|| interp::text_pages(bytes)) {
+            return Ok(pages);
+        }
+    }
+    extract_pages(bytes)
+}
+
+fn extract_pages(bytes: &[u8]) -> Result<Vec<Page>, PdfError> {
     let mut doc = catch_unwind(|| pdf_extract::Document::load_mem(bytes))
         .map_err(|p| PdfError::Crashed(panic_message(p.as_ref())))?
         .map_err(|e| PdfError::Invalid(e.to_string()))?;
