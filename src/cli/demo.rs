@@ -22,7 +22,17 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
         .fixtures
         .clone()
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"));
-    let files = super::ingest::expand(std::slice::from_ref(&fixtures));
+    // The folder also holds its NOTICE.md: take the invoices only.
+    let files: Vec<PathBuf> = super::ingest::expand(std::slice::from_ref(&fixtures))
+        .into_iter()
+        .filter(|f| {
+            let ext = f
+                .extension()
+                .map(|e| e.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            ["pdf", "xml", "png", "jpg", "jpeg", "tif", "tiff"].contains(&ext.as_str())
+        })
+        .collect();
     if files.is_empty() {
         return Err(Failure::Config(format!(
             "no demo invoices in {} (pass --fixtures DIR)",

@@ -160,8 +160,19 @@ async fn sandbox_children_ocr_and_survive_a_document_over_the_memory_limit() {
         .await
     {
         Err(ReadError::Limit(why)) => assert!(why.contains("100 MiB memory"), "{why}"),
-        other => panic!("expected the memory limit, got {other:?}"),
+        // Leptonica does not always survive a failed allocation: it can die of SIGSEGV instead of
+        // reporting it (seen once in ~10 runs). Still one failed document with its reason.
+        Err(ReadError::Crashed(why)) => assert!(why.contains("signal"), "{why}"),
+        other => panic!("expected the memory limit or a crash, got {other:?}"),
     }
+    // The small pool itself recovers: a document within its limit still reads.
+    let xml = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/demo/ubl-example1.xml"
+    ))
+    .unwrap();
+    let after = small.read(xml, ReadOptions::default()).await;
+    assert!(after.is_ok(), "the pool replaced its child: {after:?}");
     let pool = sandbox(2048);
     let read = pool.read(scan("scan-netpresse.pdf"), opts.clone()).await;
     assert!(read.is_ok(), "{read:?}");
