@@ -12,4 +12,5 @@ pub mod read;
 pub mod sources;
 pub mod stages;
 pub mod store;
+pub mod testing;
 pub mod worker;
