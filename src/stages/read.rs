@@ -13,8 +13,7 @@ const REQUIRED: &[&str] = &["invoice_number", "issue_date", "total_gross"];
 
 #[tracing::instrument(skip_all, fields(document = %job.document, attempt = job.attempts))]
 pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError> {
-    let doc = ctx.store.document(job.document).await?;
-    let bytes = ctx.store.blob(&doc.content_hash).await?;
+    let bytes = ctx.store.document_bytes(job.document).await?;
     match ctx.sandbox.read(bytes, ctx.read_options.clone()).await {
         Ok(extraction) => Ok(decide(extraction, ctx.review_threshold)),
         Err(e @ ReadError::Crashed(_)) => Err(StageError::Retryable(e.to_string())),

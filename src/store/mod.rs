@@ -245,6 +245,9 @@ pub trait Store: mail::MailStore + Send + Sync + 'static {
 
     async fn blob(&self, hash: &ContentHash) -> Result<Vec<u8>, StoreError>;
 
+    /// A document's original bytes in one query (the read stage's hot path).
+    async fn document_bytes(&self, id: DocumentId) -> Result<Vec<u8>, StoreError>;
+
     async fn counts(&self) -> Result<Counts, StoreError>;
 
     /// Takes or renews the named lease for `owner` (one holder across processes and machines).

@@ -568,6 +568,17 @@ macro_rules! impl_store {
                     .ok_or_else(|| StoreError::NotFound(format!("blob {hash}")))
             }
 
+            async fn document_bytes(&self, id: DocumentId) -> Result<Vec<u8>, StoreError> {
+                sqlx::query_scalar(
+                    "SELECT b.bytes FROM documents d JOIN blobs b ON b.hash = d.content_hash WHERE d.id = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .ctx("reading a document's bytes")?
+                .ok_or_else(|| StoreError::NotFound(format!("document {id}")))
+            }
+
             async fn counts(&self) -> Result<Counts, StoreError> {
                 let documents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
                     .fetch_one(&self.pool)
