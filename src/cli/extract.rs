@@ -70,8 +70,9 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
 pub fn describe(x: &Extraction) -> String {
     let inv = &x.invoice;
     let conf = |f: &str| {
-        x.confidence
-            .get(f)
+        f.parse::<crate::domain::Field>()
+            .ok()
+            .and_then(|f| x.confidence.get(&f))
             .map_or(String::new(), |c| format!("{c:.2}"))
     };
     let money = |d: Option<rust_decimal::Decimal>| {

@@ -107,7 +107,7 @@ pub struct RawDocument {
 #[serde(rename_all = "snake_case")]
 pub enum DocumentState {
     Received,
-    /// Read and extracted; parked here until the duplicate-detection stage exists.
+    /// Read and extracted, waiting for duplicate detection.
     Read,
     NeedsReview,
     DuplicateSuspected,
@@ -156,6 +156,40 @@ impl DocumentState {
 impl fmt::Display for DocumentState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl DocumentState {
+    /// The stage that takes a document on from this state (DESIGN.md §1). Only the stages built so
+    /// far are listed; a stage's issue adds its line. Start-up backfill uses this to queue the
+    /// documents that were parked in a state before its next stage existed.
+    pub fn next_stage(&self) -> Option<Stage> {
+        match self {
+            DocumentState::Received => Some(Stage::Read),
+            DocumentState::Read => Some(Stage::Dedupe),
+            _ => None,
+        }
+    }
+
+    /// The moves a stage may make (DESIGN.md §1); the store refuses any other. A person's
+    /// decision that moves a document back goes through its own audited command, not through
+    /// a job.
+    pub fn can_become(&self, to: DocumentState) -> bool {
+        use DocumentState::*;
+        matches!(
+            (self, to),
+            (Received, Read | NeedsReview | Failed)
+                | (
+                    Read,
+                    NeedsReview | DuplicateSuspected | PendingApproval | Failed
+                )
+                | (NeedsReview, Read | PendingApproval | Rejected | Failed)
+                | (DuplicateSuspected, PendingApproval | Rejected | Failed)
+                | (PendingApproval, Approved | Rejected | Failed)
+                | (Approved, Posted | Failed)
+                | (Posted, Exported | Paid)
+                | (Exported, Paid)
+        )
     }
 }
 

@@ -4,6 +4,8 @@
 //! decimal strings, credit notes with positive totals and `doc_type: "credit_note"`.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -32,12 +34,129 @@ impl Method {
     }
 }
 
+/// A field of the extraction contract that carries a confidence. Serialised as the contract's
+/// key (`invoice_number`, `total_gross`, …), so stored extractions and `extract --json` keep their
+/// shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    DocType,
+    InvoiceNumber,
+    IssueDate,
+    DueDate,
+    Currency,
+    TotalNet,
+    TotalTax,
+    TotalGross,
+    PurchaseOrder,
+    Lines,
+    SupplierName,
+    SupplierVatId,
+    SupplierIban,
+    SupplierSiret,
+    SupplierSiren,
+    CustomerName,
+}
+
+impl Field {
+    pub const ALL: [Field; 16] = [
+        Field::DocType,
+        Field::InvoiceNumber,
+        Field::IssueDate,
+        Field::DueDate,
+        Field::Currency,
+        Field::TotalNet,
+        Field::TotalTax,
+        Field::TotalGross,
+        Field::PurchaseOrder,
+        Field::Lines,
+        Field::SupplierName,
+        Field::SupplierVatId,
+        Field::SupplierIban,
+        Field::SupplierSiret,
+        Field::SupplierSiren,
+        Field::CustomerName,
+    ];
+
+    /// The fields a posting cannot do without: a document missing one, or unsure of one, goes to
+    /// review. The one list every decision uses.
+    pub const REQUIRED: [Field; 3] = [Field::InvoiceNumber, Field::IssueDate, Field::TotalGross];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Field::DocType => "doc_type",
+            Field::InvoiceNumber => "invoice_number",
+            Field::IssueDate => "issue_date",
+            Field::DueDate => "due_date",
+            Field::Currency => "currency",
+            Field::TotalNet => "total_net",
+            Field::TotalTax => "total_tax",
+            Field::TotalGross => "total_gross",
+            Field::PurchaseOrder => "purchase_order",
+            Field::Lines => "lines",
+            Field::SupplierName => "supplier_name",
+            Field::SupplierVatId => "supplier_vat_id",
+            Field::SupplierIban => "supplier_iban",
+            Field::SupplierSiret => "supplier_siret",
+            Field::SupplierSiren => "supplier_siren",
+            Field::CustomerName => "customer_name",
+        }
+    }
+
+    /// For people: `invoice number`.
+    pub fn label(&self) -> String {
+        self.as_str().replace('_', " ")
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Field {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Field::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
+                format!("unknown field '{s}'; one of: {}", all.join(", "))
+            })
+    }
+}
+
+/// Why a reading is not trusted enough to go on by itself. Decisions are taken on these, never by
+/// searching the text of a reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Doubt {
+    /// A required field was not found.
+    Missing { field: Field },
+    /// A required field was found with a confidence under the threshold.
+    Uncertain { field: Field, confidence: f32 },
+}
+
+impl fmt::Display for Doubt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Doubt::Missing { field } => write!(f, "{} not found", field.label()),
+            Doubt::Uncertain { field, confidence } => {
+                write!(f, "{} uncertain ({confidence:.2})", field.label())
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Extraction {
     pub invoice: Invoice,
     pub method: Method,
-    /// Per-field confidence, 0.0–1.0, keyed by contract field name (`invoice_number`, `total_gross`, …).
-    pub confidence: BTreeMap<String, f32>,
+    /// Per-field confidence, 0.0–1.0.
+    pub confidence: BTreeMap<Field, f32>,
+    /// Notes for people (totals that do not add up, a template pattern that did not match).
     pub warnings: Vec<String>,
 }
 
@@ -46,19 +165,19 @@ impl Extraction {
     pub fn certain(invoice: Invoice, method: Method) -> Self {
         let mut confidence = BTreeMap::new();
         for (field, present) in [
-            ("doc_type", true),
-            ("invoice_number", invoice.number.is_some()),
-            ("issue_date", invoice.issue_date.is_some()),
-            ("due_date", invoice.due_date.is_some()),
-            ("currency", invoice.currency.is_some()),
-            ("total_net", invoice.total_net.is_some()),
-            ("total_tax", invoice.total_tax.is_some()),
-            ("total_gross", invoice.total_gross.is_some()),
-            ("supplier_name", invoice.seller.name.is_some()),
-            ("supplier_vat_id", invoice.seller.vat_id.is_some()),
+            (Field::DocType, true),
+            (Field::InvoiceNumber, invoice.number.is_some()),
+            (Field::IssueDate, invoice.issue_date.is_some()),
+            (Field::DueDate, invoice.due_date.is_some()),
+            (Field::Currency, invoice.currency.is_some()),
+            (Field::TotalNet, invoice.total_net.is_some()),
+            (Field::TotalTax, invoice.total_tax.is_some()),
+            (Field::TotalGross, invoice.total_gross.is_some()),
+            (Field::SupplierName, invoice.seller.name.is_some()),
+            (Field::SupplierVatId, invoice.seller.vat_id.is_some()),
         ] {
             if present {
-                confidence.insert(field.to_string(), 1.0);
+                confidence.insert(field, 1.0);
             }
         }
         Extraction {
@@ -69,12 +188,32 @@ impl Extraction {
         }
     }
 
-    /// The lowest confidence among the fields a posting needs (number, date, gross total).
+    /// A field's confidence; 0 when it was not found.
+    pub fn confidence_of(&self, field: Field) -> f32 {
+        self.confidence.get(&field).copied().unwrap_or(0.0)
+    }
+
+    /// The lowest confidence among the fields a posting needs (`Field::REQUIRED`).
     pub fn overall_confidence(&self) -> f32 {
-        ["invoice_number", "issue_date", "total_gross"]
+        Field::REQUIRED
             .iter()
-            .map(|f| self.confidence.get(*f).copied().unwrap_or(0.0))
+            .map(|f| self.confidence_of(*f))
             .fold(1.0, f32::min)
+    }
+
+    /// The required fields missing, or under `threshold`.
+    pub fn doubts(&self, threshold: f32) -> Vec<Doubt> {
+        Field::REQUIRED
+            .iter()
+            .filter_map(|&field| match self.confidence_of(field) {
+                c if c <= 0.0 => Some(Doubt::Missing { field }),
+                c if c < threshold => Some(Doubt::Uncertain {
+                    field,
+                    confidence: c,
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn contract_json(&self) -> Value {
@@ -113,7 +252,7 @@ impl Extraction {
             "method": self.method.as_str(),
             // f32 prints 0.95 as 0.949999988; two decimals is what a confidence means.
             "confidence": self.confidence.iter()
-                .map(|(k, v)| (k.clone(), json!((f64::from(*v) * 100.0).round() / 100.0)))
+                .map(|(k, v)| (k.to_string(), json!((f64::from(*v) * 100.0).round() / 100.0)))
                 .collect::<serde_json::Map<_, _>>(),
             "warnings": self.warnings,
         })

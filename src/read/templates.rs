@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::domain::{Extraction, Invoice, Method};
+use crate::domain::{Extraction, Field, Invoice, Method};
 use crate::read::fields;
 use crate::read::fields::amounts::parse_amount;
 use crate::read::fields::dates::{find_dates, DateOrder};
@@ -183,8 +183,8 @@ impl Template {
                     .is_some(),
                 _ => false,
             };
-            if ok {
-                ex.confidence.insert(field.clone(), 0.97);
+            if let (true, Ok(f)) = (ok, field.parse::<Field>()) {
+                ex.confidence.insert(f, 0.97);
             } else {
                 ex.warnings.push(format!(
                     "template '{}': {field} value '{v}' does not parse",
@@ -313,9 +313,9 @@ mod tests {
         };
         let dupont = read("facture-papeterie-dupont.pdf");
         assert_eq!(dupont.invoice.purchase_order.as_deref(), Some("BC-7781"));
-        assert_eq!(dupont.confidence.get("purchase_order"), Some(&0.97));
+        assert_eq!(dupont.confidence.get(&Field::PurchaseOrder), Some(&0.97));
         let northwind = read("invoice-northwind-consulting.pdf");
-        assert_ne!(northwind.confidence.get("purchase_order"), Some(&0.97));
+        assert_ne!(northwind.confidence.get(&Field::PurchaseOrder), Some(&0.97));
     }
 
     #[test]

@@ -3,15 +3,16 @@
 //! next stage; the worker commits that in one transaction. Stages never call each other.
 //!
 //! Built so far: intake (called by sources) and read. The later stages of DESIGN.md §1 (dedupe,
-//! route, approve, post, export) arrive with their issues; until then a read document waits in
-//! `read` (or `needs_review`), and no job pretends to run a stage that does not exist.
+//! route, approve, post, export) arrive with their issues: add the module, its `Stage` to `BUILT`,
+//! and its line in `DocumentState::next_stage`. A transition queues the next stage only when it is
+//! built (`next_after`); documents parked meanwhile get their job from the start-up backfill.
 
 pub mod intake;
 pub mod read;
 
 use std::sync::Arc;
 
-use crate::domain::Stage;
+use crate::domain::{DocumentState, Stage};
 use crate::read::sandbox::SandboxPool;
 use crate::read::ReadOptions;
 use crate::store::{Job, Store, StoreError, Transition};
@@ -27,15 +28,23 @@ pub struct StageContext {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
-    /// Worth another attempt later (a crashed reader child, a store hiccup).
+    /// Worth another attempt later (a store hiccup, a stage not available).
     #[error("{0}")]
     Retryable(String),
+    /// The reader crashed or hung on this document: retried, but a second time fails it for good.
+    #[error("{0}")]
+    ReaderDied(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// The stages this version can run; workers claim only these.
 pub const BUILT: &[Stage] = &[Stage::Read];
+
+/// The stage to queue after a document reaches `state`, if this version has it.
+pub fn next_after(state: DocumentState) -> Option<Stage> {
+    state.next_stage().filter(|s| BUILT.contains(s))
+}
 
 /// Runs the job's stage.
 pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError> {

@@ -1,93 +1,101 @@
 //! The read stage: the document's bytes go through the sandboxed reader; the extraction is saved
-//! and the document moves to `read`, `needs_review` (low confidence, with the reasons) or `failed`
-//! (unreadable, with the reason). A crashed reader is retried; a bad document fails alone.
+//! and the document moves to `read`, `needs_review` (required fields missing or unsure, as
+//! structured doubts) or `failed` (unreadable, with the reason). A reader that crashed or hung is
+//! retried once; twice fails the document for good (the queue counts it).
 
-use crate::domain::{DocumentState, Extraction};
+use crate::domain::{DocumentState, Doubt, Extraction};
 use crate::read::ReadError;
-use crate::store::{Job, Transition};
+use crate::store::{Effects, Job, Transition};
 
-use super::{StageContext, StageError};
-
-/// Fields a posting needs; a document missing one goes to review.
-const REQUIRED: &[&str] = &["invoice_number", "issue_date", "total_gross"];
+use super::{next_after, StageContext, StageError};
 
 #[tracing::instrument(skip_all, fields(document = %job.document, attempt = job.attempts))]
 pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError> {
     let bytes = ctx.store.document_bytes(job.document).await?;
     match ctx.sandbox.read(bytes, ctx.read_options.clone()).await {
         Ok(extraction) => Ok(decide(extraction, ctx.review_threshold)),
-        Err(e @ ReadError::Crashed(_)) => Err(StageError::Retryable(e.to_string())),
+        Err(e) if reader_died(&e) => Err(StageError::ReaderDied(e.to_string())),
         Err(e) => {
             tracing::warn!(error = %e, "unreadable document");
             Ok(Transition {
                 to: DocumentState::Failed,
                 reason: e.to_string(),
-                extraction: None,
+                effects: Effects::None,
                 next: None,
             })
         }
     }
 }
 
+/// The reader process died or hung (as opposed to a document it could read and refused).
+fn reader_died(e: &ReadError) -> bool {
+    matches!(e, ReadError::Crashed(_))
+}
+
 /// Pure: where a read document goes, and why.
 pub fn decide(extraction: Extraction, threshold: f32) -> Transition {
-    let mut doubts: Vec<String> = REQUIRED
-        .iter()
-        .filter_map(|f| {
-            let c = extraction.confidence.get(*f).copied().unwrap_or(0.0);
-            if c == 0.0 {
-                Some(format!("{} not found", f.replace('_', " ")))
-            } else if c < threshold {
-                Some(format!("{} uncertain ({c:.2})", f.replace('_', " ")))
-            } else {
-                None
-            }
-        })
-        .collect();
-    doubts.extend(extraction.warnings.iter().cloned());
+    let doubts: Vec<Doubt> = extraction.doubts(threshold);
     let method = extraction.method.as_str();
-    let confidence = extraction.overall_confidence();
-    let (to, reason) = if doubts
-        .iter()
-        .any(|d| d.contains("not found") || d.contains("uncertain"))
-    {
-        (
-            DocumentState::NeedsReview,
-            format!("read ({method}), needs review: {}", doubts.join("; ")),
-        )
-    } else {
+    let (to, reason) = if doubts.is_empty() {
+        let confidence = extraction.overall_confidence();
         (
             DocumentState::Read,
-            format!(
-                "read ({method}, confidence {confidence:.2}); waiting for duplicate detection, \
-                 which this version does not have yet"
-            ),
+            format!("read ({method}, confidence {confidence:.2})"),
+        )
+    } else {
+        let mut why: Vec<String> = doubts.iter().map(ToString::to_string).collect();
+        why.extend(extraction.warnings.iter().cloned());
+        (
+            DocumentState::NeedsReview,
+            format!("read ({method}), needs review: {}", why.join("; ")),
         )
     };
     Transition {
         to,
         reason,
-        extraction: Some(extraction),
-        next: None,
+        next: next_after(to),
+        effects: Effects::Read(Box::new(extraction)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Invoice, Method};
+    use crate::domain::{Field, Invoice, Method};
 
     #[test]
-    fn missing_fields_go_to_review() {
+    fn missing_or_unsure_required_fields_go_to_review() {
         let mut x = Extraction::certain(Invoice::default(), Method::Text);
-        x.confidence.insert("invoice_number".into(), 0.95);
+        x.confidence.insert(Field::InvoiceNumber, 0.95);
         let t = decide(x.clone(), 0.8);
         assert_eq!(t.to, DocumentState::NeedsReview);
         assert!(t.reason.contains("issue date not found"), "{}", t.reason);
-        x.confidence.insert("issue_date".into(), 0.9);
-        x.confidence.insert("total_gross".into(), 0.85);
-        assert_eq!(decide(x.clone(), 0.8).to, DocumentState::Read);
-        x.confidence.insert("total_gross".into(), 0.5);
+        x.confidence.insert(Field::IssueDate, 0.9);
+        x.confidence.insert(Field::TotalGross, 0.85);
+        let t = decide(x.clone(), 0.8);
+        assert_eq!(t.to, DocumentState::Read);
+        assert!(!t.reason.contains("duplicate detection"), "{}", t.reason);
+        x.confidence.insert(Field::TotalGross, 0.5);
+        assert_eq!(
+            x.doubts(0.8),
+            vec![Doubt::Uncertain {
+                field: Field::TotalGross,
+                confidence: 0.5
+            }]
+        );
         assert!(decide(x, 0.8).reason.contains("total gross uncertain"));
+    }
+
+    #[test]
+    fn a_warning_that_reads_like_a_doubt_does_not_send_to_review() {
+        // Review is decided from structured doubts: a template warning whose text happens to say
+        // "not found" must not pull an otherwise certain reading into review.
+        let mut x = Extraction::certain(Invoice::default(), Method::Text);
+        for f in Field::REQUIRED {
+            x.confidence.insert(f, 0.97);
+        }
+        x.warnings
+            .push("template 'acme': purchase_order pattern not found, uncertain".into());
+        assert_eq!(decide(x, 0.8).to, DocumentState::Read);
     }
 }

@@ -7,5 +7,6 @@ mod einvoice;
 mod folder;
 mod imap;
 mod ocr;
+mod queue;
 mod store;
 mod text;

@@ -7,13 +7,14 @@ use std::time::Duration;
 use facteur::domain::{
     DocType, DocumentState, Extraction, Invoice, Method, Origin, RawDocument, Stage,
 };
-use facteur::store::{IntakeOutcome, JobFate, RetryPolicy, Store, StoreError, Transition};
+use facteur::store::queue::FailureKind;
+use facteur::store::{Effects, IntakeOutcome, JobFate, RetryPolicy, Store, StoreError, Transition};
 use rust_decimal_macros::dec;
 
 use crate::both_backends;
 use crate::helpers::*;
 
-fn raw(bytes: &[u8], path: &str) -> RawDocument {
+pub fn raw(bytes: &[u8], path: &str) -> RawDocument {
     RawDocument {
         bytes: bytes.to_vec(),
         name: path.rsplit('/').next().unwrap_or(path).to_string(),
@@ -24,10 +25,11 @@ fn raw(bytes: &[u8], path: &str) -> RawDocument {
     }
 }
 
-const LEASE: Duration = Duration::from_secs(60);
-const RETRY: RetryPolicy = RetryPolicy {
+pub const LEASE: Duration = Duration::from_secs(60);
+pub const RETRY: RetryPolicy = RetryPolicy {
     max_attempts: 2,
     backoff: Duration::from_secs(0),
+    max_crashes: 2,
 };
 
 both_backends!(intake_is_content_addressed, |db: TestDb| async move {
@@ -106,7 +108,7 @@ both_backends!(eight_claimers_never_share_a_job, |db: TestDb| async move {
                 let t = Transition {
                     to: DocumentState::Read,
                     reason: "ok".into(),
-                    extraction: None,
+                    effects: Effects::None,
                     next: None,
                 };
                 s.complete_job(&job, t).await.unwrap();
@@ -168,7 +170,7 @@ both_backends!(
         let t = Transition {
             to: DocumentState::Read,
             reason: "read".into(),
-            extraction: Some(Extraction::certain(invoice.clone(), Method::Xml)),
+            effects: Effects::Read(Box::new(Extraction::certain(invoice.clone(), Method::Xml))),
             next: Some(Stage::Dedupe),
         };
         store.complete_job(&job, t.clone()).await.unwrap();
@@ -205,6 +207,7 @@ both_backends!(failures_back_off_then_die, |db: TestDb| async move {
     let policy = RetryPolicy {
         max_attempts: 2,
         backoff: Duration::from_secs(3600),
+        max_crashes: 2,
     };
     let job = store
         .claim_job("w", &[Stage::Read], LEASE)
@@ -212,7 +215,10 @@ both_backends!(failures_back_off_then_die, |db: TestDb| async move {
         .unwrap()
         .unwrap();
     assert!(matches!(
-        store.fail_job(&job, "boom 1", policy).await.unwrap(),
+        store
+            .fail_job(&job, "boom 1", FailureKind::Transient, policy)
+            .await
+            .unwrap(),
         JobFate::Retry { .. }
     ));
     assert!(
@@ -238,7 +244,10 @@ both_backends!(failures_back_off_then_die, |db: TestDb| async move {
         .unwrap();
     assert_eq!(job.document, id2);
     assert!(matches!(
-        store.fail_job(&job, "boom 1", RETRY).await.unwrap(),
+        store
+            .fail_job(&job, "boom 1", FailureKind::Transient, RETRY)
+            .await
+            .unwrap(),
         JobFate::Retry { .. }
     ));
     let job = store
@@ -248,7 +257,10 @@ both_backends!(failures_back_off_then_die, |db: TestDb| async move {
         .unwrap();
     assert_eq!(job.attempts, 2);
     assert_eq!(
-        store.fail_job(&job, "boom 2", RETRY).await.unwrap(),
+        store
+            .fail_job(&job, "boom 2", FailureKind::Transient, RETRY)
+            .await
+            .unwrap(),
         JobFate::Dead
     );
     let doc = store.document(id2).await.unwrap();
@@ -296,7 +308,7 @@ both_backends!(expired_leases_are_reaped, |db: TestDb| async move {
     let t = Transition {
         to: DocumentState::Read,
         reason: "late".into(),
-        extraction: None,
+        effects: Effects::None,
         next: None,
     };
     assert!(matches!(
@@ -363,7 +375,7 @@ both_backends!(list_filters_by_state, |db: TestDb| async move {
     let t = Transition {
         to: DocumentState::Failed,
         reason: "bad".into(),
-        extraction: None,
+        effects: Effects::None,
         next: None,
     };
     store.complete_job(&job, t).await.unwrap();

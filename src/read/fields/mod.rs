@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use crate::domain::{Currency, DocType, Extraction, Invoice, Method};
+use crate::domain::{Currency, DocType, Extraction, Field, Invoice, Method};
 use crate::read::layout::Page;
 use crate::read::templates::{self, Template};
 
@@ -43,16 +43,16 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
     let lines = text::lines_of(pages);
     let hits = find_labels(&lines, lex);
     let mut inv = Invoice::default();
-    let mut conf: BTreeMap<String, f32> = BTreeMap::new();
+    let mut conf: BTreeMap<Field, f32> = BTreeMap::new();
     let mut warnings = Vec::new();
-    let set = |conf: &mut BTreeMap<String, f32>, k: &str, c: f32| {
-        conf.insert(k.to_string(), (c * 100.0).round() / 100.0);
+    let set = |conf: &mut BTreeMap<Field, f32>, k: Field, c: f32| {
+        conf.insert(k, (c * 100.0).round() / 100.0);
     };
 
     let currency = detect_currency(&lines);
     if let Some((c, s)) = currency {
         inv.currency = Some(c);
-        set(&mut conf, "currency", s);
+        set(&mut conf, Field::Currency, s);
     }
     let order = dates::decide_order(
         lines.iter().map(|l| l.norm.as_str()),
@@ -61,17 +61,17 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
 
     if let Some(n) = pick_token(&lines, &hits, "invoice_number") {
         inv.number = Some(n.value);
-        set(&mut conf, "invoice_number", n.confidence);
+        set(&mut conf, Field::InvoiceNumber, n.confidence);
     }
     if let Some(po) = pick_token(&lines, &hits, "purchase_order") {
         inv.purchase_order = Some(po.value);
-        set(&mut conf, "purchase_order", po.confidence);
+        set(&mut conf, Field::PurchaseOrder, po.confidence);
     }
     let issue =
         pick_date(&lines, &hits, "issue_date", order, None).or_else(|| first_date(&lines, order));
     if let Some(d) = &issue {
         inv.issue_date = Some(d.value);
-        set(&mut conf, "issue_date", d.confidence);
+        set(&mut conf, Field::IssueDate, d.confidence);
     }
     let terms = terms::find(&lines, lex);
     inv.payment_terms = terms.as_ref().map(|t| t.text.clone());
@@ -92,14 +92,14 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
     });
     if let Some(d) = due {
         inv.due_date = Some(d.value);
-        set(&mut conf, "due_date", d.confidence);
+        set(&mut conf, Field::DueDate, d.confidence);
     }
 
     let t = totals::pick(&lines, &hits);
     for (k, v, slot) in [
-        ("total_net", &t.net, &mut inv.total_net),
-        ("total_tax", &t.tax, &mut inv.total_tax),
-        ("total_gross", &t.gross, &mut inv.total_gross),
+        (Field::TotalNet, &t.net, &mut inv.total_net),
+        (Field::TotalTax, &t.tax, &mut inv.total_tax),
+        (Field::TotalGross, &t.gross, &mut inv.total_gross),
     ] {
         if let Some(s) = v {
             *slot = Some(s.value);
@@ -112,30 +112,30 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
     let items = items::pick(&lines, &hits, &lex.table, inv.total_net);
     if !items.lines.is_empty() {
         inv.lines = items.lines;
-        set(&mut conf, "lines", items.confidence);
+        set(&mut conf, Field::Lines, items.confidence);
     }
     warnings.extend(items.warnings);
 
     let (doc_type, doc_conf) = doc_type(&lines, lex, t.printed_negative);
     inv.doc_type = doc_type;
-    set(&mut conf, "doc_type", doc_conf);
+    set(&mut conf, Field::DocType, doc_conf);
 
     let p = parties::pick(&lines, &hits);
     inv.seller = p.seller;
     inv.buyer = p.buyer;
     if let Some(n) = p.seller_name {
-        set(&mut conf, "supplier_name", n.confidence);
+        set(&mut conf, Field::SupplierName, n.confidence);
     }
     if let Some(n) = p.buyer_name {
-        set(&mut conf, "customer_name", n.confidence);
+        set(&mut conf, Field::CustomerName, n.confidence);
     }
     if inv.seller.vat_id.is_some() {
-        set(&mut conf, "supplier_vat_id", p.seller_vat_conf);
+        set(&mut conf, Field::SupplierVatId, p.seller_vat_conf);
     }
     for (k, present) in [
-        ("supplier_iban", inv.seller.iban.is_some()),
-        ("supplier_siret", inv.seller.siret.is_some()),
-        ("supplier_siren", inv.seller.siren.is_some()),
+        (Field::SupplierIban, inv.seller.iban.is_some()),
+        (Field::SupplierSiret, inv.seller.siret.is_some()),
+        (Field::SupplierSiren, inv.seller.siren.is_some()),
     ] {
         if present {
             set(&mut conf, k, 0.9);
@@ -155,8 +155,8 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
         let all: Vec<String> = lines.iter().map(|l| l.raw.clone()).collect();
         t.apply(&all.join("\n"), order, &mut ex);
     }
-    for key in ["invoice_number", "issue_date", "total_gross"] {
-        if !ex.confidence.contains_key(key) {
+    for key in Field::REQUIRED {
+        if !ex.confidence.contains_key(&key) {
             ex.warnings.push(format!("{key} not found on the page"));
         }
     }

@@ -4,6 +4,10 @@
 //!
 //! Graceful shutdown: sources stop taking files; each in-flight job gets `shutdown_grace` to finish,
 //! then is released back to the queue untouched (never left leased to a stopped worker).
+//! At start-up, `recovery` takes back what dead processes of this host left leased.
+
+pub mod identity;
+pub mod recovery;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +19,7 @@ use crate::domain::Stage;
 use crate::read::sandbox::SandboxPool;
 use crate::sources::{self, SourceContext};
 use crate::stages::{self, StageContext, StageError};
+use crate::store::queue::FailureKind;
 use crate::store::{Job, JobFate, RetryPolicy, Store, StoreError};
 
 /// What one call to `try_process_next` did.
@@ -33,6 +38,8 @@ pub enum Processed {
     },
     /// Another worker took the job over (our lease expired).
     Lost,
+    /// The document had moved on without this job; the job was retired, the document untouched.
+    Stale,
     Idle,
 }
 
@@ -44,14 +51,9 @@ pub struct Worker {
     pub stages: Vec<Stage>,
 }
 
-/// `host:pid`, unique enough across machines for lease ownership.
+/// This process's lease owner name (`host:pid:pidns`); see `identity`.
 pub fn worker_id() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{host}:{}", std::process::id())
+    identity::WorkerId::current().to_string()
 }
 
 impl Worker {
@@ -68,6 +70,7 @@ impl Worker {
             retry: RetryPolicy {
                 max_attempts: settings.worker.max_attempts.max(1),
                 backoff: Duration::from_secs(settings.worker.backoff_secs),
+                max_crashes: 2,
             },
             stages: stages::BUILT.to_vec(),
         }
@@ -137,15 +140,24 @@ impl Worker {
                         tracing::warn!(%msg, "lease lost; result dropped, the new holder will redo it");
                         Processed::Lost
                     }
+                    Err(StoreError::Stale(msg)) => {
+                        tracing::error!(%msg, job = job.id, "stale job retired; the document was not moved");
+                        Processed::Stale
+                    }
                     Err(e) => return Err(e),
                 }
             }
             Some(Err(e)) => {
                 let error = e.to_string();
-                if let StageError::Store(_) = e {
-                    tracing::warn!(%error, "store error during stage");
-                }
-                match store.fail_job(&job, &error, self.retry).await {
+                let kind = match e {
+                    StageError::ReaderDied(_) => FailureKind::ReaderDied,
+                    StageError::Store(_) => {
+                        tracing::warn!(%error, "store error during stage");
+                        FailureKind::Transient
+                    }
+                    StageError::Retryable(_) => FailureKind::Transient,
+                };
+                match store.fail_job(&job, &error, kind, self.retry).await {
                     Ok(JobFate::Retry { at }) => {
                         tracing::warn!(%error, retry_at = %at, document = %job.document, "stage failed; will retry");
                         Processed::Retried { error }
@@ -216,6 +228,19 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let worker = Arc::new(Worker::new(settings, store.clone()));
+    let me = identity::WorkerId::current();
+    match recovery::recover(store.as_ref(), &me, &worker.stages, worker.retry).await {
+        Ok(r) if r.owners.is_empty() && r.backfilled == 0 => {}
+        Ok(r) => tracing::info!(
+            gone = ?r.owners,
+            jobs = r.jobs,
+            backfilled = r.backfilled,
+            "start-up recovery: took back the leases of gone processes of this host"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "start-up recovery failed; leases will expire instead")
+        }
+    }
     let poll = Duration::from_millis(settings.worker.poll_interval_ms.max(50));
     let grace = Duration::from_secs(30);
     let mut tasks = tokio::task::JoinSet::new();

@@ -3,9 +3,13 @@
 //! owed, per-folder health for `facteur mail status`, and rotated OAuth2 refresh tokens.
 //!
 //! The constraint that shapes it: a message is recorded in the same transaction as the documents
-//! its parts become (`mail_record` runs the shared document intake, `intake_in` in sql.rs, inside its
-//! own transaction). A crash leaves both or neither, and a second worker recording the same message
-//! finds the row already there and rolls its documents back.
+//! its parts become (`record.rs` runs the shared document intake, `documents::intake_in`, inside
+//! its own transaction). A crash leaves both or neither, and a second worker recording the same
+//! message finds the row already there and rolls its documents back.
+//!
+//! This file holds the types and the `MailStore` trait; the queries live by role in `record.rs`
+//! (messages and parts), `mailbox.rs` (actions and flags still owed), `status.rs` (folder health,
+//! `mail status`) and `accounts.rs` (tokens, connection backoff).
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -14,7 +18,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{IntakeOutcome, StoreError};
+use super::{IntakeOutcome, SqlStore, StoreError};
 use crate::domain::RawDocument;
 
 /// One message in one folder generation.
@@ -208,6 +212,11 @@ pub struct MailStatusReport {
     pub accounts: Vec<AccountAuth>,
 }
 
+mod accounts;
+mod mailbox;
+mod record;
+mod status;
+
 /// The store's mail side; every `Store` is one.
 #[async_trait]
 pub trait MailStore: Send + Sync {
@@ -322,7 +331,131 @@ pub(crate) fn backoff_at(now: DateTime<Utc>, backoff: Duration, attempts: u32) -
     now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(1))
 }
 
-#[path = "mail_sql.rs"]
-mod mail_sql;
+/// `WHERE` of one folder generation: `$1` account, `$2` folder, `$3` UIDVALIDITY.
+const KEY: &str = "account = $1 AND folder = $2 AND uidvalidity = $3";
 
-pub(crate) use mail_sql::impl_mail_store;
+#[async_trait]
+impl MailStore for SqlStore {
+    async fn mail_skip_set(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: u32,
+    ) -> Result<HashSet<u32>, StoreError> {
+        record::skip_set(&self.db, account, folder, uidvalidity).await
+    }
+
+    async fn mail_record(
+        &self,
+        record: &MailRecord,
+        parts: &[MailPart],
+    ) -> Result<Recorded, StoreError> {
+        record::record(&self.db, record, parts).await
+    }
+
+    async fn mail_record_failure(
+        &self,
+        key: &MailKey,
+        meta: &MessageMeta,
+        error: &str,
+        max_attempts: u32,
+        backoff: Duration,
+    ) -> Result<FailureFate, StoreError> {
+        record::failure(&self.db, key, meta, error, max_attempts, backoff).await
+    }
+
+    async fn mail_pending_actions(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: u32,
+    ) -> Result<Vec<u32>, StoreError> {
+        mailbox::pending(
+            &self.db,
+            mailbox::Owed::Action,
+            account,
+            folder,
+            uidvalidity,
+        )
+        .await
+    }
+
+    async fn mail_pending_flags(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: u32,
+    ) -> Result<Vec<u32>, StoreError> {
+        mailbox::pending(&self.db, mailbox::Owed::Flag, account, folder, uidvalidity).await
+    }
+
+    async fn mail_actions_applied(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: u32,
+        uids: &[u32],
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        mailbox::actions_applied(&self.db, account, folder, uidvalidity, uids, error).await
+    }
+
+    async fn mail_flags_applied(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: u32,
+        uids: &[u32],
+    ) -> Result<(), StoreError> {
+        mailbox::flags_applied(&self.db, account, folder, uidvalidity, uids).await
+    }
+
+    async fn mail_folder_checked(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: Option<u32>,
+        backlog: u64,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        status::folder_checked(&self.db, account, folder, uidvalidity, backlog, error).await
+    }
+
+    async fn mail_status(&self) -> Result<MailStatusReport, StoreError> {
+        status::report(&self.db).await
+    }
+
+    async fn mail_refresh_token(&self, account: &str) -> Result<Option<String>, StoreError> {
+        accounts::refresh_token(&self.db, account).await
+    }
+
+    async fn mail_save_refresh_token(&self, account: &str, token: &str) -> Result<(), StoreError> {
+        accounts::save_refresh_token(&self.db, account, token).await
+    }
+
+    async fn mail_auth_result(&self, account: &str, error: Option<&str>) -> Result<(), StoreError> {
+        accounts::auth_result(&self.db, account, error).await
+    }
+
+    async fn mail_connect_result(
+        &self,
+        account: &str,
+        failure: Option<(&str, Duration)>,
+    ) -> Result<(), StoreError> {
+        accounts::connect_result(&self.db, account, failure).await
+    }
+
+    async fn mail_connect_backoff(
+        &self,
+        account: &str,
+    ) -> Result<Option<ConnectBackoff>, StoreError> {
+        accounts::connect_backoff(&self.db, account).await
+    }
+
+    async fn mail_messages_of_document(
+        &self,
+        document: crate::domain::DocumentId,
+    ) -> Result<Vec<MessageOfDocument>, StoreError> {
+        status::messages_of_document(&self.db, document).await
+    }
+}

@@ -1,0 +1,105 @@
+//! A stage's unit of work: the job's completion, the document's move, the stage's effects, the
+//! history line and the next job commit in one transaction, or none of them does.
+//!
+//! The move is guarded in the database: the document changes state only `WHERE state =` the state
+//! its job was queued for. A stale job (the document was moved on meanwhile by a person or by
+//! another job) can therefore never move it backwards; the store retires such a job as `stale`
+//! and says so loudly (`StoreError::Stale`).
+
+use chrono::{DateTime, Utc};
+
+use super::db::{sql, Tx};
+use super::documents::{insert_event, parse_state, save_extraction};
+use super::queue::{enqueue, Job};
+use super::StoreError;
+use crate::domain::{DocumentId, DocumentState, Extraction, Stage};
+
+/// What a stage produced, committed with its job. One variant per stage that has effects; the
+/// duplicate verdicts, approval requests and journal entries of later stages join here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effects {
+    /// Only the state change (a document that could not be read).
+    None,
+    /// The read stage's extraction, saved on the document.
+    Read(Box<Extraction>),
+}
+
+/// A document's move to a new state, the stage's effects, and the stage to run next (if any).
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub to: DocumentState,
+    /// For people; shown in the document's history.
+    pub reason: String,
+    pub effects: Effects,
+    pub next: Option<Stage>,
+}
+
+impl Transition {
+    /// The extraction this transition saves, if any.
+    pub fn extraction(&self) -> Option<&Extraction> {
+        match &self.effects {
+            Effects::Read(x) => Some(x),
+            Effects::None => None,
+        }
+    }
+}
+
+/// Moves `doc` from `from` to `to` with a history line; `Stale` (and nothing written) when the
+/// document is no longer in `from`.
+pub(crate) async fn move_document(
+    tx: &mut Tx,
+    doc: DocumentId,
+    from: DocumentState,
+    to: DocumentState,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if !from.can_become(to) {
+        return Err(StoreError::Invalid(format!(
+            "document {doc}: a stage may not move a document from {from} to {to}"
+        )));
+    }
+    let moved = sql(
+        "UPDATE documents SET state = $1, reason = $2, updated_at = $3 \
+                     WHERE id = $4 AND state = $5",
+    )
+    .bind(to.as_str())
+    .bind(reason)
+    .bind(at)
+    .bind(doc.0)
+    .bind(from.as_str())
+    .execute(&mut *tx, "changing a document's state")
+    .await?;
+    if moved != 1 {
+        let now: Option<String> = sql("SELECT state FROM documents WHERE id = $1")
+            .bind(doc.0)
+            .scalar(&mut *tx, "reading a document's state")
+            .await?;
+        return Err(match now {
+            None => StoreError::NotFound(format!("document {doc}")),
+            Some(s) => StoreError::Stale(format!(
+                "document {doc} is now {}, not {from}: the move to {to} was refused",
+                parse_state(&s)?
+            )),
+        });
+    }
+    insert_event(tx, doc, Some(from), to, reason, at).await
+}
+
+/// Applies a completed job's transition inside the caller's transaction.
+pub(crate) async fn apply(
+    tx: &mut Tx,
+    job: &Job,
+    t: &Transition,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    move_document(tx, job.document, job.for_state, t.to, &t.reason, at).await?;
+    match &t.effects {
+        Effects::None => {}
+        Effects::Read(x) => save_extraction(tx, job.document, x).await?,
+    }
+    if let Some(next) = t.next {
+        enqueue(tx, job.document, next, t.to, at).await?;
+    }
+    Ok(())
+}
