@@ -8,5 +8,6 @@ mod folder;
 mod imap;
 mod ocr;
 mod queue;
+mod recovery;
 mod store;
 mod text;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use facteur::domain::{DocumentState, Stage};
 use facteur::store::queue::FailureKind;
-use facteur::store::{Effects, JobFate, RetryPolicy, Store, StoreError, Transition};
+use facteur::store::{Effects, Job, JobFate, RetryPolicy, Store, StoreError, Transition};
 use facteur::worker::identity::WorkerId;
 use facteur::worker::recovery::recover;
 use sqlx::Connection;
@@ -406,21 +406,24 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_reaper_after_a_completion_leaves_the_job_done() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let store = db.store().await;
-    let id = store
-        .intake(&raw(b"%PDF rv", "rv.pdf"))
-        .await
-        .unwrap()
-        .document();
+/// One document whose read job was claimed with a lease that has already expired.
+async fn expired_job(store: &dyn Store, bytes: &[u8]) -> Job {
+    store.intake(&raw(bytes, "x.pdf")).await.unwrap();
     let job = store
         .claim_job("w", &[Stage::Read], Duration::from_millis(1))
         .await
         .unwrap()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
+    job
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_reaper_after_a_completion_leaves_the_job_done() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = db.store().await;
+    let job = expired_job(store.as_ref(), b"%PDF rv").await;
+    let id = job.document;
     let lock = RowLock::take(&db.url, job.id).await;
     let s = store.clone();
     let j = job.clone();
@@ -457,13 +460,7 @@ async fn postgres_reaper_after_a_completion_leaves_the_job_done() {
 async fn postgres_reaper_after_a_failure_keeps_the_backoff() {
     let db = TestDb::new(Backend::Postgres).await;
     let store = db.store().await;
-    store.intake(&raw(b"%PDF fv", "fv.pdf")).await.unwrap();
-    let job = store
-        .claim_job("w", &[Stage::Read], Duration::from_millis(1))
-        .await
-        .unwrap()
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    let job = expired_job(store.as_ref(), b"%PDF fv").await;
     let lock = RowLock::take(&db.url, job.id).await;
     let policy = RetryPolicy {
         max_attempts: 5,
@@ -500,17 +497,8 @@ async fn postgres_reaper_after_a_failure_keeps_the_backoff() {
 async fn postgres_two_reapers_take_a_job_back_once() {
     let db = TestDb::new(Backend::Postgres).await;
     let store = db.store().await;
-    let id = store
-        .intake(&raw(b"%PDF 2r", "2r.pdf"))
-        .await
-        .unwrap()
-        .document();
-    let job = store
-        .claim_job("w", &[Stage::Read], Duration::from_millis(1))
-        .await
-        .unwrap()
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    let job = expired_job(store.as_ref(), b"%PDF 2r").await;
+    let id = job.document;
     let lock = RowLock::take(&db.url, job.id).await;
     // Out of attempts: taking it back fails the document, which must happen once.
     let policy = RetryPolicy {
