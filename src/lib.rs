@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod dedupe;
 pub mod domain;
 pub mod read;
 pub mod sources;
