@@ -102,6 +102,22 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                     e.reason
                 );
             }
+            if !doc.duplicates.is_empty() {
+                outln!("\nduplicates:");
+                for d in &doc.duplicates {
+                    outln!(
+                        "  {:?} {}{} of document {}: {}",
+                        d.rule,
+                        d.verdict,
+                        d.priority.map_or(String::new(), |p| format!(
+                            " ({})",
+                            format!("{p:?}").to_lowercase()
+                        )),
+                        d.of,
+                        d.evidence
+                    );
+                }
+            }
             if doc.arrivals.len() > 1 {
                 outln!("\narrivals ({}):", doc.arrivals.len());
                 for a in &doc.arrivals {

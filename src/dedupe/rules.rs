@@ -128,6 +128,17 @@ fn days_apart(a: &Candidate, b: &Candidate) -> Option<i64> {
     Some((a.issue_date? - b.issue_date?).num_days().abs())
 }
 
+/// Dated one calendar month apart: the same day of the month, or both the last day of theirs.
+fn one_month_apart(a: &Candidate, b: &Candidate) -> bool {
+    let (Some(x), Some(y)) = (a.issue_date, b.issue_date) else {
+        return false;
+    };
+    let (early, late) = if x <= y { (x, y) } else { (y, x) };
+    let months = (late.year() - early.year()) * 12 + late.month() as i32 - early.month() as i32;
+    let month_end = |d: NaiveDate| d.succ_opt().is_none_or(|n| n.month() != d.month());
+    months == 1 && (early.day() == late.day() || (month_end(early) && month_end(late)))
+}
+
 /// Similar numbers for D3: the same OCR key, or one edit apart on keys of 5 characters or more.
 /// The one-edit clause stands for a misread of the *same* invoice, so it also asks for the same
 /// issue date (or one unread): a supplier's next number in a sequence (`M-2026-01`, `M-2026-02`)
@@ -244,13 +255,21 @@ fn pair(new: &Candidate, old: &Candidate, history: &History, t: &Thresholds) -> 
     }
     let close = days_apart(new, old).is_some_and(|d| d <= t.window_days);
     if entity == SameEntity::ById && equal && close && !same_key && !history.recurring_biller {
+        // The same amount one calendar month later is most likely the next period of a
+        // subscription: still worth a glance, at the lowest priority.
+        let (priority, period) = if one_month_apart(new, old) {
+            (Priority::Low, ", one calendar month apart (a next period?)")
+        } else {
+            (Priority::Medium, "")
+        };
         return Some(finding(
             Rule::D4,
-            Verdict::Review(Priority::Medium),
+            Verdict::Review(priority),
             format!(
-                "{by}, same gross {} within {} days, numbers {number} and {old_number}",
+                "{by}, same gross {}, dated {} and {}{period}, numbers {number} and {old_number}",
                 new.gross.unwrap_or_default(),
-                days_apart(new, old).unwrap_or_default()
+                new.issue_date.map_or("?".into(), |d| d.to_string()),
+                old.issue_date.map_or("?".into(), |d| d.to_string()),
             ),
         ));
     }

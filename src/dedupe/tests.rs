@@ -105,10 +105,19 @@ fn monthly_invoices_of_one_amount_are_at_most_a_low_review() {
         recurring_biller: true,
         ..History::default()
     };
-    let found = one(&feb, &jan, &recurring);
-    assert!(
-        matches!(found, None | Some((_, Verdict::Review(Priority::Low)))),
-        "{found:?}"
+    // Known as recurring or not yet (the second month), never more than a low review.
+    for history in [History::default(), recurring] {
+        let found = one(&feb, &jan, &history);
+        assert!(
+            matches!(found, None | Some((_, Verdict::Review(Priority::Low)))),
+            "{found:?}"
+        );
+    }
+    // A copy dated a few days later is no next period.
+    let copy = inv(3, "M-2026-09", (2026, 2, 3), "300.00", ACME);
+    assert_eq!(
+        one(&copy, &jan, &History::default()),
+        Some((Rule::D4, Verdict::Review(Priority::Medium)))
     );
 }
 

@@ -110,6 +110,9 @@ pub enum DocumentState {
     /// Read and extracted, waiting for duplicate detection.
     Read,
     NeedsReview,
+    /// Blocked as a duplicate (rules D1/D2) until a person overrides it with a reason.
+    Duplicate,
+    /// Maybe a duplicate (D3–D8): waits in the review queue.
     DuplicateSuspected,
     PendingApproval,
     Approved,
@@ -122,10 +125,11 @@ pub enum DocumentState {
 }
 
 impl DocumentState {
-    pub const ALL: [DocumentState; 11] = [
+    pub const ALL: [DocumentState; 12] = [
         DocumentState::Received,
         DocumentState::Read,
         DocumentState::NeedsReview,
+        DocumentState::Duplicate,
         DocumentState::DuplicateSuspected,
         DocumentState::PendingApproval,
         DocumentState::Approved,
@@ -141,6 +145,7 @@ impl DocumentState {
             DocumentState::Received => "received",
             DocumentState::Read => "read",
             DocumentState::NeedsReview => "needs_review",
+            DocumentState::Duplicate => "duplicate",
             DocumentState::DuplicateSuspected => "duplicate_suspected",
             DocumentState::PendingApproval => "pending_approval",
             DocumentState::Approved => "approved",
@@ -181,10 +186,13 @@ impl DocumentState {
             (Received, Read | NeedsReview | Failed)
                 | (
                     Read,
-                    NeedsReview | DuplicateSuspected | PendingApproval | Failed
+                    NeedsReview | Duplicate | DuplicateSuspected | PendingApproval | Failed
                 )
                 | (NeedsReview, Read | PendingApproval | Rejected | Failed)
-                | (DuplicateSuspected, PendingApproval | Rejected | Failed)
+                | (
+                    Duplicate | DuplicateSuspected,
+                    PendingApproval | Rejected | Failed
+                )
                 | (PendingApproval, Approved | Rejected | Failed)
                 | (Approved, Posted | Failed)
                 | (Posted, Exported | Paid)
@@ -194,7 +202,7 @@ impl DocumentState {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown document state '{0}'; one of: received, read, needs_review, duplicate_suspected, pending_approval, approved, rejected, posted, exported, paid, failed")]
+#[error("unknown document state '{0}'; one of: received, read, needs_review, duplicate, duplicate_suspected, pending_approval, approved, rejected, posted, exported, paid, failed")]
 pub struct UnknownState(pub String);
 
 impl FromStr for DocumentState {

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::db::{sql, Db, Row, Tx};
+use super::duplicates::{DuplicateRecord, DuplicateStore};
 use super::queue::{self, JobRecord};
 use super::{SqlStore, StoreError};
 use crate::domain::{
@@ -64,6 +65,8 @@ pub struct DocumentRecord {
     pub events: Vec<DocumentEvent>,
     pub arrivals: Vec<Arrival>,
     pub jobs: Vec<JobRecord>,
+    /// The earlier documents this one duplicates, by rule, with the evidence.
+    pub duplicates: Vec<DuplicateRecord>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -115,6 +118,9 @@ pub trait DocumentStore: Send + Sync {
     ) -> Result<Vec<DocumentSummary>, StoreError>;
 
     async fn blob(&self, hash: &ContentHash) -> Result<Vec<u8>, StoreError>;
+
+    /// What the read stage extracted, if it has run.
+    async fn document_extraction(&self, id: DocumentId) -> Result<Option<Extraction>, StoreError>;
 
     /// A document's original bytes in one query (the read stage's hot path).
     async fn document_bytes(&self, id: DocumentId) -> Result<Vec<u8>, StoreError>;
@@ -361,6 +367,7 @@ impl DocumentStore for SqlStore {
             events: events_of(&self.db, id).await?,
             arrivals: arrivals_of(&self.db, id).await?,
             jobs: queue::jobs_of(&self.db, id).await?,
+            duplicates: self.duplicates_of(id).await?,
         })
     }
 
@@ -388,6 +395,17 @@ impl DocumentStore for SqlStore {
             .scalar(&self.db, "reading original bytes")
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("blob {hash}")))
+    }
+
+    async fn document_extraction(&self, id: DocumentId) -> Result<Option<Extraction>, StoreError> {
+        let json: Option<Option<String>> = sql("SELECT extraction FROM documents WHERE id = $1")
+            .bind(id.0)
+            .scalar(&self.db, "reading an extraction")
+            .await?;
+        let json = json.ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
+        json.map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("extraction JSON: {e}")))
     }
 
     async fn document_bytes(&self, id: DocumentId) -> Result<Vec<u8>, StoreError> {

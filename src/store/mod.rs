@@ -7,9 +7,10 @@
 //! | a stage's unit of work (state change + effects) | — | `unit.rs` |
 //! | job queue, leases of jobs, recovery | `QueueStore` | `queue.rs` (+ `reaper.rs`) |
 //! | named leases (one poller per mailbox or folder) | `LeaseStore` | `leases.rs` |
+//! | duplicate keys, findings, overrides | `DuplicateStore` | `duplicates.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //!
-//! Later areas (duplicates, workflow, ledger, receivables, users) add a module and a trait each,
+//! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
 //!
 //! One implementation, `SqlStore`, runs on SQLite (the embedded default) or PostgreSQL (several
@@ -19,6 +20,7 @@
 
 mod db;
 pub mod documents;
+pub mod duplicates;
 pub mod leases;
 pub mod mail;
 mod postgres;
@@ -32,6 +34,7 @@ use std::sync::Arc;
 pub use documents::{
     Arrival, Counts, DocumentRecord, DocumentStore, DocumentSummary, IntakeOutcome,
 };
+pub use duplicates::DuplicateStore;
 pub use leases::LeaseStore;
 pub use mail::MailStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
@@ -79,12 +82,12 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
 
 /// Every area of the store; what the rest of facteur holds (`Arc<dyn Store>`).
 pub trait Store:
-    DocumentStore + QueueStore + LeaseStore + MailStore + Send + Sync + 'static
+    DocumentStore + QueueStore + LeaseStore + MailStore + DuplicateStore + Send + Sync + 'static
 {
 }
 
 impl<T> Store for T where
-    T: DocumentStore + QueueStore + LeaseStore + MailStore + Send + Sync + 'static
+    T: DocumentStore + QueueStore + LeaseStore + MailStore + DuplicateStore + Send + Sync + 'static
 {
 }
 

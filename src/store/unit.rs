@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::db::{sql, Tx};
 use super::documents::{insert_event, parse_state, save_extraction};
+use super::duplicates::{self, DedupeEffects};
 use super::queue::{enqueue, Job};
 use super::StoreError;
 use crate::domain::{DocumentId, DocumentState, Extraction, Stage};
@@ -22,6 +23,8 @@ pub enum Effects {
     None,
     /// The read stage's extraction, saved on the document.
     Read(Box<Extraction>),
+    /// The dedupe stage's keys and findings.
+    Dedupe(Box<DedupeEffects>),
 }
 
 /// A document's move to a new state, the stage's effects, and the stage to run next (if any).
@@ -39,7 +42,7 @@ impl Transition {
     pub fn extraction(&self) -> Option<&Extraction> {
         match &self.effects {
             Effects::Read(x) => Some(x),
-            Effects::None => None,
+            Effects::None | Effects::Dedupe(_) => None,
         }
     }
 }
@@ -97,6 +100,7 @@ pub(crate) async fn apply(
     match &t.effects {
         Effects::None => {}
         Effects::Read(x) => save_extraction(tx, job.document, x).await?,
+        Effects::Dedupe(e) => duplicates::save(tx, e).await?,
     }
     if let Some(next) = t.next {
         enqueue(tx, job.document, next, t.to, at).await?;

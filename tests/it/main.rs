@@ -3,6 +3,7 @@
 mod helpers;
 
 mod cli;
+mod dedupe;
 mod einvoice;
 mod folder;
 mod imap;

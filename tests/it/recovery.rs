@@ -86,7 +86,7 @@ both_backends!(
         assert!(
             matches!(
                 record.summary.state,
-                DocumentState::Read | DocumentState::NeedsReview
+                DocumentState::Read | DocumentState::NeedsReview | DocumentState::PendingApproval
             ),
             "{:?}: {:?}",
             record.summary.state,

@@ -1,0 +1,329 @@
+//! Duplicate detection's side of the store: the keys of every checked invoice (indexed, so the
+//! dedupe stage finds earlier invoices sharing one without a scan), the credits booked against an
+//! invoice (D7), and the findings with their evidence and overrides.
+
+use async_trait::async_trait;
+use chrono::{Duration, NaiveDate};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::db::{sql, Row, Tx};
+use super::{SqlStore, StoreError};
+use crate::dedupe::rules::{Candidate, Finding, Priority, Rule, Verdict};
+use crate::dedupe::supplier::SupplierKeys;
+use crate::domain::{now_micros, DocType, DocumentId};
+
+/// A finding as lists and `--json` show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DuplicateRecord {
+    /// The earlier document.
+    pub of: DocumentId,
+    pub rule: Rule,
+    /// `block` or `review`.
+    pub verdict: &'static str,
+    pub priority: Option<Priority>,
+    pub evidence: String,
+    pub overridden_by: Option<String>,
+    pub override_reason: Option<String>,
+}
+
+/// What the dedupe stage commits with its job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DedupeEffects {
+    pub candidate: Candidate,
+    pub findings: Vec<Finding>,
+}
+
+#[async_trait]
+pub trait DuplicateStore: Send + Sync {
+    /// Earlier checked documents sharing a key with `probe`: its invoice number (exact or OCR
+    /// key), a preceding invoice's number, or its supplier within `window_days` of its date.
+    async fn duplicate_candidates(
+        &self,
+        probe: &Candidate,
+        window_days: i64,
+    ) -> Result<Vec<Candidate>, StoreError>;
+
+    /// The supplier's most recent checked documents (for the recurring-biller test).
+    async fn supplier_recent(
+        &self,
+        probe: &Candidate,
+        limit: u32,
+    ) -> Result<Vec<Candidate>, StoreError>;
+
+    /// Gross of every credit note that names one of `keys` as its preceding invoice, with the key.
+    async fn credits_against(&self, keys: &[String]) -> Result<Vec<(String, Decimal)>, StoreError>;
+
+    /// What the rules found about `document` (it duplicates these).
+    async fn duplicates_of(&self, document: DocumentId)
+        -> Result<Vec<DuplicateRecord>, StoreError>;
+}
+
+const COLUMNS: &str = "document_id, doc_type, structured, number, exact_key, ocr_key, issue_date, \
+     gross, currency, supplier_siren, supplier_vat, supplier_iban, supplier_name, supplier_country";
+
+fn candidate_from_row(r: &Row) -> Result<Candidate, StoreError> {
+    let doc_type = match r.get::<String>("doc_type")?.as_str() {
+        "credit_note" => DocType::CreditNote,
+        _ => DocType::Invoice,
+    };
+    let currency = r
+        .get::<Option<String>>("currency")?
+        .map(|c| {
+            c.parse()
+                .map_err(|e| StoreError::Corrupt(format!("currency: {e}")))
+        })
+        .transpose()?;
+    Ok(Candidate {
+        document: DocumentId(r.get("document_id")?),
+        doc_type,
+        structured: r.get("structured")?,
+        number: r.get("number")?,
+        exact_key: r.get("exact_key")?,
+        ocr_key: r.get("ocr_key")?,
+        issue_date: r.get("issue_date")?,
+        gross: r.money("gross")?,
+        currency,
+        supplier: SupplierKeys {
+            siren: r.get("supplier_siren")?,
+            vat_id: r.get("supplier_vat")?,
+            iban: r.get("supplier_iban")?,
+            name: r.get("supplier_name")?,
+            country: r.get("supplier_country")?,
+        },
+        preceding: Vec::new(),
+    })
+}
+
+/// The supplier columns and values a probe can be looked up by.
+fn supplier_arms(p: &Candidate) -> Vec<(&'static str, &str)> {
+    let s = &p.supplier;
+    [
+        ("supplier_siren", s.siren.as_deref()),
+        ("supplier_vat", s.vat_id.as_deref()),
+        ("supplier_iban", s.iban.as_deref()),
+        ("supplier_name", s.name.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(c, v)| Some((c, v?)))
+    .collect()
+}
+
+/// Saves a checked document's keys and findings in the stage's transaction.
+pub(crate) async fn save(tx: &mut Tx, e: &DedupeEffects) -> Result<(), StoreError> {
+    let c = &e.candidate;
+    let s = &c.supplier;
+    sql(format!(
+        "INSERT INTO dedupe_keys ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (document_id) DO NOTHING"
+    ))
+    .bind(c.document.0)
+    .bind(c.doc_type.as_str())
+    .bind(c.structured)
+    .bind(c.number.as_deref())
+    .bind(c.exact_key.as_deref())
+    .bind(c.ocr_key.as_deref())
+    .bind(c.issue_date)
+    .money(c.gross)
+    .bind(c.currency.map(|c| c.to_string()))
+    .bind(s.siren.as_deref())
+    .bind(s.vat_id.as_deref())
+    .bind(s.iban.as_deref())
+    .bind(s.name.as_deref())
+    .bind(s.country.as_deref())
+    .execute(&mut *tx, "saving duplicate keys")
+    .await?;
+    for k in &c.preceding {
+        sql(
+            "INSERT INTO dedupe_preceding (document_id, exact_key) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(c.document.0)
+        .bind(k.as_str())
+        .execute(&mut *tx, "saving a preceding invoice")
+        .await?;
+    }
+    let now = now_micros();
+    for f in &e.findings {
+        let (verdict, priority) = match f.verdict {
+            Verdict::Block => ("block", None),
+            Verdict::Review(p) => ("review", Some(p)),
+        };
+        sql(
+            "INSERT INTO duplicate_findings (document_id, of_document, rule, verdict, priority, \
+             evidence, found_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(c.document.0)
+        .bind(f.of.0)
+        .bind(format!("{:?}", f.rule))
+        .bind(verdict)
+        .bind(priority.map(|p| format!("{p:?}").to_lowercase()))
+        .bind(f.evidence.as_str())
+        .bind(now)
+        .execute(&mut *tx, "saving a duplicate finding")
+        .await?;
+    }
+    Ok(())
+}
+
+fn window(p: &Candidate, days: i64) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    let d = p.issue_date;
+    (
+        d.map(|d| d - Duration::days(days)),
+        d.map(|d| d + Duration::days(days)),
+    )
+}
+
+fn parse_rule(s: &str) -> Result<Rule, StoreError> {
+    [
+        Rule::D1,
+        Rule::D2,
+        Rule::D3,
+        Rule::D4,
+        Rule::D5,
+        Rule::D7,
+        Rule::D8,
+    ]
+    .into_iter()
+    .find(|r| format!("{r:?}") == s)
+    .ok_or_else(|| StoreError::Corrupt(format!("duplicate rule '{s}'")))
+}
+
+fn parse_priority(s: &str) -> Option<Priority> {
+    match s {
+        "high" => Some(Priority::High),
+        "medium" => Some(Priority::Medium),
+        "low" => Some(Priority::Low),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl DuplicateStore for SqlStore {
+    async fn duplicate_candidates(
+        &self,
+        probe: &Candidate,
+        window_days: i64,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        let mut found: Vec<Candidate> = Vec::new();
+        let mut keep = |rows: Vec<Row>| -> Result<(), StoreError> {
+            for r in rows {
+                let c = candidate_from_row(&r)?;
+                if c.document != probe.document && !found.iter().any(|f| f.document == c.document) {
+                    found.push(c);
+                }
+            }
+            Ok(())
+        };
+        let mut keys: Vec<(&str, &str)> = Vec::new();
+        if let Some(k) = probe.exact_key.as_deref() {
+            keys.push(("exact_key", k));
+        }
+        if let Some(k) = probe.ocr_key.as_deref() {
+            keys.push(("ocr_key", k));
+        }
+        for k in &probe.preceding {
+            keys.push(("exact_key", k));
+        }
+        for (column, value) in keys {
+            let rows = sql(format!(
+                "SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = $1 LIMIT 200"
+            ))
+            .bind(value)
+            .fetch_all(&self.db, "finding invoices by number")
+            .await?;
+            keep(rows)?;
+        }
+        if let (Some(from), Some(to)) = window(probe, window_days) {
+            for (column, value) in supplier_arms(probe) {
+                let rows = sql(format!(
+                    "SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = $1 \
+                     AND issue_date BETWEEN $2 AND $3 LIMIT 200"
+                ))
+                .bind(value)
+                .bind(Some(from))
+                .bind(Some(to))
+                .fetch_all(&self.db, "finding the supplier's invoices of those days")
+                .await?;
+                keep(rows)?;
+            }
+        }
+        Ok(found)
+    }
+
+    async fn supplier_recent(
+        &self,
+        probe: &Candidate,
+        limit: u32,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        let mut found: Vec<Candidate> = Vec::new();
+        for (column, value) in supplier_arms(probe) {
+            for r in sql(format!(
+                "SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = $1 \
+                 ORDER BY issue_date DESC LIMIT $2"
+            ))
+            .bind(value)
+            .bind(i64::from(limit))
+            .fetch_all(&self.db, "reading the supplier's recent invoices")
+            .await?
+            {
+                let c = candidate_from_row(&r)?;
+                if !found.iter().any(|f| f.document == c.document) {
+                    found.push(c);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn credits_against(&self, keys: &[String]) -> Result<Vec<(String, Decimal)>, StoreError> {
+        let mut out = Vec::new();
+        for k in keys {
+            for r in sql("SELECT p.exact_key, k.gross FROM dedupe_preceding p \
+                          JOIN dedupe_keys k ON k.document_id = p.document_id \
+                          WHERE p.exact_key = $1")
+            .bind(k.as_str())
+            .fetch_all(&self.db, "reading credits against an invoice")
+            .await?
+            {
+                out.push((r.get("exact_key")?, r.money("gross")?.unwrap_or_default()));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn duplicates_of(
+        &self,
+        document: DocumentId,
+    ) -> Result<Vec<DuplicateRecord>, StoreError> {
+        sql(
+            "SELECT of_document, rule, verdict, priority, evidence, overridden_by, \
+             override_reason FROM duplicate_findings WHERE document_id = $1 ORDER BY id",
+        )
+        .bind(document.0)
+        .fetch_all(&self.db, "reading duplicate findings")
+        .await?
+        .iter()
+        .map(|r| {
+            let verdict: String = r.get("verdict")?;
+            Ok(DuplicateRecord {
+                of: DocumentId(r.get("of_document")?),
+                rule: parse_rule(&r.get::<String>("rule")?)?,
+                verdict: if verdict == "block" {
+                    "block"
+                } else {
+                    "review"
+                },
+                priority: r
+                    .get::<Option<String>>("priority")?
+                    .as_deref()
+                    .and_then(parse_priority),
+                evidence: r.get("evidence")?,
+                overridden_by: r.get("overridden_by")?,
+                override_reason: r.get("override_reason")?,
+            })
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,268 @@
+//! Duplicate detection through the real binary, on both backends, with generated text PDFs and
+//! a real scan of one of them: each document is ingested after the earlier ones, as mail would
+//! bring them, and the later one carries the verdict.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use facteur::domain::{DocumentId, DocumentState};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+/// A one-page invoice from `seller` (name, VAT id) with these number, date and gross (20 % VAT).
+fn invoice(seller: (&str, &str), number: &str, date: &str, net: &str) -> Vec<u8> {
+    let net: rust_decimal::Decimal = net.parse().unwrap();
+    let tax = (net * rust_decimal::Decimal::new(20, 2)).round_dp(2);
+    let lines = [
+        seller.0.to_string(),
+        "12 rue des Lilas, 75011 Paris".to_string(),
+        format!("TVA intracommunautaire : {}", seller.1),
+        String::new(),
+        format!("FACTURE N\u{b0} {number}"),
+        format!("Date de facture : {date}"),
+        "Client : Boulangerie Martin".to_string(),
+        String::new(),
+        format!("Total HT : {net} EUR"),
+        format!("TVA 20 % : {tax} EUR"),
+        format!("Total TTC : {} EUR", net + tax),
+    ];
+    let mut content = String::from("BT /F1 12 Tf 16 TL 56 780 Td\n");
+    for l in &lines {
+        content.push_str(&format!(
+            "T* ({}) Tj\n",
+            l.replace('(', "\\(").replace(')', "\\)")
+        ));
+    }
+    content.push_str("ET\n");
+    let bytes: Vec<u8> = content
+        .chars()
+        .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+        .collect();
+    facteur::testing::one_page_pdf(&bytes)
+}
+
+const ACME: (&str, &str) = ("ACME Fournitures SARL", "FR44732829320");
+const OTHER: (&str, &str) = ("Bureau Vallee SAS", "FR40303265045");
+
+struct Workspace {
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+impl Workspace {
+    fn new(db: &TestDb) -> Workspace {
+        let dir = db.dir.path().join("ws");
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("facteur.toml");
+        std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", db.url)).unwrap();
+        Workspace { dir, config }
+    }
+
+    /// Ingests one file (reading and duplicate checks included) and returns its document id.
+    async fn ingest(
+        &self,
+        store: &dyn facteur::store::Store,
+        name: &str,
+        bytes: &[u8],
+    ) -> DocumentId {
+        let path = self.dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = Command::new(facteur_bin())
+            .args([
+                "--config",
+                &self.config.display().to_string(),
+                "ingest",
+                "--quiet",
+            ])
+            .arg(&path)
+            .output()
+            .expect("run facteur ingest");
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        store.list_documents(None, 1).await.unwrap()[0].id
+    }
+}
+
+async fn state_and_rules(
+    store: &dyn facteur::store::Store,
+    id: DocumentId,
+) -> (DocumentState, Vec<(String, DocumentId)>) {
+    let doc = store.document(id).await.unwrap();
+    let rules = doc
+        .duplicates
+        .iter()
+        .map(|d| (format!("{:?}:{}", d.rule, d.verdict), d.of))
+        .collect();
+    (doc.summary.state, rules)
+}
+
+both_backends!(
+    a_resent_copy_is_blocked_and_the_first_goes_on,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        let first = ws
+            .ingest(
+                store.as_ref(),
+                "a.pdf",
+                &invoice(ACME, "FA-2026-0042", "12/03/2026", "100.00"),
+            )
+            .await;
+        // The same invoice printed again by the supplier: other bytes, the number laid out otherwise.
+        let again = ws
+            .ingest(
+                store.as_ref(),
+                "b.pdf",
+                &invoice(ACME, "FA-2026-00042", "12/03/2026", "100.00"),
+            )
+            .await;
+        assert_ne!(first, again, "different bytes, two documents");
+        assert_eq!(
+            state_and_rules(store.as_ref(), first).await,
+            (DocumentState::PendingApproval, vec![])
+        );
+        assert_eq!(
+            state_and_rules(store.as_ref(), again).await,
+            (
+                DocumentState::Duplicate,
+                vec![("D2:block".to_string(), first)]
+            )
+        );
+        let json = Command::new(facteur_bin())
+            .args([
+                "--config",
+                &ws.config.display().to_string(),
+                "documents",
+                "show",
+                &again.0.to_string(),
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+        assert_eq!(v["duplicates"][0]["rule"], "D2");
+        assert_eq!(v["duplicates"][0]["verdict"], "block");
+        assert_eq!(v["duplicates"][0]["of"], first.0);
+    }
+);
+
+both_backends!(
+    an_ocr_confusable_number_is_suspected,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        let first = ws
+            .ingest(
+                store.as_ref(),
+                "a.pdf",
+                &invoice(ACME, "INV-1042", "05/04/2026", "1234.50"),
+            )
+            .await;
+        let misread = ws
+            .ingest(
+                store.as_ref(),
+                "b.pdf",
+                &invoice(ACME, "INV-1O42", "05/04/2026", "1234.50"),
+            )
+            .await;
+        assert_eq!(
+            state_and_rules(store.as_ref(), misread).await,
+            (
+                DocumentState::DuplicateSuspected,
+                vec![("D3:review".to_string(), first)]
+            )
+        );
+    }
+);
+
+both_backends!(
+    two_suppliers_with_one_number_are_not_duplicates,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        ws.ingest(
+            store.as_ref(),
+            "a.pdf",
+            &invoice(ACME, "2026-001", "05/04/2026", "80.00"),
+        )
+        .await;
+        let other = ws
+            .ingest(
+                store.as_ref(),
+                "b.pdf",
+                &invoice(OTHER, "2026-001", "05/04/2026", "80.00"),
+            )
+            .await;
+        assert_eq!(
+            state_and_rules(store.as_ref(), other).await,
+            (DocumentState::PendingApproval, vec![])
+        );
+    }
+);
+
+both_backends!(
+    monthly_invoices_of_one_amount_are_at_most_a_low_review,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        for (i, date) in ["31/01/2026", "28/02/2026", "31/03/2026", "30/04/2026"]
+            .iter()
+            .enumerate()
+        {
+            let id = ws
+                .ingest(
+                    store.as_ref(),
+                    &format!("m{i}.pdf"),
+                    &invoice(ACME, &format!("ABO-{}", 7301 + i * 17), date, "49.90"),
+                )
+                .await;
+            let doc = store.document(id).await.unwrap();
+            assert!(
+                doc.duplicates
+                    .iter()
+                    .all(|d| d.priority == Some(facteur::dedupe::rules::Priority::Low)),
+                "month {i}: {:?}",
+                doc.duplicates
+            );
+            assert_ne!(doc.summary.state, DocumentState::Duplicate);
+        }
+    }
+);
+
+fn render_scan(pdf: &Path, dir: &Path) -> Vec<u8> {
+    let stem = dir.join("scan");
+    let ok = Command::new("pdftoppm")
+        .args(["-r", "200", "-gray", "-png", "-singlefile"])
+        .arg(pdf)
+        .arg(&stem)
+        .status()
+        .expect("pdftoppm (scripts/setup installs poppler-utils)");
+    assert!(ok.success());
+    std::fs::read(stem.with_extension("png")).unwrap()
+}
+
+both_backends!(
+    a_text_pdf_and_its_own_scan_are_one_invoice,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        let pdf = invoice(ACME, "FA-2026-0815", "12/03/2026", "640.00");
+        let first = ws.ingest(store.as_ref(), "a.pdf", &pdf).await;
+        let scan = render_scan(&ws.dir.join("a.pdf"), &ws.dir);
+        let scanned = ws.ingest(store.as_ref(), "scan.png", &scan).await;
+        let (state, rules) = state_and_rules(store.as_ref(), scanned).await;
+        assert!(
+            matches!(
+                state,
+                DocumentState::Duplicate | DocumentState::DuplicateSuspected
+            ),
+            "{state:?} {rules:?}: {:?}",
+            store.document(scanned).await.unwrap().summary.reason
+        );
+        assert!(rules.iter().all(|(_, of)| *of == first), "{rules:?}");
+    }
+);
