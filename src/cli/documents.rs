@@ -37,9 +37,19 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 .await
                 .map_err(|e| Failure::Other(e.into()))?;
             if *json {
+                let mut rows = Vec::new();
+                for d in &docs {
+                    let mut v = serde_json::to_value(d).map_err(anyhow::Error::from)?;
+                    let dups = store
+                        .duplicates_of(d.id)
+                        .await
+                        .map_err(|e| Failure::Other(e.into()))?;
+                    v["duplicates"] = serde_json::to_value(dups).map_err(anyhow::Error::from)?;
+                    rows.push(v);
+                }
                 outln!(
                     "{}",
-                    serde_json::to_string_pretty(&docs).map_err(anyhow::Error::from)?
+                    serde_json::to_string_pretty(&rows).map_err(anyhow::Error::from)?
                 );
             } else if docs.is_empty() {
                 outln!(

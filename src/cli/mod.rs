@@ -38,6 +38,7 @@ mod extract;
 mod ingest;
 mod init;
 pub mod mail;
+mod review;
 mod run;
 pub mod table;
 
@@ -81,6 +82,9 @@ pub enum Command {
     /// List and inspect documents.
     #[command(subcommand)]
     Documents(documents::Command),
+    /// The review queue: low-confidence readings and duplicates, and the decisions on them.
+    #[command(subcommand)]
+    Review(review::Command),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
     /// Set up a temporary workspace, ingest the demo invoices and show what facteur read.
@@ -220,6 +224,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Ingest(args) => ingest::run(&cli, args).await,
         Command::Extract(args) => extract::run(&cli, args).await,
         Command::Documents(cmd) => documents::run(&cli, cmd).await,
+        Command::Review(cmd) => review::run(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Mail(MailCommand::Status { json }) => {
             let settings = load_settings(&cli, false)?;

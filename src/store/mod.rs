@@ -8,6 +8,7 @@
 //! | job queue, leases of jobs, recovery | `QueueStore` | `queue.rs` (+ `reaper.rs`) |
 //! | named leases (one poller per mailbox or folder) | `LeaseStore` | `leases.rs` |
 //! | duplicate keys, findings, overrides | `DuplicateStore` | `duplicates.rs` |
+//! | the review queue, a person's decisions | `ReviewStore` | `review.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
@@ -26,6 +27,7 @@ pub mod mail;
 mod postgres;
 pub mod queue;
 mod reaper;
+pub mod review;
 mod sqlite;
 pub mod unit;
 
@@ -38,6 +40,7 @@ pub use duplicates::DuplicateStore;
 pub use leases::LeaseStore;
 pub use mail::MailStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
+pub use review::ReviewStore;
 pub use unit::{Effects, Transition};
 
 #[derive(Debug, thiserror::Error)]
@@ -82,12 +85,28 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
 
 /// Every area of the store; what the rest of facteur holds (`Arc<dyn Store>`).
 pub trait Store:
-    DocumentStore + QueueStore + LeaseStore + MailStore + DuplicateStore + Send + Sync + 'static
+    DocumentStore
+    + QueueStore
+    + LeaseStore
+    + MailStore
+    + DuplicateStore
+    + ReviewStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: DocumentStore + QueueStore + LeaseStore + MailStore + DuplicateStore + Send + Sync + 'static
+    T: DocumentStore
+        + QueueStore
+        + LeaseStore
+        + MailStore
+        + DuplicateStore
+        + ReviewStore
+        + Send
+        + Sync
+        + 'static
 {
 }
 

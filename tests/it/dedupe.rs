@@ -266,3 +266,85 @@ both_backends!(
         assert!(rules.iter().all(|(_, of)| *of == first), "{rules:?}");
     }
 );
+
+both_backends!(
+    a_person_overrides_a_block_with_a_reason,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        let first = ws
+            .ingest(
+                store.as_ref(),
+                "a.pdf",
+                &invoice(ACME, "R-77", "02/06/2026", "10.00"),
+            )
+            .await;
+        let again = ws
+            .ingest(
+                store.as_ref(),
+                "b.pdf",
+                &invoice(ACME, "R-0077", "02/06/2026", "10.00"),
+            )
+            .await;
+        let facteur = |args: &[&str]| {
+            Command::new(facteur_bin())
+                .args(["--config", &ws.config.display().to_string()])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let list = facteur(&["review", "list", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
+        assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+        assert_eq!(v[0]["id"], again.0);
+        assert_eq!(v[0]["duplicates"][0]["of"], first.0);
+        let all = facteur(&["documents", "list", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&all.stdout).expect("JSON");
+        assert!(
+            v.as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["duplicates"].is_array()),
+            "{v}"
+        );
+
+        let id = again.0.to_string();
+        let no_reason = facteur(&["review", "not-duplicate", &id, "--reason", " "]);
+        assert_eq!(
+            no_reason.status.code(),
+            Some(2),
+            "a decision needs a reason"
+        );
+        let accept_blocked = facteur(&["review", "accept", &id, "--reason", "looks fine"]);
+        assert_eq!(
+            accept_blocked.status.code(),
+            Some(2),
+            "a block is lifted only by not-duplicate"
+        );
+        let ok = facteur(&[
+            "review",
+            "not-duplicate",
+            &id,
+            "--reason",
+            "second delivery, billed twice on purpose",
+            "--by",
+            "alice",
+        ]);
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        let doc = store.document(again).await.unwrap();
+        assert_eq!(doc.summary.state, DocumentState::PendingApproval);
+        assert_eq!(doc.duplicates[0].overridden_by.as_deref(), Some("alice"));
+        let last = doc.events.last().unwrap();
+        assert!(
+            last.reason.contains("alice") && last.reason.contains("billed twice"),
+            "{}",
+            last.reason
+        );
+        let twice = facteur(&["review", "reject", &id, "--reason", "too late"]);
+        assert_eq!(twice.status.code(), Some(2), "no longer waiting for review");
+    }
+);

@@ -1,0 +1,131 @@
+//! `facteur review list|show|accept|reject|not-duplicate`: the queue of documents that wait for a
+//! person (a reading not trusted, a suspected or blocked duplicate) and the decisions on them.
+//! Every decision needs a reason and is recorded with who made it, in the document's history.
+
+use serde::Serialize;
+
+use super::{documents, init_logging, load_settings, table, Cli, CmdResult, Failure};
+use crate::domain::DocumentId;
+use crate::store::duplicates::DuplicateRecord;
+use crate::store::review::Decision;
+use crate::store::{DocumentSummary, StoreError};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// What waits for a person, oldest first, with why.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One document with its fields, confidences and the duplicate evidence.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The reading is right, or the duplicate suspicion unfounded: the document goes on.
+    Accept(DecisionArgs),
+    /// Not to be paid.
+    Reject(DecisionArgs),
+    /// Overrides the duplicate findings (a block too): the document goes on to approval.
+    NotDuplicate(DecisionArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DecisionArgs {
+    pub id: i64,
+    /// Why (kept in the document's history and on the overridden findings).
+    #[arg(long)]
+    pub reason: String,
+    /// Who decides [default: $USER].
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Waiting {
+    #[serde(flatten)]
+    summary: DocumentSummary,
+    duplicates: Vec<DuplicateRecord>,
+}
+
+pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
+    let settings = load_settings(cli, true)?;
+    init_logging(cli, Some(&settings));
+    let store = crate::store::open(&settings.database_url(), 2)
+        .await
+        .map_err(|e| Failure::Other(e.into()))?;
+    let fail = |e: StoreError| match e {
+        StoreError::NotFound(what) => Failure::Config(format!("{what}: see `facteur review list`")),
+        StoreError::Invalid(why) | StoreError::Stale(why) => Failure::Config(why),
+        e => Failure::Other(e.into()),
+    };
+    let (args, decision) = match cmd {
+        Command::List { limit, json } => {
+            let docs = store.review_queue(*limit).await.map_err(fail)?;
+            if *json {
+                let mut waiting = Vec::new();
+                for summary in docs {
+                    let duplicates = store.duplicates_of(summary.id).await.map_err(fail)?;
+                    waiting.push(Waiting {
+                        summary,
+                        duplicates,
+                    });
+                }
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&waiting).map_err(anyhow::Error::from)?
+                );
+            } else if docs.is_empty() {
+                outln!("nothing waits for review");
+            } else {
+                out!("{}", queue_table(&docs));
+            }
+            return Ok(());
+        }
+        Command::Show { id, json } => {
+            let show = documents::Command::Show {
+                id: *id,
+                json: *json,
+            };
+            return documents::run(cli, &show).await;
+        }
+        Command::Accept(a) => (a, Decision::Accept),
+        Command::Reject(a) => (a, Decision::Reject),
+        Command::NotDuplicate(a) => (a, Decision::NotDuplicate),
+    };
+    let id = DocumentId(args.id);
+    let seen = store.document(id).await.map_err(fail)?.summary.state;
+    let by = args
+        .by
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".into());
+    let to = store
+        .review_decide(id, seen, decision, &by, &args.reason, crate::stages::BUILT)
+        .await
+        .map_err(fail)?;
+    outln!(
+        "document {id}: {seen} → {to} ({} by {by})",
+        decision.as_str()
+    );
+    Ok(())
+}
+
+fn queue_table(docs: &[DocumentSummary]) -> String {
+    let rows: Vec<Vec<String>> = docs
+        .iter()
+        .map(|d| {
+            vec![
+                d.id.to_string(),
+                d.state.to_string(),
+                d.invoice_number.clone().unwrap_or_default(),
+                d.supplier_name.clone().unwrap_or_default(),
+                d.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table::render(&["ID", "STATE", "NUMBER", "SUPPLIER", "WHY"], &rows, 2, 100)
+}

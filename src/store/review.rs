@@ -1,0 +1,129 @@
+//! The review queue and a person's decisions on it. `needs_review` (a reading not trusted),
+//! `duplicate_suspected` and `duplicate` documents wait here; a decision moves a document only
+//! from the state the person saw (guarded like a job's move), records who, when and why in its
+//! history, marks overridden duplicate findings, and queues the next stage.
+
+use async_trait::async_trait;
+
+use super::db::sql;
+use super::documents::DocumentSummary;
+use super::queue::enqueue;
+use super::unit::move_document;
+use super::{DocumentStore, SqlStore, StoreError};
+use crate::domain::{now_micros, DocumentId, DocumentState, Stage};
+
+/// The states that wait for a person.
+pub const WAITING: [DocumentState; 3] = [
+    DocumentState::NeedsReview,
+    DocumentState::DuplicateSuspected,
+    DocumentState::Duplicate,
+];
+
+/// What a person decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The reading is right (`needs_review` → `read`, then duplicate checks) or the suspicion is
+    /// unfounded (`duplicate_suspected` → `pending_approval`).
+    Accept,
+    /// Not to be paid: `rejected`.
+    Reject,
+    /// Overrides the duplicate findings (block or review): `pending_approval`.
+    NotDuplicate,
+}
+
+impl Decision {
+    /// Where the decision takes a document in `from`; None when it does not apply there.
+    pub fn target(&self, from: DocumentState) -> Option<DocumentState> {
+        use DocumentState::*;
+        match (self, from) {
+            (Decision::Accept, NeedsReview) => Some(Read),
+            (Decision::Accept, DuplicateSuspected) => Some(PendingApproval),
+            (Decision::NotDuplicate, Duplicate | DuplicateSuspected) => Some(PendingApproval),
+            (Decision::Reject, NeedsReview | Duplicate | DuplicateSuspected) => Some(Rejected),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Decision::Accept => "accepted",
+            Decision::Reject => "rejected",
+            Decision::NotDuplicate => "declared not a duplicate",
+        }
+    }
+}
+
+#[async_trait]
+pub trait ReviewStore: Send + Sync {
+    /// What waits for a person, oldest first.
+    async fn review_queue(&self, limit: u32) -> Result<Vec<DocumentSummary>, StoreError>;
+
+    /// Applies a person's decision to a document seen in `seen`; `Stale` if it moved meanwhile,
+    /// `Invalid` if the decision does not apply to that state. The next stage is queued when it
+    /// is one of `built`. Returns the new state.
+    async fn review_decide(
+        &self,
+        document: DocumentId,
+        seen: DocumentState,
+        decision: Decision,
+        by: &str,
+        reason: &str,
+        built: &[Stage],
+    ) -> Result<DocumentState, StoreError>;
+}
+
+#[async_trait]
+impl ReviewStore for SqlStore {
+    async fn review_queue(&self, limit: u32) -> Result<Vec<DocumentSummary>, StoreError> {
+        let mut all = Vec::new();
+        for state in WAITING {
+            all.extend(self.list_documents(Some(state), limit).await?);
+        }
+        all.sort_by_key(|d| (d.received_at, d.id));
+        all.truncate(limit as usize);
+        Ok(all)
+    }
+
+    async fn review_decide(
+        &self,
+        document: DocumentId,
+        seen: DocumentState,
+        decision: Decision,
+        by: &str,
+        reason: &str,
+        built: &[Stage],
+    ) -> Result<DocumentState, StoreError> {
+        let to = decision.target(seen).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "document {document} is {seen}: it cannot be {}",
+                decision.as_str()
+            ))
+        })?;
+        if reason.trim().is_empty() {
+            return Err(StoreError::Invalid(
+                "a decision needs a reason (--reason \"…\")".into(),
+            ));
+        }
+        let now = now_micros();
+        let why = format!("{} by {by}: {reason}", decision.as_str());
+        let mut tx = self.db.begin_write("starting a review decision").await?;
+        move_document(&mut tx, document, seen, to, &why, now).await?;
+        if decision == Decision::NotDuplicate {
+            sql(
+                "UPDATE duplicate_findings SET overridden_by = $1, override_reason = $2, \
+                 overridden_at = $3 WHERE document_id = $4 AND overridden_by IS NULL",
+            )
+            .bind(by)
+            .bind(reason)
+            .bind(now)
+            .bind(document.0)
+            .execute(&mut tx, "recording an override")
+            .await?;
+        }
+        if let Some(next) = to.next_stage().filter(|s| built.contains(s)) {
+            enqueue(&mut tx, document, next, to, now).await?;
+        }
+        tx.commit("committing a review decision").await?;
+        Ok(to)
+    }
+}
