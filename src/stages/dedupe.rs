@@ -5,7 +5,7 @@
 
 use crate::dedupe::candidate::is_recurring;
 use crate::dedupe::rules::{decide, Candidate, Finding, History, Verdict};
-use crate::domain::DocumentState;
+use crate::domain::{DocumentId, DocumentState};
 use crate::store::duplicates::DedupeEffects;
 use crate::store::{Effects, Job, Transition};
 
@@ -47,16 +47,25 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
             .collect(),
     };
     let findings = decide(&candidate, &earlier, &history, &t);
-    Ok(verdict(candidate, findings, earlier.len()))
+    let compared = earlier.iter().map(|c| c.document).collect();
+    Ok(verdict(candidate, findings, compared, t.window_days))
 }
 
 /// Pure: where a checked document goes, and why.
-pub fn verdict(candidate: Candidate, findings: Vec<Finding>, compared: usize) -> Transition {
+pub fn verdict(
+    candidate: Candidate,
+    findings: Vec<Finding>,
+    compared: Vec<DocumentId>,
+    window_days: i64,
+) -> Transition {
     let blocked = findings.iter().any(|f| f.verdict == Verdict::Block);
     let (to, reason) = match findings.first() {
         None => (
             DocumentState::PendingApproval,
-            format!("no duplicate found ({compared} earlier invoice(s) share a key)"),
+            format!(
+                "no duplicate found ({} earlier invoice(s) share a key)",
+                compared.len()
+            ),
         ),
         Some(_) => {
             let what: Vec<String> = findings
@@ -78,6 +87,8 @@ pub fn verdict(candidate: Candidate, findings: Vec<Finding>, compared: usize) ->
         effects: Effects::Dedupe(Box::new(DedupeEffects {
             candidate,
             findings,
+            compared,
+            window_days,
         })),
     }
 }

@@ -44,6 +44,14 @@ impl Db {
         })
     }
 
+    /// A transaction that only reads (SQLite does not take the write lock for it).
+    pub async fn begin_read(&self, context: &'static str) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin().await.ctx(context)?),
+            Db::Pg(p) => Tx::Pg(p.begin().await.ctx(context)?),
+        })
+    }
+
     /// The clause that makes concurrent claimers skip each other's rows (PostgreSQL); SQLite has a
     /// single writer and needs none.
     pub fn skip_locked(&self) -> &'static str {
@@ -55,6 +63,10 @@ impl Db {
 }
 
 impl Tx {
+    pub fn is_pg(&self) -> bool {
+        matches!(self, Tx::Pg(_))
+    }
+
     pub async fn commit(self, context: &'static str) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(t) => t.commit().await.ctx(context),

@@ -32,6 +32,10 @@ pub struct DuplicateRecord {
 pub struct DedupeEffects {
     pub candidate: Candidate,
     pub findings: Vec<Finding>,
+    /// The documents the rules were run against, and the day window used to find them: the
+    /// commit checks nothing new shares a key.
+    pub compared: Vec<DocumentId>,
+    pub window_days: i64,
 }
 
 #[async_trait]
@@ -109,9 +113,100 @@ fn supplier_arms(p: &Candidate) -> Vec<(&'static str, &str)> {
     .collect()
 }
 
-/// Saves a checked document's keys and findings in the stage's transaction.
+/// Earlier checked documents sharing a key with `probe` (see `duplicate_candidates`), inside `tx`.
+pub(crate) async fn candidates(
+    tx: &mut Tx,
+    probe: &Candidate,
+    window_days: i64,
+) -> Result<Vec<Candidate>, StoreError> {
+    let mut found: Vec<Candidate> = Vec::new();
+    let mut keep = |rows: Vec<Row>| -> Result<(), StoreError> {
+        for r in rows {
+            let c = candidate_from_row(&r)?;
+            if c.document != probe.document && !found.iter().any(|f| f.document == c.document) {
+                found.push(c);
+            }
+        }
+        Ok(())
+    };
+    for (column, value) in number_arms(probe) {
+        let rows = sql(format!(
+            "SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = $1 LIMIT 200"
+        ))
+        .bind(value)
+        .fetch_all(&mut *tx, "finding invoices by number")
+        .await?;
+        keep(rows)?;
+    }
+    if let (Some(from), Some(to)) = window(probe, window_days) {
+        for (column, value) in supplier_arms(probe) {
+            let rows = sql(format!(
+                "SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = $1 \
+                 AND issue_date BETWEEN $2 AND $3 LIMIT 200"
+            ))
+            .bind(value)
+            .bind(Some(from))
+            .bind(Some(to))
+            .fetch_all(&mut *tx, "finding the supplier's invoices of those days")
+            .await?;
+            keep(rows)?;
+        }
+    }
+    Ok(found)
+}
+
+/// The number columns and values a probe can be looked up by (its own number, and the invoices a
+/// credit note corrects).
+fn number_arms(p: &Candidate) -> Vec<(&'static str, &str)> {
+    let mut keys: Vec<(&'static str, &str)> = Vec::new();
+    if let Some(k) = p.exact_key.as_deref() {
+        keys.push(("exact_key", k));
+    }
+    if let Some(k) = p.ocr_key.as_deref() {
+        keys.push(("ocr_key", k));
+    }
+    for k in &p.preceding {
+        keys.push(("exact_key", k));
+    }
+    keys
+}
+
+/// Two checks of documents that share a key must not run side by side, or neither would see the
+/// other: the commit takes a lock per key (PostgreSQL advisory locks, in a fixed order so two
+/// commits cannot deadlock; SQLite's single writer already serialises them) and looks again.
+pub(crate) async fn lock_keys(tx: &mut Tx, probe: &Candidate) -> Result<(), StoreError> {
+    if !tx.is_pg() {
+        return Ok(());
+    }
+    let mut keys: Vec<String> = number_arms(probe)
+        .into_iter()
+        .chain(supplier_arms(probe))
+        .map(|(c, v)| format!("dedupe:{c}:{v}"))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        sql("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(k)
+            .fetch_optional(&mut *tx, "locking a duplicate key")
+            .await?;
+    }
+    Ok(())
+}
+
+/// Saves a checked document's keys and findings in the stage's transaction, after checking under
+/// the keys' locks that no document sharing a key was checked since the stage looked (then
+/// `Busy`: the stage runs again and sees it).
 pub(crate) async fn save(tx: &mut Tx, e: &DedupeEffects) -> Result<(), StoreError> {
     let c = &e.candidate;
+    lock_keys(tx, c).await?;
+    let now_seen = candidates(tx, c, e.window_days).await?;
+    if let Some(new) = now_seen.iter().find(|n| !e.compared.contains(&n.document)) {
+        return Err(StoreError::Busy(format!(
+            "document {} sharing a key with document {} was checked meanwhile",
+            new.document, c.document
+        )));
+    }
     let s = &c.supplier;
     sql(format!(
         "INSERT INTO dedupe_keys ({COLUMNS}) \
@@ -206,49 +301,9 @@ impl DuplicateStore for SqlStore {
         probe: &Candidate,
         window_days: i64,
     ) -> Result<Vec<Candidate>, StoreError> {
-        let mut found: Vec<Candidate> = Vec::new();
-        let mut keep = |rows: Vec<Row>| -> Result<(), StoreError> {
-            for r in rows {
-                let c = candidate_from_row(&r)?;
-                if c.document != probe.document && !found.iter().any(|f| f.document == c.document) {
-                    found.push(c);
-                }
-            }
-            Ok(())
-        };
-        let mut keys: Vec<(&str, &str)> = Vec::new();
-        if let Some(k) = probe.exact_key.as_deref() {
-            keys.push(("exact_key", k));
-        }
-        if let Some(k) = probe.ocr_key.as_deref() {
-            keys.push(("ocr_key", k));
-        }
-        for k in &probe.preceding {
-            keys.push(("exact_key", k));
-        }
-        for (column, value) in keys {
-            let rows = sql(format!(
-                "SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = $1 LIMIT 200"
-            ))
-            .bind(value)
-            .fetch_all(&self.db, "finding invoices by number")
-            .await?;
-            keep(rows)?;
-        }
-        if let (Some(from), Some(to)) = window(probe, window_days) {
-            for (column, value) in supplier_arms(probe) {
-                let rows = sql(format!(
-                    "SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = $1 \
-                     AND issue_date BETWEEN $2 AND $3 LIMIT 200"
-                ))
-                .bind(value)
-                .bind(Some(from))
-                .bind(Some(to))
-                .fetch_all(&self.db, "finding the supplier's invoices of those days")
-                .await?;
-                keep(rows)?;
-            }
-        }
+        let mut tx = self.db.begin_read("starting a duplicate look-up").await?;
+        let found = candidates(&mut tx, probe, window_days).await?;
+        tx.commit("ending a duplicate look-up").await?;
         Ok(found)
     }
 

@@ -54,6 +54,10 @@ pub enum StoreError {
     /// moved it on): the job is stale and was retired without touching the document.
     #[error("stale job: {0}")]
     Stale(String),
+    /// Something the work depended on changed meanwhile (a document sharing a duplicate key was
+    /// checked by another worker): nothing was written; run the stage again.
+    #[error("busy: {0}")]
+    Busy(String),
     /// A request the store's rules forbid (a state move the pipeline does not have): a bug in the
     /// caller, refused before anything was written.
     #[error("refused: {0}")]

@@ -141,6 +141,22 @@ impl Worker {
                         tracing::warn!(%msg, "lease lost; result dropped, the new holder will redo it");
                         Processed::Lost
                     }
+                    Err(StoreError::Busy(msg)) => {
+                        // Nothing was written: run the stage again at once, counted as an attempt.
+                        tracing::info!(%msg, job = job.id, "stage ran on data that changed; again");
+                        store
+                            .fail_job(
+                                &job,
+                                &msg,
+                                FailureKind::Transient,
+                                RetryPolicy {
+                                    backoff: Duration::ZERO,
+                                    ..self.retry
+                                },
+                            )
+                            .await?;
+                        Processed::Retried { error: msg }
+                    }
                     Err(StoreError::Stale(msg)) => {
                         tracing::error!(%msg, job = job.id, "stale job retired; the document was not moved");
                         Processed::Stale

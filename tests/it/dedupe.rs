@@ -348,3 +348,82 @@ both_backends!(
         assert_eq!(twice.status.code(), Some(2), "no longer waiting for review");
     }
 );
+
+/// A dedupe job's transition for `doc` with invoice number `number` of ACME, as if the stage had
+/// looked when nothing else was checked yet.
+fn checked_alone(doc: DocumentId, number: &str) -> facteur::store::Transition {
+    use facteur::dedupe::keys::{exact_key, ocr_key};
+    use facteur::dedupe::rules::Candidate;
+    let candidate = Candidate {
+        document: doc,
+        doc_type: facteur::domain::DocType::Invoice,
+        structured: false,
+        number: Some(number.into()),
+        exact_key: Some(exact_key(number)),
+        ocr_key: Some(ocr_key(number)),
+        issue_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 12),
+        gross: Some(rust_decimal::Decimal::new(12000, 2)),
+        currency: Some(facteur::domain::Currency::EUR),
+        supplier: facteur::dedupe::supplier::SupplierKeys {
+            vat_id: Some(ACME.1.into()),
+            ..Default::default()
+        },
+        preceding: vec![],
+    };
+    facteur::stages::dedupe::verdict(candidate, vec![], vec![], 30)
+}
+
+both_backends!(
+    two_checks_side_by_side_cannot_miss_each_other,
+    |db: TestDb| async move {
+        use facteur::domain::Stage;
+        use facteur::store::StoreError;
+        let store = db.store().await;
+        let lease = std::time::Duration::from_secs(60);
+        let mut docs = Vec::new();
+        for name in ["a", "b"] {
+            let raw = facteur::domain::RawDocument {
+                bytes: format!("%PDF {name}").into_bytes(),
+                name: format!("{name}.pdf"),
+                origin: facteur::domain::Origin::Cli { path: name.into() },
+            };
+            let id = store.intake(&raw).await.unwrap().document();
+            let job = store
+                .claim_job("w", &[Stage::Read], lease)
+                .await
+                .unwrap()
+                .unwrap();
+            let t = facteur::store::Transition {
+                to: DocumentState::Read,
+                reason: "read".into(),
+                effects: facteur::store::Effects::None,
+                next: Some(Stage::Dedupe),
+            };
+            store.complete_job(&job, t).await.unwrap();
+            docs.push(id);
+        }
+        // Both dedupe jobs look before either commits: neither sees the other.
+        let first = store
+            .claim_job("w1", &[Stage::Dedupe], lease)
+            .await
+            .unwrap()
+            .unwrap();
+        let second = store
+            .claim_job("w2", &[Stage::Dedupe], lease)
+            .await
+            .unwrap()
+            .unwrap();
+        let t1 = checked_alone(first.document, "DUP-1");
+        let t2 = checked_alone(second.document, "DUP-1");
+        store.complete_job(&second, t2).await.unwrap();
+        let r = store.complete_job(&first, t1).await;
+        assert!(matches!(r, Err(StoreError::Busy(_))), "{r:?}");
+        let doc = store.document(first.document).await.unwrap();
+        assert_eq!(doc.summary.state, DocumentState::Read, "nothing written");
+        assert_eq!(
+            doc.jobs.last().unwrap().status,
+            "running",
+            "the job is still held, to be retried"
+        );
+    }
+);
