@@ -126,6 +126,9 @@ pub enum BenchKind {
     Speed,
     /// OCR accuracy and speed beside the tesseract CLI.
     Ocr,
+    /// Duplicate-check look-up latency with 1 k, 100 k and 1 M invoices on each backend
+    /// (PostgreSQL when $FACTEUR_BENCH_PG or $FACTEUR_TEST_PG names a server).
+    Dedupe,
 }
 
 /// Failure of a command, mapped to an exit code.
@@ -239,6 +242,12 @@ async fn dispatch(cli: Cli) -> CmdResult {
                 BenchKind::Accuracy => crate::bench::accuracy::run(&corpus),
                 BenchKind::Speed => crate::bench::speed::run(&corpus),
                 BenchKind::Ocr => crate::bench::ocr::run(&corpus),
+                BenchKind::Dedupe => {
+                    let pg = std::env::var("FACTEUR_BENCH_PG")
+                        .or_else(|_| std::env::var("FACTEUR_TEST_PG"))
+                        .ok();
+                    crate::bench::dedupe::run(&[1_000, 100_000, 1_000_000], pg.as_deref()).await
+                }
             };
             r.map_err(Failure::Other)
         }
