@@ -7,5 +7,6 @@ mod einvoice;
 mod folder;
 mod imap;
 mod ocr;
+mod sandbox;
 mod store;
 mod text;
