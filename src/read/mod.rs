@@ -196,7 +196,10 @@ fn read_pdf(bytes: &[u8], opts: &ReadOptions) -> Result<Extraction, ReadError> {
         let pages = ocr::ocr_pdf(bytes, &[], opts)?;
         return Ok(templates::extract(&pages, Method::Ocr));
     }
-    let pages = pdf::text_pages(bytes).map_err(|e| ReadError::BadPdf(e.to_string()))?;
+    let pages = pdf::text_pages(bytes).map_err(|e| match e {
+        pdf::PdfError::Limit(why) => ReadError::Limit(why),
+        other => ReadError::BadPdf(other.to_string()),
+    })?;
     let needs_ocr: Vec<u32> = pages
         .iter()
         .filter(|p| !pdf::has_usable_text(p))

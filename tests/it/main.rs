@@ -7,6 +7,7 @@ mod einvoice;
 mod folder;
 mod imap;
 mod ocr;
+mod pdf_limits;
 mod sandbox;
 mod store;
 mod text;
