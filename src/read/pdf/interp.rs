@@ -17,6 +17,7 @@ use std::rc::Rc;
 
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
+use super::budget::Budget;
 use super::fonts::{decompressed, get, num, resolve, Font, FontCache};
 use super::glyphs::WordCollector;
 use super::lexer::{Lexer, Operand};
@@ -48,52 +49,6 @@ pub enum InterpError {
     NoPages,
     #[error("{0}")]
     Limit(String),
-}
-
-/// What one document may still spend, all pages and forms together.
-struct Budget {
-    bytes: usize,
-    ops: usize,
-    /// Why the document went over, once it has.
-    exceeded: Option<String>,
-}
-
-impl Budget {
-    fn new() -> Self {
-        Budget {
-            bytes: MAX_DOC_BYTES,
-            ops: MAX_DOC_OPS,
-            exceeded: None,
-        }
-    }
-
-    /// Charges `n` content bytes; false (and the reason kept) when the document goes over.
-    fn bytes(&mut self, n: usize) -> bool {
-        if self.exceeded.is_none() && n <= self.bytes {
-            self.bytes -= n;
-            return true;
-        }
-        self.exceeded.get_or_insert_with(|| {
-            format!(
-                "the PDF's content streams add up to more than {} MiB (forms count each time \
-                 they are drawn, compressed or not)",
-                MAX_DOC_BYTES >> 20
-            )
-        });
-        false
-    }
-
-    /// Charges one operation; false (and the reason kept) when the document goes over.
-    fn op(&mut self) -> bool {
-        if self.exceeded.is_none() && self.ops > 0 {
-            self.ops -= 1;
-            return true;
-        }
-        self.exceeded.get_or_insert_with(|| {
-            format!("the PDF's pages hold more than {MAX_DOC_OPS} content operations in all")
-        });
-        false
-    }
 }
 
 /// Graphics state that matters to text (`q`/`Q` save and restore all of it).

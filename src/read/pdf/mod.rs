@@ -10,6 +10,7 @@
 //! A broken document is a `PdfError`, a broken page is an empty page (which `has_usable_text`
 //! rejects, so OCR reads it). `FACTEUR_PDF_TEXT=pdf-extract` forces the old path.
 
+mod budget;
 mod cmap;
 mod fonts;
 mod forms;
