@@ -71,6 +71,13 @@ impl Default for ReadOptions {
 }
 
 /// Why a document could not be read. Stored on the document and shown to people.
+///
+/// Two variants mean "the reader process died or hung" (`killed_the_reader`): `Crashed` (a
+/// signal, a panic, running out of memory so the process died, an unexpected exit, a lost pipe)
+/// and `Timeout` (the wall-clock or CPU limit stopped it). The read stage retries those and counts
+/// them per document. Every other variant is a verdict on the document itself: `Limit` is a
+/// refusal decided while reading (pages, pixels, a page's OCR time, PDF operation and byte
+/// budgets), never a dead reader.
 #[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize, PartialEq)]
 pub enum ReadError {
     #[error("empty file (0 bytes)")]
@@ -89,6 +96,16 @@ pub enum ReadError {
     Limit(String),
     #[error("reader crashed or was stopped: {0}")]
     Crashed(String),
+    #[error("reader hung and was stopped: {0}")]
+    Timeout(String),
+}
+
+impl ReadError {
+    /// True when the reader process died (`Crashed`) or hung and was stopped (`Timeout`): the
+    /// document may be retried, and the attempts counted.
+    pub fn killed_the_reader(&self) -> bool {
+        matches!(self, ReadError::Crashed(_) | ReadError::Timeout(_))
+    }
 }
 
 /// What the first bytes say the file is.
@@ -179,7 +196,10 @@ fn read_pdf(bytes: &[u8], opts: &ReadOptions) -> Result<Extraction, ReadError> {
         let pages = ocr::ocr_pdf(bytes, &[], opts)?;
         return Ok(templates::extract(&pages, Method::Ocr));
     }
-    let pages = pdf::text_pages(bytes).map_err(|e| ReadError::BadPdf(e.to_string()))?;
+    let pages = pdf::text_pages(bytes).map_err(|e| match e {
+        pdf::PdfError::Limit(why) => ReadError::Limit(why),
+        other => ReadError::BadPdf(other.to_string()),
+    })?;
     let needs_ocr: Vec<u32> = pages
         .iter()
         .filter(|p| !pdf::has_usable_text(p))

@@ -29,7 +29,7 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
 
 /// The reader process died or hung (as opposed to a document it could read and refused).
 fn reader_died(e: &ReadError) -> bool {
-    matches!(e, ReadError::Crashed(_))
+    e.killed_the_reader()
 }
 
 /// Pure: where a read document goes, and why.
@@ -84,6 +84,14 @@ mod tests {
             }]
         );
         assert!(decide(x, 0.8).reason.contains("total gross uncertain"));
+    }
+
+    #[test]
+    fn only_a_reader_that_died_or_hung_counts_as_its_death() {
+        assert!(reader_died(&ReadError::Crashed("SIGSEGV".into())));
+        assert!(reader_died(&ReadError::Timeout("600 s".into())));
+        assert!(!reader_died(&ReadError::Limit("too many pages".into())));
+        assert!(!reader_died(&ReadError::BadPdf("truncated".into())));
     }
 
     #[test]

@@ -7,20 +7,34 @@
 
 use std::io::Cursor;
 
-use image::{GrayImage, ImageDecoder, ImageFormat, ImageReader, Luma};
+use image::{ImageDecoder, ImageFormat, ImageReader};
 
+use super::tiff::TiffPages;
 use super::{OcrError, PageImage};
 use crate::read::{sniff, Kind, ReadOptions};
 
 /// Plausible scan resolutions; outside them the stated dpi is ignored.
 const DPI_RANGE: std::ops::RangeInclusive<f32> = 70.0..=1200.0;
 
-/// Decodes every page of an image file (one for PNG/JPEG, all for TIFF), checking limits first.
-pub fn image_pages(bytes: &[u8], opts: &ReadOptions) -> Result<Vec<PageImage>, OcrError> {
+/// The pages of an image file (one for PNG/JPEG, every page of a TIFF), checking limits first.
+/// A TIFF's pages are decoded one at a time as the iterator advances (`tiff.rs`), so a long
+/// multi-page scan never sits whole in memory.
+pub fn image_pages<'a>(
+    bytes: &'a [u8],
+    opts: &ReadOptions,
+) -> Result<Box<dyn Iterator<Item = Result<PageImage, OcrError>> + 'a>, OcrError> {
     match sniff(bytes) {
-        Some(Kind::Tiff) => tiff_pages(bytes, opts),
-        Some(Kind::Png) => single(bytes, ImageFormat::Png, png_dpi(bytes), opts),
-        Some(Kind::Jpeg) => single(bytes, ImageFormat::Jpeg, jpeg_dpi(bytes), opts),
+        Some(Kind::Tiff) => Ok(Box::new(TiffPages::new(bytes, opts)?)),
+        Some(Kind::Png) => Ok(Box::new(
+            single(bytes, ImageFormat::Png, png_dpi(bytes), opts)?
+                .into_iter()
+                .map(Ok),
+        )),
+        Some(Kind::Jpeg) => Ok(Box::new(
+            single(bytes, ImageFormat::Jpeg, jpeg_dpi(bytes), opts)?
+                .into_iter()
+                .map(Ok),
+        )),
         _ => Err(OcrError::Decode(
             "not a PNG, JPEG or TIFF image (looked at the first bytes)".into(),
         )),
@@ -109,91 +123,6 @@ fn decoder_limits(opts: &ReadOptions) -> image::Limits {
     limits
 }
 
-fn tiff_pages(bytes: &[u8], opts: &ReadOptions) -> Result<Vec<PageImage>, OcrError> {
-    use tiff::decoder::{Decoder, DecodingResult, Limits};
-    use tiff::tags::Tag;
-    use tiff::ColorType;
-    let bad = |e: tiff::TiffError| OcrError::Decode(format!("TIFF image: {e}"));
-    let mut limits = Limits::default();
-    limits.decoding_buffer_size =
-        usize::try_from(opts.max_pixels.saturating_mul(4)).unwrap_or(usize::MAX);
-    let mut dec = Decoder::new(Cursor::new(bytes))
-        .map_err(bad)?
-        .with_limits(limits);
-    let mut pages = Vec::new();
-    loop {
-        let number = pages.len() as u32 + 1;
-        if number > opts.max_pages {
-            return Err(OcrError::TooManyPages {
-                pages: format!("more than {}", opts.max_pages),
-                max: opts.max_pages,
-            });
-        }
-        let (w, h) = dec.dimensions().map_err(bad)?;
-        check_pixels(w.into(), h.into(), opts)?;
-        let color = dec.colortype().map_err(bad)?;
-        let dpi = tiff_dpi(&mut dec, Tag::XResolution, Tag::ResolutionUnit);
-        let data = dec.read_image().map_err(bad)?;
-        let image = match (color, data) {
-            (ColorType::Gray(1), DecodingResult::U8(bits)) => unpack_bits(&bits, w, h),
-            (ColorType::Gray(8), DecodingResult::U8(v)) => GrayImage::from_raw(w, h, v),
-            (ColorType::Gray(16), DecodingResult::U16(v)) => {
-                GrayImage::from_raw(w, h, v.iter().map(|p| (p >> 8) as u8).collect())
-            }
-            (ColorType::RGB(8), DecodingResult::U8(v)) => image::RgbImage::from_raw(w, h, v)
-                .map(|i| image::DynamicImage::ImageRgb8(i).into_luma8()),
-            (ColorType::RGBA(8), DecodingResult::U8(v)) => image::RgbaImage::from_raw(w, h, v)
-                .map(|i| image::DynamicImage::ImageRgba8(i).into_luma8()),
-            (other, _) => {
-                return Err(OcrError::Decode(format!(
-                    "TIFF page {number}: colour type {other:?} is not supported \
-                     (expected bilevel, 8/16-bit gray, RGB or RGBA)"
-                )))
-            }
-        }
-        .ok_or_else(|| {
-            OcrError::Decode(format!(
-                "TIFF page {number}: pixel data shorter than {w}×{h}"
-            ))
-        })?;
-        let dpi = plausible(dpi).unwrap_or_else(|| a4_dpi(w, h));
-        pages.push(PageImage { number, image, dpi });
-        if !dec.more_images() {
-            return Ok(pages);
-        }
-        dec.next_image().map_err(bad)?;
-    }
-}
-
-/// 1 bit per pixel, rows padded to a byte, 0 = black once the TIFF decoder applied
-/// PhotometricInterpretation.
-fn unpack_bits(bits: &[u8], w: u32, h: u32) -> Option<GrayImage> {
-    let stride = (w as usize).div_ceil(8);
-    if bits.len() < stride * h as usize {
-        return None;
-    }
-    Some(GrayImage::from_fn(w, h, |x, y| {
-        let byte = bits[y as usize * stride + x as usize / 8];
-        let bit = (byte >> (7 - (x % 8))) & 1;
-        Luma([if bit == 1 { 255 } else { 0 }])
-    }))
-}
-
-fn tiff_dpi<R: std::io::Read + std::io::Seek>(
-    dec: &mut tiff::decoder::Decoder<R>,
-    res: tiff::tags::Tag,
-    unit: tiff::tags::Tag,
-) -> Option<f32> {
-    let value = dec.find_tag(res).ok()??;
-    let dpi = match value {
-        tiff::decoder::ifd::Value::Rational(n, d) if d != 0 => n as f32 / d as f32,
-        other => other.into_f32().ok()?,
-    };
-    // ResolutionUnit 3 = centimetre; 2 (inch) is the default.
-    let per_cm = dec.find_tag_unsigned::<u16>(unit).ok().flatten() == Some(3);
-    Some(if per_cm { dpi * 2.54 } else { dpi })
-}
-
 fn png_dpi(bytes: &[u8]) -> Option<f32> {
     // Chunks follow the 8-byte signature: length, type, data, CRC.
     let mut at = 8usize;
@@ -229,7 +158,7 @@ fn jpeg_dpi(bytes: &[u8]) -> Option<f32> {
     }
 }
 
-fn plausible(dpi: Option<f32>) -> Option<f32> {
+pub(super) fn plausible(dpi: Option<f32>) -> Option<f32> {
     dpi.filter(|d| DPI_RANGE.contains(d))
 }
 
@@ -242,6 +171,7 @@ pub fn a4_dpi(w: u32, h: u32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::GrayImage;
 
     fn png_header(w: u32, h: u32) -> Vec<u8> {
         let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -272,7 +202,9 @@ mod tests {
 
     #[test]
     fn a_bomb_header_is_refused_before_decoding() {
-        let err = image_pages(&png_header(100_000, 100_000), &ReadOptions::default()).unwrap_err();
+        let err = image_pages(&png_header(100_000, 100_000), &ReadOptions::default())
+            .err()
+            .expect("refused");
         assert!(
             matches!(
                 err,
@@ -292,7 +224,10 @@ mod tests {
         GrayImage::new(1240, 1754)
             .write_to(&mut Cursor::new(&mut img), ImageFormat::Png)
             .unwrap();
-        let pages = image_pages(&img, &ReadOptions::default()).unwrap();
+        let pages: Vec<_> = image_pages(&img, &ReadOptions::default())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(pages.len(), 1);
         assert!((pages[0].dpi - 150.0).abs() < 1.0, "{}", pages[0].dpi);
         assert_eq!(png_dpi(&img), None);

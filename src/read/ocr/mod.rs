@@ -10,6 +10,7 @@ mod decode;
 pub mod engine;
 mod pdf_pages;
 pub mod preprocess;
+mod tiff;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,10 +64,10 @@ pub struct PageImage {
     pub dpi: f32,
 }
 
-/// OCR of a PNG, JPEG or TIFF (every page of a multi-page TIFF).
+/// OCR of a PNG, JPEG or TIFF (every page of a multi-page TIFF, decoded as OCR gets to it).
 pub fn ocr_image(bytes: &[u8], opts: &ReadOptions) -> Result<Vec<Page>, ReadError> {
     let pages = decode::image_pages(bytes, opts)?;
-    Ok(ocr_pages(
+    Ok(ocr_stream(
         EnginePool::global(),
         pages,
         opts,
@@ -87,7 +88,16 @@ pub fn ocr_pdf(bytes: &[u8], pages: &[u32], opts: &ReadOptions) -> Result<Vec<Pa
 
 /// Decodes an image file's pages without OCR (for benchmarks and tests).
 pub fn image_page_images(bytes: &[u8], opts: &ReadOptions) -> Result<Vec<PageImage>, ReadError> {
-    Ok(decode::image_pages(bytes, opts)?)
+    Ok(decode::image_pages(bytes, opts)?.collect::<Result<_, _>>()?)
+}
+
+/// An image file's pages, each decoded when the iterator reaches it (for tests: a TIFF page is
+/// not decoded before it is asked for).
+pub fn image_page_stream<'a>(
+    bytes: &'a [u8],
+    opts: &ReadOptions,
+) -> Result<impl Iterator<Item = Result<PageImage, ReadError>> + 'a, ReadError> {
+    Ok(decode::image_pages(bytes, opts)?.map(|p| p.map_err(ReadError::from)))
 }
 
 /// A PDF's page images without OCR (for benchmarks and tests).

@@ -345,7 +345,8 @@ pub fn decompressed(s: &lopdf::Stream, limit: usize) -> Option<Vec<u8>> {
     if s.dict.get(b"Filter").is_ok() {
         s.decompressed_content_with_limit(limit).ok()
     } else {
-        Some(s.content.clone())
+        // An uncompressed stream is held to the same limit as an inflated one.
+        (s.content.len() <= limit).then(|| s.content.clone())
     }
 }
 

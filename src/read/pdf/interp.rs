@@ -3,28 +3,39 @@
 //!
 //! It replaces pdf-extract on the hot path (pdf-extract re-parses every font on every page and
 //! panics or balloons on hostile files). Constraints: no panic on any input (every lookup is
-//! fallible), bounded work (operations per page, form nesting, decompressed bytes per stream and
-//! per document), fonts parsed once per document (`FontCache`). Only what text extraction needs
-//! is interpreted: text state and positioning, the CTM through `q`/`Q`/`cm`, and form XObjects.
+//! fallible), bounded work (operations per page and per document, form nesting, content bytes
+//! per stream and per document, compressed or not), fonts parsed once per document
+//! (`FontCache`). Only what text extraction needs is interpreted: text state and positioning,
+//! the CTM through `q`/`Q`/`cm`, and form XObjects.
+//!
+//! Going over a per-page or per-stream limit cuts that page or skips that stream (the page may
+//! then be OCRed); going over a per-document budget refuses the document (`InterpError::Limit`),
+//! because every page after it would be cut too and a document that big is hostile, not an
+//! invoice.
 
 use std::rc::Rc;
 
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
+use super::budget::Budget;
 use super::fonts::{decompressed, get, num, resolve, Font, FontCache};
 use super::glyphs::WordCollector;
 use super::lexer::{Lexer, Operand};
 use super::space::{mul, translate, Matrix, PageFrame, IDENTITY};
 use crate::read::layout::Page;
 
-/// Largest decompressed stream (content, form or object stream).
-const MAX_STREAM_BYTES: usize = 64 << 20;
-/// Decompressed content bytes interpreted per document, all pages together.
-const MAX_DOC_BYTES: usize = 256 << 20;
-/// Operations interpreted per page (forms included).
-const MAX_OPS: usize = 2_000_000;
-/// Form XObjects nested deeper than this are skipped.
-const MAX_FORM_DEPTH: usize = 8;
+/// Largest decompressed stream (content, form or object stream); an uncompressed one too.
+pub const MAX_STREAM_BYTES: usize = 64 << 20;
+/// Content bytes interpreted per document, all pages and every form invocation together,
+/// whether the streams were compressed or not.
+pub const MAX_DOC_BYTES: usize = 256 << 20;
+/// Operations interpreted per page (forms included); the rest of the page is skipped.
+pub const MAX_OPS: usize = 2_000_000;
+/// Operations interpreted per document, all pages together (a dense invoice page has a few
+/// thousand; this is five pages at the per-page limit).
+pub const MAX_DOC_OPS: usize = 10_000_000;
+/// Form XObjects nested deeper than this are skipped (and refused in the pdf-extract fallback).
+pub const MAX_FORM_DEPTH: usize = 8;
 /// `q` without `Q` beyond this depth is ignored.
 const MAX_STACK: usize = 64;
 
@@ -36,6 +47,8 @@ pub enum InterpError {
     Encrypted,
     #[error("the PDF has no pages")]
     NoPages,
+    #[error("{0}")]
+    Limit(String),
 }
 
 /// Graphics state that matters to text (`q`/`Q` save and restore all of it).
@@ -57,7 +70,7 @@ struct Interp<'a> {
     out: WordCollector,
     frame: PageFrame,
     ops: usize,
-    budget: &'a mut usize,
+    budget: &'a mut Budget,
     text: String,
 }
 
@@ -77,11 +90,15 @@ pub fn text_pages(bytes: &[u8]) -> Result<Vec<Page>, InterpError> {
         return Err(InterpError::NoPages);
     }
     let mut fonts = FontCache::default();
-    let mut budget = MAX_DOC_BYTES;
-    Ok(pages
-        .iter()
-        .map(|(&n, &id)| page(&doc, n, id, &mut fonts, &mut budget))
-        .collect())
+    let mut budget = Budget::new();
+    let mut out = Vec::with_capacity(pages.len());
+    for (&n, &id) in &pages {
+        out.push(page(&doc, n, id, &mut fonts, &mut budget));
+        if let Some(why) = budget.exceeded.take() {
+            return Err(InterpError::Limit(why));
+        }
+    }
+    Ok(out)
 }
 
 fn inherited<'a>(doc: &'a Document, page: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
@@ -116,7 +133,7 @@ fn page(
     number: u32,
     id: ObjectId,
     fonts: &mut FontCache,
-    budget: &mut usize,
+    budget: &mut Budget,
 ) -> Page {
     let mut out = WordCollector::new(number);
     let Ok(dict) = doc.get_dictionary(id) else {
@@ -137,10 +154,12 @@ fn page(
     };
     let (w, h) = frame.size();
     out.set_size(w, h);
-    let Ok(content) = doc.get_page_content_with_limit(id, MAX_STREAM_BYTES.min(*budget)) else {
+    let Ok(content) = doc.get_page_content_with_limit(id, MAX_STREAM_BYTES) else {
         return out.empty_page();
     };
-    *budget = budget.saturating_sub(content.len());
+    if !budget.bytes(content.len()) {
+        return out.empty_page();
+    }
     let resources = page_resources(doc, id);
     let mut it = Interp {
         doc,
@@ -222,7 +241,7 @@ impl Interp<'_> {
         let mut tlm = IDENTITY;
         while let Some(op) = lexer.next_op(&mut operands) {
             self.ops += 1;
-            if self.ops > MAX_OPS {
+            if self.ops > MAX_OPS || !self.budget.op() {
                 return;
             }
             let o = operands.as_slice();
@@ -328,10 +347,12 @@ impl Interp<'_> {
         if get(doc, &stream.dict, b"Subtype").and_then(|o| o.as_name().ok()) != Some(b"Form") {
             return;
         }
-        let Some(data) = decompressed(stream, MAX_STREAM_BYTES.min(*self.budget)) else {
+        let Some(data) = decompressed(stream, MAX_STREAM_BYTES) else {
             return;
         };
-        *self.budget = self.budget.saturating_sub(data.len());
+        if !self.budget.bytes(data.len()) {
+            return;
+        }
         let own = get(doc, &stream.dict, b"Resources").and_then(|o| o.as_dict().ok());
         let res: Vec<&Dictionary> = match own {
             Some(d) => std::iter::once(d).chain(res.iter().copied()).collect(),

@@ -1,14 +1,19 @@
 //! PDF text layer → `Page`s of positioned words (points, top-left origin).
 //!
 //! Our own interpreter on lopdf (`interp.rs`, `fonts.rs`, `cmap.rs`) reads the text layer: it is
-//! bounded (operations, nesting, decompressed bytes) and parses fonts once per document.
+//! bounded (operations and content bytes per page and per document, form nesting) and parses
+//! fonts once per document; a document over a per-document budget is refused, not handed on.
 //! pdf-extract stays as the fallback for documents our interpreter cannot open at all; it panics
-//! on a share of corrupt files (DESIGN.md §3), so every call into it is wrapped in `catch_unwind`.
+//! on a share of corrupt files (DESIGN.md §3), so every call into it is wrapped in `catch_unwind`,
+//! and it follows forms without a depth limit (a stack overflow aborts), so `forms.rs` measures
+//! the nesting first and refuses a document nested too deep or in a loop.
 //! A broken document is a `PdfError`, a broken page is an empty page (which `has_usable_text`
 //! rejects, so OCR reads it). `FACTEUR_PDF_TEXT=pdf-extract` forces the old path.
 
+mod budget;
 mod cmap;
 mod fonts;
+mod forms;
 mod glyphs;
 mod interp;
 mod lexer;
@@ -21,6 +26,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use super::layout::Page;
 
 pub use glyphs::WordCollector;
+pub use interp::{MAX_DOC_BYTES, MAX_DOC_OPS, MAX_FORM_DEPTH, MAX_OPS, MAX_STREAM_BYTES};
 
 /// Why a PDF's text layer could not be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +39,9 @@ pub enum PdfError {
     NoPages,
     #[error("the PDF parser crashed on this file: {0}")]
     Crashed(String),
+    /// Over a per-document budget: refused, not read partly.
+    #[error("{0}")]
+    Limit(String),
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -69,8 +78,11 @@ pub fn text_pages(bytes: &[u8]) -> Result<Vec<Page>, PdfError> {
 pub fn text_pages_with(bytes: &[u8], which: Interpreter) -> Result<Vec<Page>, PdfError> {
     if which == Interpreter::Own {
         // Our interpreter should not panic; if it ever does, pdf-extract gets its chance.
-        if let Ok(Ok(pages)) = catch_unwind(|| interp::text_pages(bytes)) {
-            return Ok(pages);
+        match catch_unwind(|| interp::text_pages(bytes)) {
+            Ok(Ok(pages)) => return Ok(pages),
+            // Not a document pdf-extract should try: it would spend the same without limits.
+            Ok(Err(interp::InterpError::Limit(why))) => return Err(PdfError::Limit(why)),
+            Ok(Err(_)) | Err(_) => {}
         }
     }
     extract_pages(bytes)
@@ -86,6 +98,11 @@ fn extract_pages(bytes: &[u8]) -> Result<Vec<Page>, PdfError> {
         if !ok {
             return Err(PdfError::Encrypted);
         }
+    }
+    let deep = catch_unwind(AssertUnwindSafe(|| forms::refuse_deep_forms(&doc)))
+        .map_err(|p| PdfError::Crashed(panic_message(p.as_ref())))?;
+    if let Some(why) = deep {
+        return Err(PdfError::Limit(why));
     }
     // A rewrite that crashes leaves the document as it was loaded only if it crashed before
     // touching it; either way pdf-extract then reads what is there.

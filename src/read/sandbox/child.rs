@@ -4,12 +4,14 @@
 //! The limits are set by the child on itself before it reads anything (no `pre_exec` in the
 //! parent). RLIMIT_CPU counts the whole life of the process and children are reused, so before each
 //! document the soft limit is moved to "CPU used so far + the per-document allowance"; going over it
-//! raises SIGXCPU, which the parent reports as a limit. The protocol owns the real stdout: fd 1 is
-//! pointed at stderr, so a library that prints cannot corrupt a frame.
+//! raises SIGXCPU, which the parent reports as a hung reader. The protocol owns the real stdin and
+//! stdout, moved to close-on-exec descriptors: fd 1 is pointed at stderr, so a library that prints
+//! cannot corrupt a frame, and fd 0 at /dev/null, so a helper (`pdftoppm`) started by a library
+//! or by us inherits neither end of the protocol.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::panic::{self, AssertUnwindSafe};
 
 use super::protocol::{read_frame, write_frame, Response, MAX_REQUEST_BYTES, READY};
@@ -41,7 +43,13 @@ pub fn serve() -> u8 {
         eprintln!("facteur sandbox child: cannot greet the parent: {e}");
         return 3;
     }
-    let mut input = BufReader::new(io::stdin().lock());
+    let mut input = match take_stdin() {
+        Ok(f) => BufReader::new(f),
+        Err(e) => {
+            eprintln!("facteur sandbox child: cannot take over stdin: {e}");
+            return 3;
+        }
+    };
     loop {
         let opts = match read_frame(&mut input, 1024 * 1024) {
             Ok(Some(frame)) => frame,
@@ -161,20 +169,38 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
-/// Keeps a private copy of fd 1 for frames and points fd 1 at stderr.
+/// Keeps a private close-on-exec copy of fd 1 for frames and points fd 1 at stderr.
 fn take_stdout() -> io::Result<File> {
     io::stdout().flush()?;
-    // SAFETY: dup/dup2 on the process's own standard descriptors; the duplicate is owned by the
-    // returned File and nothing else holds it.
+    let frames = dup_cloexec(1)?;
+    // SAFETY: dup2 on the process's own standard descriptors.
+    if unsafe { libc::dup2(2, 1) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(frames)
+}
+
+/// Keeps a private close-on-exec copy of fd 0 for requests and points fd 0 at /dev/null.
+fn take_stdin() -> io::Result<File> {
+    let requests = dup_cloexec(0)?;
+    let null = File::open("/dev/null")?;
+    // SAFETY: dup2 onto the process's own stdin; `null` stays owned by its File.
+    if unsafe { libc::dup2(null.as_raw_fd(), 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(requests)
+}
+
+/// A close-on-exec duplicate of `fd` (numbered 3 or above), owned by the returned File.
+fn dup_cloexec(fd: i32) -> io::Result<File> {
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on one of our own standard descriptors; the new descriptor
+    // is owned by the returned File and nothing else holds it.
     unsafe {
-        let fd = libc::dup(1);
-        if fd < 0 {
+        let copy = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
+        if copy < 0 {
             return Err(io::Error::last_os_error());
         }
-        if libc::dup2(2, 1) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(File::from_raw_fd(fd))
+        Ok(File::from_raw_fd(copy))
     }
 }
 

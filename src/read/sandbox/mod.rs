@@ -3,12 +3,20 @@
 //! document with a reason, never the worker.
 //!
 //! Each child is `facteur __sandbox-child` (see `child.rs`; `worker.rs` is the parent's side) with
-//! RLIMIT_AS, a per-document RLIMIT_CPU and `OMP_THREAD_LIMIT=1` (Tesseract is 4× slower on 2 cores without it, and it must be
-//! set before libtesseract loads). The parent adds a wall-clock timeout. Children are reused across
-//! documents and spawned lazily; one that fails is killed, reaped and diagnosed from its exit status
-//! and the tail of its stderr, and the next document gets a fresh one.
+//! RLIMIT_AS, a per-document RLIMIT_CPU and `OMP_THREAD_LIMIT=1` (Tesseract is 4× slower on 2
+//! cores without it, and it must be set before libtesseract loads). It starts with a cleared
+//! environment plus the few variables reading needs (`env.rs`: no database URL, no IMAP secret),
+//! leads its own process group with its helpers (`pdftoppm`), and keeps its protocol pipes
+//! close-on-exec so helpers never hold them. The parent adds a wall-clock timeout. Children are
+//! reused across documents and spawned lazily; one that fails is killed with its whole group,
+//! reaped and diagnosed from its exit status and the tail of its stderr, and the next document
+//! gets a fresh one.
+//!
+//! Errors that mean "the reader died or hung" are `ReadError::Crashed` and `ReadError::Timeout`
+//! (`ReadError::killed_the_reader`).
 
 mod child;
+mod env;
 mod protocol;
 mod worker;
 
@@ -77,6 +85,14 @@ impl SandboxPool {
         }
     }
 
+    /// Process ids of the idle children (for operators and tests; each also leads its group).
+    pub fn idle_pids(&self) -> Vec<u32> {
+        self.idle
+            .lock()
+            .map(|idle| idle.iter().map(|w| w.pid).collect())
+            .unwrap_or_default()
+    }
+
     /// Process ids of the children reading a document right now (for operators and tests).
     pub fn busy_pids(&self) -> Vec<u32> {
         self.busy.lock().map(|b| b.clone()).unwrap_or_default()
@@ -107,8 +123,9 @@ impl SandboxPool {
             Ok(Err(io)) => Err(worker.diagnose(&io, &self.config).await),
             Err(_) => {
                 worker.finish().await;
-                Err(ReadError::Limit(format!(
-                    "reading took longer than the {} s wall-clock limit; the reader process was stopped",
+                Err(ReadError::Timeout(format!(
+                    "reading took longer than the {} s wall-clock limit; the reader process and \
+                     its helpers were stopped",
                     self.config.wall_timeout_secs
                 )))
             }

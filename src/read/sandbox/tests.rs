@@ -95,8 +95,10 @@ async fn a_child_killed_mid_request_fails_that_document_only() {
     assert_reads_normally(&pool).await;
 }
 
+/// What the read stage counts: a reader that died of the memory limit is `Crashed`, one stopped
+/// by the CPU or wall-clock limit is `Timeout`; both are `killed_the_reader`, a refusal is not.
 #[tokio::test]
-async fn memory_cpu_and_wall_limits_are_reported_as_limits() {
+async fn memory_deaths_are_crashes_and_cpu_and_wall_limits_are_timeouts() {
     let pool = SandboxPool::new(SandboxConfig {
         memory_limit_mb: 512,
         cpu_limit_secs: 1,
@@ -106,24 +108,35 @@ async fn memory_cpu_and_wall_limits_are_reported_as_limits() {
     let r = pool
         .read(b"SANDBOX-TEST:alloc".to_vec(), ReadOptions::default())
         .await;
-    match r {
-        Err(ReadError::Limit(why)) => assert!(why.contains("512 MiB memory"), "{why}"),
-        other => panic!("expected the memory limit, got {other:?}"),
+    match &r {
+        Err(e @ ReadError::Crashed(why)) => {
+            assert!(why.contains("512 MiB memory"), "{why}");
+            assert!(e.killed_the_reader());
+        }
+        other => panic!("expected a crash at the memory limit, got {other:?}"),
     }
     let r = pool
         .read(b"SANDBOX-TEST:spin".to_vec(), ReadOptions::default())
         .await;
-    match r {
-        Err(ReadError::Limit(why)) => assert!(why.contains("1 s CPU"), "{why}"),
+    match &r {
+        Err(e @ ReadError::Timeout(why)) => {
+            assert!(why.contains("1 s CPU"), "{why}");
+            assert!(e.killed_the_reader());
+        }
         other => panic!("expected the CPU limit, got {other:?}"),
     }
     let r = pool
         .read(b"SANDBOX-TEST:sleep".to_vec(), ReadOptions::default())
         .await;
-    match r {
-        Err(ReadError::Limit(why)) => assert!(why.contains("8 s wall-clock"), "{why}"),
+    match &r {
+        Err(e @ ReadError::Timeout(why)) => {
+            assert!(why.contains("8 s wall-clock"), "{why}");
+            assert!(e.killed_the_reader());
+        }
         other => panic!("expected the wall-clock limit, got {other:?}"),
     }
+    let refused = ReadError::Limit("page image too large".into());
+    assert!(!refused.killed_the_reader());
     assert_reads_normally(&pool).await;
 }
 

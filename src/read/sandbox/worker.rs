@@ -4,6 +4,11 @@
 //!
 //! Kept apart from the pool (`mod.rs`) because this is where the operating system shows through:
 //! signals, pipes, and the words a C++ library leaves on stderr when RLIMIT_AS stops it.
+//!
+//! Each child leads its own process group, and its helpers (`pdftoppm`) inherit it: a child that
+//! is stopped is stopped with `killpg`, helpers included, and always before it is reaped (a
+//! zombie leader keeps its pid, so the group id cannot have been reused by then). Its private
+//! `TMPDIR` (`env.rs`) is removed once it is gone.
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -12,22 +17,31 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use super::env::child_env;
 use super::protocol::{Response, MAX_RESPONSE_BYTES, READY};
-use super::{SandboxConfig, ENV_CPU_SECS, ENV_MEMORY_MB};
+use super::SandboxConfig;
 use crate::read::{ReadError, ReadOptions};
 
 /// How long a new child may take to print its greeting.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How much of a dead child's stderr goes into the error.
 const STDERR_TAIL: usize = 16 * 1024;
+/// How long a child that stopped answering may take to exit by itself (so its own exit status,
+/// not our SIGKILL, says why) before its group is killed.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 pub(super) struct Worker {
     pub(super) pid: u32,
     process: Child,
-    stdin: ChildStdin,
+    /// `None` once closed (`stop`).
+    stdin: Option<ChildStdin>,
     stdout: ChildStdout,
     tail: Arc<Mutex<Vec<u8>>>,
     stderr_task: tokio::task::JoinHandle<()>,
+    /// The child's private TMPDIR; removed on drop, after the group is dead.
+    _tmpdir: tempfile::TempDir,
+    /// Set once the child was waited for: its pid may belong to someone else from then on.
+    reaped: bool,
 }
 
 impl Worker {
@@ -41,15 +55,21 @@ impl Worker {
                 ))
             })?,
         };
+        let tmpdir = tempfile::Builder::new()
+            .prefix("facteur-sandbox-")
+            .tempdir()
+            .map_err(|e| {
+                ReadError::Crashed(format!(
+                    "cannot create a temporary folder for a reader process in {}: {e}",
+                    std::env::temp_dir().display()
+                ))
+            })?;
         let mut process = Command::new(&program)
             .args(&config.child_args)
-            .env("OMP_THREAD_LIMIT", "1")
-            // glibc reserves 64 MiB of address space per malloc arena; RLIMIT_AS counts it.
-            .env("MALLOC_ARENA_MAX", "2")
-            // One document at a time per child: one engine, not one per core.
-            .env(crate::read::ocr::engine::ENV_ENGINES, "1")
-            .env(ENV_MEMORY_MB, config.memory_limit_mb.to_string())
-            .env(ENV_CPU_SECS, config.cpu_limit_secs.to_string())
+            .env_clear()
+            .envs(child_env(std::env::vars_os(), config, tmpdir.path()))
+            // Its own process group, which its helpers (pdftoppm) inherit: see `kill_group`.
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -76,10 +96,12 @@ impl Worker {
         let mut worker = Worker {
             process,
             pid,
-            stdin,
+            stdin: Some(stdin),
             stdout,
             tail,
             stderr_task,
+            _tmpdir: tmpdir,
+            reaped: false,
         };
         match tokio::time::timeout(STARTUP_TIMEOUT, worker.await_greeting()).await {
             Ok(Ok(())) => Ok(worker),
@@ -104,21 +126,28 @@ impl Worker {
 
     /// Whether the child is still running (one may have been killed while it was idle).
     pub(super) fn is_alive(&mut self) -> bool {
-        matches!(self.process.try_wait(), Ok(None))
+        match self.process.try_wait() {
+            Ok(None) => true,
+            Ok(Some(_)) => {
+                self.reaped = true;
+                false
+            }
+            Err(_) => false,
+        }
     }
 
-    /// Closes the child's stdin (its signal to exit cleanly) and reaps it, killing it after 5 s.
-    pub(super) async fn stop(self) {
-        let Worker {
-            mut process, stdin, ..
-        } = self;
-        drop(stdin);
-        if tokio::time::timeout(Duration::from_secs(5), process.wait())
+    /// Closes the child's stdin (its signal to exit cleanly) and reaps it, killing its group
+    /// after 5 s.
+    pub(super) async fn stop(mut self) {
+        drop(self.stdin.take());
+        if exited_within(self.pid, Duration::from_secs(5))
             .await
-            .is_err()
+            .is_none()
         {
-            let _ = process.kill().await;
+            self.kill_group();
         }
+        let _ = self.process.wait().await;
+        self.reaped = true;
     }
 
     pub(super) async fn await_greeting(&mut self) -> std::io::Result<()> {
@@ -150,6 +179,12 @@ impl Worker {
         bytes: &[u8],
     ) -> std::io::Result<Response> {
         let opts = serde_json::to_vec(opts).map_err(std::io::Error::other)?;
+        let stdin = self.stdin.as_mut().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the reader's stdin is closed",
+            )
+        })?;
         for frame in [&opts[..], bytes] {
             let len = u32::try_from(frame.len()).map_err(|_| {
                 std::io::Error::new(
@@ -157,10 +192,10 @@ impl Worker {
                     format!("document of {} bytes is too large to send", frame.len()),
                 )
             })?;
-            self.stdin.write_all(&len.to_le_bytes()).await?;
-            self.stdin.write_all(frame).await?;
+            stdin.write_all(&len.to_le_bytes()).await?;
+            stdin.write_all(frame).await?;
         }
-        self.stdin.flush().await?;
+        stdin.flush().await?;
         let mut len = [0u8; 4];
         self.stdout.read_exact(&mut len).await?;
         let len = u32::from_le_bytes(len);
@@ -175,18 +210,38 @@ impl Worker {
         serde_json::from_slice(&buf).map_err(std::io::Error::other)
     }
 
-    /// Kills (if still running) and reaps the child.
+    /// Kills (if still running) the child and its helpers, and reaps it. A child that is
+    /// already exiting gets `EXIT_GRACE` to do so, so its status says why it stopped.
     pub(super) async fn finish(&mut self) -> Option<std::process::ExitStatus> {
-        let status =
-            match tokio::time::timeout(Duration::from_millis(500), self.process.wait()).await {
-                Ok(Ok(status)) => Some(status),
-                _ => {
-                    let _ = self.process.start_kill();
-                    self.process.wait().await.ok()
-                }
-            };
+        if self.reaped {
+            return None;
+        }
+        let _ = exited_within(self.pid, EXIT_GRACE).await;
+        // Dead or alive, the leader is not reaped yet: the group id is still ours.
+        self.kill_group();
+        let status = self.process.wait().await.ok();
+        self.reaped = true;
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.stderr_task).await;
         status
+    }
+
+    /// SIGKILL to the child's whole process group (the child and its helpers). Only called
+    /// before the child is reaped.
+    fn kill_group(&self) {
+        if self.reaped || self.pid == 0 {
+            return;
+        }
+        let Ok(pgid) = libc::pid_t::try_from(self.pid) else {
+            return;
+        };
+        // SAFETY: kill(2)/killpg(2) on our unreaped child and the group it leads
+        // (`process_group(0)`): its pid is not reaped yet, so neither id can belong to anyone
+        // else. The child itself is killed directly as well, so that it dies (and `wait` returns)
+        // even if it were not a group leader.
+        unsafe {
+            libc::killpg(pgid, libc::SIGKILL);
+            libc::kill(pgid, libc::SIGKILL);
+        }
     }
 
     /// Why the child stopped answering, as the error the document will carry.
@@ -215,13 +270,16 @@ impl Worker {
         .any(|m| tail.contains(m));
         use std::os::unix::process::ExitStatusExt;
         match status.map(|s| (s.signal(), s.code())) {
-            Some((Some(libc::SIGXCPU), _)) => ReadError::Limit(format!(
+            // Spinning is hanging: the stage counts it with the wall-clock timeout.
+            Some((Some(libc::SIGXCPU), _)) => ReadError::Timeout(format!(
                 "reading used more than the {} s CPU limit; the reader process was stopped",
                 cfg.cpu_limit_secs
             )),
-            _ if out_of_memory => ReadError::Limit(format!(
-                "reading needed more than the {} MiB memory limit{stderr}",
-                cfg.memory_limit_mb
+            // The process died of it: a crash, whose reason names the limit.
+            _ if out_of_memory => ReadError::Crashed(format!(
+                "reading needed more than the {} MiB memory limit and the reader process \
+                 {} died{stderr}",
+                cfg.memory_limit_mb, self.pid
             )),
             Some((Some(sig), _)) => ReadError::Crashed(format!(
                 "the reader process {} was killed by signal {sig} ({}){stderr}",
@@ -237,6 +295,42 @@ impl Worker {
                 self.pid
             )),
         }
+    }
+}
+
+impl Drop for Worker {
+    /// A worker dropped without `finish` (a cancelled read, a pool going away) takes its group
+    /// with it; `kill_on_drop` alone would leave the helpers running.
+    fn drop(&mut self) {
+        self.kill_group();
+    }
+}
+
+/// Waits up to `grace` for the child to exit, without reaping it (`WNOWAIT`), so its group can
+/// still be killed safely afterwards. `Some(())` when it exited.
+async fn exited_within(pid: u32, grace: Duration) -> Option<()> {
+    let deadline = tokio::time::Instant::now() + grace;
+    let pid = libc::id_t::from(pid);
+    loop {
+        // SAFETY: waitid(2) with WNOWAIT only reports on our own child and leaves it unreaped;
+        // `info` is a plain struct the call fills.
+        let exited = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let r = libc::waitid(
+                libc::P_PID,
+                pid,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            );
+            r == 0 && info.si_pid() != 0
+        };
+        if exited {
+            return Some(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

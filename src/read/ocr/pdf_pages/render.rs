@@ -34,6 +34,7 @@ pub(super) fn render(
     let mut child = Command::new("pdftoppm")
         .args(["-r", &format!("{dpi}"), "-gray", "-f", &n, "-l", &n])
         .arg(path)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
