@@ -59,6 +59,7 @@ pub enum Rule {
     D3,
     D4,
     D5,
+    D6,
     D7,
     D8,
 }
@@ -290,6 +291,64 @@ fn pair(new: &Candidate, old: &Candidate, history: &History, t: &Thresholds) -> 
         ));
     }
     None
+}
+
+/// D6, the vendor-master alerts, against the supplier's recent invoices and those paid to the same
+/// IBAN: the IBAN is used by another legal entity (two supplier records, one bank account), or the
+/// supplier has always been paid elsewhere (a changed bank account is how invoice fraud starts).
+pub fn vendor_master(new: &Candidate, recent: &[Candidate]) -> Option<Finding> {
+    let iban = new.supplier.iban.as_deref()?;
+    let others = || recent.iter().filter(|c| c.document != new.document);
+    // Another entity (a different SIREN or VAT id) paid to this IBAN.
+    let shared = others().find(|c| {
+        c.supplier.iban.as_deref() == Some(iban)
+            && [
+                (&c.supplier.siren, &new.supplier.siren),
+                (&c.supplier.vat_id, &new.supplier.vat_id),
+            ]
+            .iter()
+            .any(|(a, b)| a.is_some() && b.is_some() && a != b)
+    });
+    if let Some(c) = shared {
+        return Some(Finding {
+            rule: Rule::D6,
+            of: c.document,
+            verdict: Verdict::Review(Priority::High),
+            evidence: format!(
+                "IBAN {iban} is also the bank account of another supplier ({})",
+                c.supplier
+                    .vat_id
+                    .as_deref()
+                    .or(c.supplier.siren.as_deref())
+                    .unwrap_or("?")
+            ),
+        });
+    }
+    // The same entity by registration id, always paid to other accounts so far.
+    let same: Vec<&Candidate> = others()
+        .filter(|c| {
+            [
+                (&c.supplier.siren, &new.supplier.siren),
+                (&c.supplier.vat_id, &new.supplier.vat_id),
+            ]
+            .iter()
+            .any(|(a, b)| a.is_some() && a == b)
+        })
+        .collect();
+    let paid_elsewhere = !same.is_empty()
+        && same
+            .iter()
+            .all(|c| c.supplier.iban.as_deref().is_some_and(|i| i != iban));
+    paid_elsewhere.then(|| Finding {
+        rule: Rule::D6,
+        of: same[0].document,
+        verdict: Verdict::Review(Priority::High),
+        evidence: format!(
+            "IBAN {iban} was never used by this supplier: its {} earlier invoice(s) were paid to {}",
+            same.len(),
+            same[0].supplier.iban.as_deref().unwrap_or("?")
+        ),
+    })
 }
 
 /// D7: a credit note whose preceding invoice exists, and whose credits would exceed it.

@@ -199,3 +199,32 @@ fn the_same_supplier_by_name_only_never_blocks() {
     );
     assert_eq!(found, Some((Rule::D5, Verdict::Review(Priority::Low))));
 }
+
+fn with_iban(mut c: Candidate, iban: &str) -> Candidate {
+    c.supplier.iban = Some(iban.into());
+    c
+}
+
+#[test]
+fn d6_a_new_bank_account_or_one_shared_by_two_suppliers() {
+    const USUAL: &str = "FR7630006000011234567890189";
+    const NEW: &str = "FR7610107001011234567890129";
+    let jan = with_iban(inv(1, "F-1", (2026, 1, 5), "10.00", ACME), USUAL);
+    let feb = with_iban(inv(2, "F-2", (2026, 2, 5), "10.00", ACME), USUAL);
+    let changed = with_iban(inv(3, "F-3", (2026, 3, 5), "10.00", ACME), NEW);
+    let f = vendor_master(&changed, &[jan.clone(), feb.clone()]).expect("new IBAN");
+    assert_eq!(
+        (f.rule, f.verdict),
+        (Rule::D6, Verdict::Review(Priority::High))
+    );
+    let usual = with_iban(inv(4, "F-4", (2026, 4, 5), "10.00", ACME), USUAL);
+    assert_eq!(vendor_master(&usual, &[jan.clone(), feb]), None);
+    assert_eq!(
+        vendor_master(&changed, &[]),
+        None,
+        "a first invoice has nothing to differ from"
+    );
+    let other = with_iban(inv(5, "X-1", (2026, 4, 5), "99.00", OTHER), USUAL);
+    let f = vendor_master(&other, &[jan]).expect("shared IBAN");
+    assert!(f.evidence.contains("another supplier"), "{}", f.evidence);
+}

@@ -4,7 +4,7 @@
 //! `duplicate_suspected` (a person looks) or on to `pending_approval`.
 
 use crate::dedupe::candidate::is_recurring;
-use crate::dedupe::rules::{decide, Candidate, Finding, History, Verdict};
+use crate::dedupe::rules::{decide, vendor_master, Candidate, Finding, History, Verdict};
 use crate::domain::{DocumentId, DocumentState};
 use crate::store::duplicates::DedupeEffects;
 use crate::store::{Effects, Job, Transition};
@@ -46,7 +46,10 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
             })
             .collect(),
     };
-    let findings = decide(&candidate, &earlier, &history, &t);
+    let mut findings = decide(&candidate, &earlier, &history, &t);
+    if findings.iter().all(|f| f.verdict != Verdict::Block) {
+        findings.extend(vendor_master(&candidate, &recent));
+    }
     let compared = earlier.iter().map(|c| c.document).collect();
     Ok(verdict(candidate, findings, compared, t.window_days))
 }
