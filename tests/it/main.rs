@@ -5,6 +5,7 @@ mod helpers;
 mod cli;
 mod einvoice;
 mod folder;
+mod folder_hostile;
 mod imap;
 mod ocr;
 mod store;
