@@ -226,7 +226,7 @@ fn default_zip_entries() -> usize {
     100
 }
 fn default_zip_total_mb() -> u64 {
-    200
+    100
 }
 fn default_zip_depth() -> u32 {
     2

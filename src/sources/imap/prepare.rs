@@ -117,7 +117,12 @@ pub fn prepare(plan: &Plan, key: &MailKey, body: &[u8]) -> (MailRecord, Vec<Mail
                 })
             }
             Verdict::Refused(why) => {
-                refused.push(format!("{}: {why}", p.name));
+                let label = if p.path.ends_with(&p.name) {
+                    p.path.clone()
+                } else {
+                    format!("{} (part {})", p.name, p.path)
+                };
+                refused.push((label, why.clone()));
                 PartVerdict::Refused(why)
             }
             Verdict::Ignored(why) => PartVerdict::Ignored(why),
@@ -130,7 +135,7 @@ pub fn prepare(plan: &Plan, key: &MailKey, body: &[u8]) -> (MailRecord, Vec<Mail
         });
     }
     let (status, reason, action) = if !refused.is_empty() {
-        (MailStatus::Refused, Some(refused.join("; ")), false)
+        (MailStatus::Refused, Some(refusals(&refused)), false)
     } else if taken > 0 {
         (MailStatus::Imported, None, rules.action != ActionKind::None)
     } else {
@@ -141,4 +146,30 @@ pub fn prepare(plan: &Plan, key: &MailKey, body: &[u8]) -> (MailRecord, Vec<Mail
         )
     };
     (record(x.meta, status, reason, action), parts)
+}
+
+/// One line per distinct reason, naming its parts (a few, then a count): a mail of 30 zips over
+/// the budget reads as one reason, not thirty.
+fn refusals(refused: &[(String, String)]) -> String {
+    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (part, why) in refused {
+        match reasons.iter_mut().find(|(w, _)| w == why) {
+            Some((_, parts)) => parts.push(part),
+            None => reasons.push((why, vec![part])),
+        }
+    }
+    reasons
+        .iter()
+        .map(|(why, parts)| {
+            let shown: Vec<&str> = parts.iter().take(3).copied().collect();
+            let more = parts.len().saturating_sub(shown.len());
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("{why}: {}{tail}", shown.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
