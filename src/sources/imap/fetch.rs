@@ -185,50 +185,9 @@ pub async fn check_folder(
             .copied()
             .filter(|u| !too_big.iter().any(|(b, _)| b == u))
             .collect();
-        let set = actions::uid_set(&wanted);
-        let fetched: Vec<(u32, Option<Vec<u8>>)> = if wanted.is_empty() {
-            Vec::new()
-        } else {
-            timed(t.saturating_mul(4), "UID FETCH", folder, async {
-                let stream = session
-                    .uid_fetch(&set, "(UID RFC822.SIZE BODY.PEEK[])")
-                    .await?;
-                let all: Vec<_> = stream.try_collect().await?;
-                Ok(all
-                    .iter()
-                    .filter_map(|f| f.uid.map(|u| (u, f.body().map(<[u8]>::to_vec))))
-                    .collect())
-            })
-            .await?
-        };
+        let mut bodies = fetch_bodies(session, t, folder, &wanted).await?;
         let (mut done, mut to_flag) = (Vec::new(), Vec::new());
-        for (uid, size) in &too_big {
-            let record = MailRecord {
-                key: MailKey {
-                    account: name.to_string(),
-                    folder: folder.to_string(),
-                    uidvalidity: uv,
-                    uid: *uid,
-                },
-                meta: Default::default(),
-                status: MailStatus::Refused,
-                reason: Some(format!(
-                    "message of {:.1} MiB is over the {} MiB download limit (max_message_mb); \
-                     not downloaded",
-                    f64::from(*size) / 1_048_576.0,
-                    limit / 1_048_576
-                )),
-                action_pending: false,
-                eml: None,
-            };
-            if let Recorded::Committed(_) = store.mail_record(&record, &[]).await? {
-                to_flag.push(*uid);
-            }
-        }
-        let mut bodies: HashMap<u32, Vec<u8>> = fetched
-            .into_iter()
-            .filter_map(|(u, b)| Some((u, b?)))
-            .collect();
+        refuse_oversized(acc, folder, uv, &too_big, limit, &mut to_flag).await?;
         for uid in &wanted {
             let key = MailKey {
                 account: name.to_string(),
@@ -252,6 +211,66 @@ pub async fn check_folder(
         remaining -= batch.len();
     }
     Ok(report)
+}
+
+/// Downloads whole messages (BODY.PEEK: nothing marked read); a UID missing from the answer was
+/// expunged meanwhile.
+async fn fetch_bodies(
+    session: &mut Session,
+    t: u64,
+    folder: &str,
+    uids: &[u32],
+) -> Result<HashMap<u32, Vec<u8>>, CheckError> {
+    if uids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let set = actions::uid_set(uids);
+    timed(t.saturating_mul(4), "UID FETCH", folder, async {
+        let stream = session
+            .uid_fetch(&set, "(UID RFC822.SIZE BODY.PEEK[])")
+            .await?;
+        let all: Vec<_> = stream.try_collect().await?;
+        Ok(all
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+            .collect())
+    })
+    .await
+}
+
+/// Records messages over the download limit as refused, without downloading them.
+async fn refuse_oversized(
+    acc: &Account<'_>,
+    folder: &str,
+    uv: u32,
+    too_big: &[(u32, u32)],
+    limit: u64,
+    to_flag: &mut Vec<u32>,
+) -> Result<(), StoreError> {
+    for (uid, size) in too_big {
+        let record = MailRecord {
+            key: MailKey {
+                account: acc.cfg.name.clone(),
+                folder: folder.to_string(),
+                uidvalidity: uv,
+                uid: *uid,
+            },
+            meta: Default::default(),
+            status: MailStatus::Refused,
+            reason: Some(format!(
+                "message of {:.1} MiB is over the {} MiB download limit (max_message_mb); \
+                 not downloaded",
+                f64::from(*size) / 1_048_576.0,
+                limit / 1_048_576
+            )),
+            action_pending: false,
+            eml: None,
+        };
+        if let Recorded::Committed(_) = acc.ctx.store.mail_record(&record, &[]).await? {
+            to_flag.push(*uid);
+        }
+    }
+    Ok(())
 }
 
 /// Why a message is `retrying` while it is being read; it stays if the worker dies meanwhile.
