@@ -171,7 +171,10 @@ impl Dir {
                 path,
             }),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
-                Err(FileError::Symlinked(path))
+                match std::fs::symlink_metadata(&path) {
+                    Ok(m) if m.file_type().is_symlink() => Err(FileError::Symlinked(path)),
+                    _ => Err(io_err("cannot open", &path)(e)),
+                }
             }
             Err(e) => Err(io_err("cannot open", &path)(e)),
         }
