@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::both_backends;
 use crate::helpers::*;
 
-fn folder_config(inbox: &Path) -> FolderConfig {
+pub(crate) fn folder_config(inbox: &Path) -> FolderConfig {
     FolderConfig {
         name: "inbox".into(),
         path: inbox.to_path_buf(),
@@ -30,7 +30,7 @@ fn folder_config(inbox: &Path) -> FolderConfig {
     }
 }
 
-fn start_source(
+pub(crate) fn start_source(
     store: Arc<dyn Store>,
     cfg: FolderConfig,
     max_mb: u64,

@@ -6,6 +6,7 @@
 mod binary;
 #[path = "../services/dovecot.rs"]
 mod dovecot;
+mod hostile;
 mod newer;
 mod oauth;
 mod odd;

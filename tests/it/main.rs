@@ -6,6 +6,7 @@ mod cli;
 mod dedupe;
 mod einvoice;
 mod folder;
+mod folder_hostile;
 mod imap;
 mod ocr;
 mod pdf_limits;

@@ -124,7 +124,7 @@ pub async fn apply(
             }
             Ok(())
         }
-        ActionKind::Flag => store_flags(session, &set, &rules.flag)
+        ActionKind::Flag => store_flags(session, &set, &action_flags(rules))
             .await
             .map_err(err(format!("adding {}", rules.flag))),
         ActionKind::Delete => {
@@ -162,24 +162,37 @@ pub async fn flag_failed(
         })
 }
 
+/// Set beside a system flag under `action = "flag"`, and searched for.
+pub const IMPORTED_KEYWORD: &str = "$FacteurImported";
+
+/// The keyword that says "facteur took this" under `action = "flag"`: the configured flag when it
+/// is a keyword (only facteur sets it), else `$FacteurImported`, set beside the system flag. A
+/// person may open, flag or answer mail before facteur sees it: searching UNSEEN for
+/// `flag = "\Seen"` missed such mail forever.
+fn done_keyword(rules: &FolderRules) -> &str {
+    if rules.flag.starts_with('\\') {
+        IMPORTED_KEYWORD
+    } else {
+        &rules.flag
+    }
+}
+
+/// The flags `action = "flag"` stores.
+fn action_flags(rules: &FolderRules) -> String {
+    let kw = done_keyword(rules);
+    if kw == rules.flag {
+        kw.to_string()
+    } else {
+        format!("{} {kw}", rules.flag)
+    }
+}
+
 /// The SEARCH criteria for mail still to look at in a folder with these rules.
 pub fn search_criteria(rules: &FolderRules) -> String {
-    let mut c = String::from("UNDELETED");
-    if rules.action == ActionKind::Flag {
-        let f = rules.flag.as_str();
-        let not = match f.to_ascii_lowercase().as_str() {
-            "\\seen" => "UNSEEN".to_string(),
-            "\\flagged" => "UNFLAGGED".to_string(),
-            "\\answered" => "UNANSWERED".to_string(),
-            _ if !f.starts_with('\\') => format!("UNKEYWORD {f}"),
-            _ => String::new(),
-        };
-        if !not.is_empty() {
-            c.push(' ');
-            c.push_str(&not);
-        }
+    match rules.action {
+        ActionKind::Flag => format!("UNDELETED UNKEYWORD {}", done_keyword(rules)),
+        _ => "UNDELETED".to_string(),
     }
-    c
 }
 
 #[cfg(test)]
@@ -194,5 +207,21 @@ mod tests {
             uid_set(&[u32::MAX, u32::MAX - 1]),
             format!("{}:{}", u32::MAX - 1, u32::MAX)
         );
+    }
+
+    #[test]
+    fn flag_actions_search_by_facteur_s_keyword() {
+        let mut rules: FolderRules =
+            toml::from_str("name = \"INBOX\"\naction = \"flag\"\nflag = \"\\\\Seen\"\n")
+                .expect("folder rules");
+        assert_eq!(rules.flag, "\\Seen");
+        assert_eq!(
+            search_criteria(&rules),
+            "UNDELETED UNKEYWORD $FacteurImported"
+        );
+        assert_eq!(action_flags(&rules), "\\Seen $FacteurImported");
+        rules.flag = "$Facteur".into();
+        assert_eq!(search_criteria(&rules), "UNDELETED UNKEYWORD $Facteur");
+        assert_eq!(action_flags(&rules), "$Facteur");
     }
 }

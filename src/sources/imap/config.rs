@@ -169,10 +169,10 @@ pub struct ImapConfig {
     /// Seconds allowed for connecting, logging in, or one command.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
-    /// Zip attachments: most entries taken from one archive.
+    /// Zip attachments: most entries in all of one message's archives together.
     #[serde(default = "default_zip_entries")]
     pub zip_max_entries: usize,
-    /// Zip attachments: most uncompressed MiB taken from one archive (zip bombs).
+    /// Zip attachments: most uncompressed MiB read from all of one message's archives (zip bombs).
     #[serde(default = "default_zip_total_mb")]
     pub zip_max_total_mb: u64,
     /// Zip attachments: zips inside zips are opened this deep.
@@ -226,7 +226,7 @@ fn default_zip_entries() -> usize {
     100
 }
 fn default_zip_total_mb() -> u64 {
-    200
+    100
 }
 fn default_zip_depth() -> u32 {
     2

@@ -6,6 +6,8 @@
 //! A UIDVALIDITY change is a new generation: nothing recorded matches, so every message is fetched
 //! again and intake turns known bytes into re-arrivals of the same documents — no duplicate.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::TryStreamExt;
@@ -13,8 +15,8 @@ use futures::TryStreamExt;
 use super::actions::{self, Caps};
 use super::config::{ActionKind, CompiledRules, FolderRules, ImapConfig};
 use super::connection::Session;
-use super::prepare;
 use super::utf7;
+use super::{mime, prepare};
 
 use crate::sources::SourceContext;
 use crate::store::mail::{FailureFate, MailKey, MailRecord, MailStatus, PartVerdict, Recorded};
@@ -151,6 +153,7 @@ pub async fn check_folder(
     report.backlog = new.len().saturating_sub(cap);
     new.truncate(cap);
 
+    let plan = Arc::new(prepare::Plan::new(acc, rules, compiled));
     let mut remaining = new.len();
     for batch in new.chunks(acc.cfg.batch_size.max(1)) {
         if acc.ctx.shutdown.is_cancelled() {
@@ -182,46 +185,9 @@ pub async fn check_folder(
             .copied()
             .filter(|u| !too_big.iter().any(|(b, _)| b == u))
             .collect();
-        let set = actions::uid_set(&wanted);
-        let fetched: Vec<(u32, Option<Vec<u8>>)> = if wanted.is_empty() {
-            Vec::new()
-        } else {
-            timed(t.saturating_mul(4), "UID FETCH", folder, async {
-                let stream = session
-                    .uid_fetch(&set, "(UID RFC822.SIZE BODY.PEEK[])")
-                    .await?;
-                let all: Vec<_> = stream.try_collect().await?;
-                Ok(all
-                    .iter()
-                    .filter_map(|f| f.uid.map(|u| (u, f.body().map(<[u8]>::to_vec))))
-                    .collect())
-            })
-            .await?
-        };
+        let mut bodies = fetch_bodies(session, t, folder, &wanted).await?;
         let (mut done, mut to_flag) = (Vec::new(), Vec::new());
-        for (uid, size) in &too_big {
-            let record = MailRecord {
-                key: MailKey {
-                    account: name.to_string(),
-                    folder: folder.to_string(),
-                    uidvalidity: uv,
-                    uid: *uid,
-                },
-                meta: Default::default(),
-                status: MailStatus::Refused,
-                reason: Some(format!(
-                    "message of {:.1} MiB is over the {} MiB download limit (max_message_mb); \
-                     not downloaded",
-                    f64::from(*size) / 1_048_576.0,
-                    limit / 1_048_576
-                )),
-                action_pending: false,
-                eml: None,
-            };
-            if let Recorded::Committed(_) = store.mail_record(&record, &[]).await? {
-                to_flag.push(*uid);
-            }
-        }
+        refuse_oversized(acc, folder, uv, &too_big, limit, &mut to_flag).await?;
         for uid in &wanted {
             let key = MailKey {
                 account: name.to_string(),
@@ -229,11 +195,7 @@ pub async fn check_folder(
                 uidvalidity: uv,
                 uid: *uid,
             };
-            let body = fetched
-                .iter()
-                .find(|(u, _)| u == uid)
-                .and_then(|(_, b)| b.as_deref());
-            let Some(body) = body else {
+            let Some(body) = bodies.remove(uid) else {
                 // Expunged meanwhile, or the server sent no body: count it as a failed attempt.
                 if fail(acc, &key, "the server returned no body for this message").await? {
                     to_flag.push(*uid);
@@ -241,50 +203,159 @@ pub async fn check_folder(
                 continue;
             };
             report.fetched += 1;
-            let (record, parts) = prepare::prepare(acc, rules, compiled, &key, body);
-            let taken = parts
-                .iter()
-                .filter(|p| matches!(p.verdict, PartVerdict::Take(_)))
-                .count();
-            match store.mail_record(&record, &parts).await {
-                Ok(Recorded::Committed(_)) => {
-                    report.documents += taken;
-                    if record.action_pending {
-                        done.push(*uid);
-                    }
-                    if matches!(record.status, MailStatus::Refused | MailStatus::Failed) {
-                        to_flag.push(*uid);
-                    }
-                    tracing::info!(
-                        source = name,
-                        folder,
-                        uid,
-                        status = record.status.as_str(),
-                        documents = taken,
-                        "message recorded"
-                    );
-                }
-                Ok(Recorded::AlreadyRecorded) => {
-                    tracing::info!(
-                        source = name,
-                        folder,
-                        uid,
-                        "already recorded by another run"
-                    )
-                }
-                Err(e) => {
-                    tracing::warn!(source = name, folder, uid, error = %e, "cannot record the message");
-                    if fail(acc, &key, &format!("cannot record the message: {e}")).await? {
-                        to_flag.push(*uid);
-                    }
-                }
-            }
+            let taken = take_message(acc, &plan, key, body, &mut done, &mut to_flag).await?;
+            report.documents += taken;
         }
         settle_actions(session, acc, rules, caps, uv, &done).await?;
         settle_flags(session, acc, folder, uv, &to_flag).await?;
         remaining -= batch.len();
     }
     Ok(report)
+}
+
+/// Downloads whole messages (BODY.PEEK: nothing marked read); a UID missing from the answer was
+/// expunged meanwhile.
+async fn fetch_bodies(
+    session: &mut Session,
+    t: u64,
+    folder: &str,
+    uids: &[u32],
+) -> Result<HashMap<u32, Vec<u8>>, CheckError> {
+    if uids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let set = actions::uid_set(uids);
+    timed(t.saturating_mul(4), "UID FETCH", folder, async {
+        let stream = session
+            .uid_fetch(&set, "(UID RFC822.SIZE BODY.PEEK[])")
+            .await?;
+        let all: Vec<_> = stream.try_collect().await?;
+        Ok(all
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+            .collect())
+    })
+    .await
+}
+
+/// Records messages over the download limit as refused, without downloading them.
+async fn refuse_oversized(
+    acc: &Account<'_>,
+    folder: &str,
+    uv: u32,
+    too_big: &[(u32, u32)],
+    limit: u64,
+    to_flag: &mut Vec<u32>,
+) -> Result<(), StoreError> {
+    for (uid, size) in too_big {
+        let record = MailRecord {
+            key: MailKey {
+                account: acc.cfg.name.clone(),
+                folder: folder.to_string(),
+                uidvalidity: uv,
+                uid: *uid,
+            },
+            meta: Default::default(),
+            status: MailStatus::Refused,
+            reason: Some(format!(
+                "message of {:.1} MiB is over the {} MiB download limit (max_message_mb); \
+                 not downloaded",
+                f64::from(*size) / 1_048_576.0,
+                limit / 1_048_576
+            )),
+            action_pending: false,
+            eml: None,
+        };
+        if let Recorded::Committed(_) = acc.ctx.store.mail_record(&record, &[]).await? {
+            to_flag.push(*uid);
+        }
+    }
+    Ok(())
+}
+
+/// Why a message is `retrying` while it is being read; it stays if the worker dies meanwhile.
+const READING: &str = "facteur stopped while reading this message (out of memory, a crash, or \
+     killed); it is tried again later and given up after max_attempts";
+
+/// Reads and records one fetched message; returns the documents taken. An attempt is counted
+/// before reading starts, so a message that kills the worker (memory, a parser bug) ends `failed`
+/// and flagged after `max_attempts` instead of crash-looping; the record written after reading
+/// replaces that count. Reading runs on a blocking thread, off the async runtime.
+async fn take_message(
+    acc: &Account<'_>,
+    plan: &Arc<prepare::Plan>,
+    key: MailKey,
+    body: Vec<u8>,
+    done: &mut Vec<u32>,
+    to_flag: &mut Vec<u32>,
+) -> Result<usize, StoreError> {
+    let (name, folder, uid) = (key.account.as_str(), key.folder.as_str(), key.uid);
+    let store = acc.ctx.store.as_ref();
+    let backoff = Duration::from_secs(acc.cfg.backoff_secs);
+    let meta = mime::meta(&body);
+    let fate = store
+        .mail_record_failure(&key, &meta, READING, acc.cfg.max_attempts, backoff)
+        .await?;
+    if fate == FailureFate::Permanent {
+        tracing::error!(
+            source = name,
+            folder,
+            uid,
+            "reading this message stopped the worker too often; flagged $FacteurFailed"
+        );
+        to_flag.push(uid);
+        return Ok(0);
+    }
+    let (plan, k) = (Arc::clone(plan), key.clone());
+    let prepared = tokio::task::spawn_blocking(move || prepare::prepare(&plan, &k, &body)).await;
+    let (record, parts) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            if fail(acc, &key, &format!("reading the message failed: {e}")).await? {
+                to_flag.push(uid);
+            }
+            return Ok(0);
+        }
+    };
+    let taken = parts
+        .iter()
+        .filter(|p| matches!(p.verdict, PartVerdict::Take(_)))
+        .count();
+    match store.mail_record(&record, &parts).await {
+        Ok(Recorded::Committed(_)) => {
+            if record.action_pending {
+                done.push(uid);
+            }
+            if matches!(record.status, MailStatus::Refused | MailStatus::Failed) {
+                to_flag.push(uid);
+            }
+            tracing::info!(
+                source = name,
+                folder,
+                uid,
+                status = record.status.as_str(),
+                documents = taken,
+                "message recorded"
+            );
+            Ok(taken)
+        }
+        Ok(Recorded::AlreadyRecorded) => {
+            tracing::info!(
+                source = name,
+                folder,
+                uid,
+                "already recorded by another run"
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            tracing::warn!(source = name, folder, uid, error = %e, "cannot record the message");
+            if fail(acc, &key, &format!("cannot record the message: {e}")).await? {
+                to_flag.push(uid);
+            }
+            Ok(0)
+        }
+    }
 }
 
 /// Counts a failed attempt; true when the message is now failing for good (to flag). The error

@@ -3,16 +3,24 @@
 //! the XML body. Every part gets a verdict — take, refuse (with the reason), or ignore (with the
 //! reason) — so nothing leaves without a trace.
 //!
+//! A message gets one budget, whatever its shape: at most `MAX_PARTS` parts get a verdict (each
+//! becomes a row written in the message's one transaction: 100,000 parts would hold the store's
+//! write lock for minutes), and its zips share one `unzip::Budget`.
+//!
 //! Sources never parse documents: the only look at the bytes is intake's own checks (size, and the
 //! first bytes must be a kind facteur reads), done here so a refusal is recorded with its message.
 
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use regex::Regex;
 
-use super::unzip::{self, ZipLimits};
+use super::unzip::{self, Budget, ZipLimits};
 use crate::config::IntakeSettings;
 use crate::stages::intake;
 use crate::store::mail::MessageMeta;
+
+/// Most parts (attachments, zip entries, XML bodies) given a verdict in one message; the rest of
+/// a message past it is refused as a whole, with this reason.
+pub const MAX_PARTS: usize = 500;
 
 /// Per-folder choices for one message.
 #[derive(Debug, Clone)]
@@ -103,13 +111,8 @@ fn address_list(a: Option<&mail_parser::Address<'_>>) -> Vec<String> {
     .unwrap_or_default()
 }
 
-/// Reads a message and decides on each of its parts.
-pub fn extract(raw: &[u8], opts: &MimeOptions<'_>) -> Result<Extracted, MimeError> {
-    let msg = MessageParser::default()
-        .parse(raw)
-        .filter(|m| !m.headers().is_empty())
-        .ok_or(MimeError::Unparseable { len: raw.len() })?;
-    let meta = MessageMeta {
+fn meta_of_message(msg: &Message<'_>) -> MessageMeta {
+    MessageMeta {
         message_id: msg.message_id().map(str::to_string),
         from: msg
             .from()
@@ -117,14 +120,51 @@ pub fn extract(raw: &[u8], opts: &MimeOptions<'_>) -> Result<Extracted, MimeErro
             .and_then(|a| a.address())
             .map(str::to_string),
         subject: msg.subject().map(str::to_string),
-    };
+    }
+}
+
+/// The headers kept with a record, read without the body (cheap, whatever the body holds).
+pub fn meta(raw: &[u8]) -> MessageMeta {
+    MessageParser::default()
+        .parse_headers(raw)
+        .map(|m| meta_of_message(&m))
+        .unwrap_or_default()
+}
+
+/// Reads a message and decides on each of its parts.
+pub fn extract(raw: &[u8], opts: &MimeOptions<'_>) -> Result<Extracted, MimeError> {
+    let msg = MessageParser::default()
+        .parse(raw)
+        .filter(|m| !m.headers().is_empty())
+        .ok_or(MimeError::Unparseable { len: raw.len() })?;
+    let meta = meta_of_message(&msg);
     let to = address_list(msg.to());
     let mut pieces = Vec::new();
-    walk(&msg, "", 0, opts, &mut pieces);
+    let mut budget = Budget::new(opts.zip);
+    walk(&msg, "", 0, opts, &mut budget, &mut pieces);
+    if pieces.len() > MAX_PARTS {
+        pieces.truncate(MAX_PARTS);
+        pieces.push(Piece {
+            path: "rest".into(),
+            name: "(the rest of the message)".into(),
+            size: 0,
+            verdict: Verdict::Refused(format!(
+                "the message has more than {MAX_PARTS} parts (attachments and zip entries); \
+                 the rest was not read"
+            )),
+        });
+    }
     Ok(Extracted { meta, to, pieces })
 }
 
-fn walk(msg: &Message<'_>, prefix: &str, depth: u32, opts: &MimeOptions<'_>, out: &mut Vec<Piece>) {
+fn walk(
+    msg: &Message<'_>,
+    prefix: &str,
+    depth: u32,
+    opts: &MimeOptions<'_>,
+    budget: &mut Budget,
+    out: &mut Vec<Piece>,
+) {
     if opts.xml_body {
         for (i, part) in msg.text_bodies().enumerate() {
             let text = part.contents();
@@ -147,6 +187,9 @@ fn walk(msg: &Message<'_>, prefix: &str, depth: u32, opts: &MimeOptions<'_>, out
         }
     }
     for (i, part) in msg.attachments().enumerate() {
+        if out.len() > MAX_PARTS {
+            return;
+        }
         let path = format!("{prefix}{}", i + 1);
         let ctype = part
             .content_type()
@@ -155,7 +198,7 @@ fn walk(msg: &Message<'_>, prefix: &str, depth: u32, opts: &MimeOptions<'_>, out
         if let PartType::Message(inner) = &part.body {
             // A forwarded invoice mail: its attachments are the invoices.
             if depth < 3 {
-                walk(inner, &format!("{path}."), depth + 1, opts, out);
+                walk(inner, &format!("{path}."), depth + 1, opts, budget, out);
             }
             continue;
         }
@@ -201,7 +244,7 @@ fn walk(msg: &Message<'_>, prefix: &str, depth: u32, opts: &MimeOptions<'_>, out
         }
         match kind {
             Wanted::Document => out.push(piece(judge(bytes.to_vec(), opts.intake))),
-            Wanted::Zip => unzip::unpack(bytes, &path, &name, opts, 1, out),
+            Wanted::Zip => unzip::unpack(bytes, &path, &name, opts, budget, 1, out),
         }
     }
 }

@@ -13,7 +13,7 @@ use super::dovecot::Dovecot;
 use super::{config_text, seed, wait_for, Backend, Db, Docs};
 
 /// facteur.toml + pipelines/mail.toml in `dir`; `extra` is added to the `[[source]]` table.
-fn write_config(dir: &Path, dv: &Dovecot, db_url: &str, extra: &str) -> PathBuf {
+pub(super) fn write_config(dir: &Path, dv: &Dovecot, db_url: &str, extra: &str) -> PathBuf {
     std::fs::create_dir_all(dir.join("pipelines")).unwrap();
     std::fs::write(
         dir.join("facteur.toml"),
@@ -43,7 +43,7 @@ fn spawn(config: &Path, log: &Path) -> Child {
 }
 
 /// SIGTERM, then waits up to 40 s; true when it exited with success.
-fn terminate(child: &mut Child) -> bool {
+pub(super) fn terminate(child: &mut Child) -> bool {
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
