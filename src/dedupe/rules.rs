@@ -129,6 +129,30 @@ fn days_apart(a: &Candidate, b: &Candidate) -> Option<i64> {
     Some((a.issue_date? - b.issue_date?).num_days().abs())
 }
 
+/// Similar invoice numbers for D5: one contains the other (a prefix or suffix dropped, `1042` in
+/// `INV-1042`), two neighbours swapped, or one character added, dropped or changed, except one
+/// digit for another in the same place: that is how a supplier's *next* number differs
+/// (`F-01000`, `F-01001`), and sequence neighbours are the rule, not a sign of a copy.
+fn similar_numbers(a: &str, b: &str) -> bool {
+    let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if x == y {
+        return true;
+    }
+    let (short, long) = if x.len() <= y.len() { (a, b) } else { (b, a) };
+    if short.chars().count() >= 4 && long.contains(short) {
+        return true;
+    }
+    if x.len() == y.len() {
+        let diff: Vec<usize> = (0..x.len()).filter(|&i| x[i] != y[i]).collect();
+        return match diff.as_slice() {
+            [i] => !(x[*i].is_ascii_digit() && y[*i].is_ascii_digit()),
+            [i, j] => *j == i + 1 && x[*i] == y[*j] && x[*j] == y[*i],
+            _ => false,
+        };
+    }
+    edit_distance_within(a, b, 1) <= 1
+}
+
 /// Dated one calendar month apart: the same day of the month, or both the last day of theirs.
 fn one_month_apart(a: &Candidate, b: &Candidate) -> bool {
     let (Some(x), Some(y)) = (a.issue_date, b.issue_date) else {
@@ -184,6 +208,21 @@ fn strength(v: Verdict) -> u8 {
         Verdict::Review(Priority::Medium) => 2,
         Verdict::Review(Priority::Low) => 1,
     }
+}
+
+/// Whether `other` would change the verdict on `new`: a rule ties them, or `other` is a credit
+/// note against `new` (or the reverse). Used to re-check at commit time, under lock, that nothing
+/// relevant was checked while the rules ran.
+pub fn related(new: &Candidate, other: &Candidate, t: &Thresholds) -> bool {
+    let credit_link = |a: &Candidate, b: &Candidate| {
+        a.doc_type == DocType::CreditNote
+            && b.exact_key
+                .as_ref()
+                .is_some_and(|k| a.preceding.contains(k))
+    };
+    pair(new, other, &History::default(), t).is_some()
+        || credit_link(new, other)
+        || credit_link(other, new)
 }
 
 /// The strongest rule that ties `new` to one earlier document, if any.
@@ -275,7 +314,7 @@ fn pair(new: &Candidate, old: &Candidate, history: &History, t: &Thresholds) -> 
         ));
     }
     let similar = match (&new.ocr_key, &old.ocr_key) {
-        (Some(a), Some(b)) => edit_distance_within(a, b, 2) <= 2,
+        (Some(a), Some(b)) => similar_numbers(a, b),
         _ => false,
     };
     if close && amounts_near(new, old, t) && (similar || same_key) {

@@ -228,3 +228,23 @@ fn d6_a_new_bank_account_or_one_shared_by_two_suppliers() {
     let f = vendor_master(&other, &[jan]).expect("shared IBAN");
     assert!(f.evidence.contains("another supplier"), "{}", f.evidence);
 }
+
+#[test]
+fn sequence_neighbours_of_one_supplier_on_one_day_are_not_suspects() {
+    // 200 invoices of one supplier on one day, numbered in sequence, amounts close together.
+    let a = inv(1, "F-2026-01000", (2026, 3, 12), "120.00", ACME);
+    let b = inv(2, "F-2026-01001", (2026, 3, 12), "121.64", ACME);
+    assert_eq!(one(&b, &a, &History::default()), None);
+    // But a dropped prefix or two swapped digits are.
+    let c = inv(3, "2026-01000", (2026, 3, 14), "120.50", ACME);
+    assert_eq!(
+        one(&c, &a, &History::default()),
+        Some((Rule::D5, Verdict::Review(Priority::Low)))
+    );
+    let d = inv(4, "F-2026-01090", (2026, 3, 14), "120.50", ACME);
+    let e = inv(5, "F-2026-01009", (2026, 3, 15), "120.60", ACME);
+    assert_eq!(
+        one(&e, &d, &History::default()),
+        Some((Rule::D5, Verdict::Review(Priority::Low)))
+    );
+}

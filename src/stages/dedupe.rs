@@ -4,7 +4,9 @@
 //! `duplicate_suspected` (a person looks) or on to `pending_approval`.
 
 use crate::dedupe::candidate::is_recurring;
-use crate::dedupe::rules::{decide, vendor_master, Candidate, Finding, History, Verdict};
+use crate::dedupe::rules::{
+    decide, vendor_master, Candidate, Finding, History, Thresholds, Verdict,
+};
 use crate::domain::{DocumentId, DocumentState};
 use crate::store::duplicates::DedupeEffects;
 use crate::store::{Effects, Job, Transition};
@@ -51,7 +53,7 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
         findings.extend(vendor_master(&candidate, &recent));
     }
     let compared = earlier.iter().map(|c| c.document).collect();
-    Ok(verdict(candidate, findings, compared, t.window_days))
+    Ok(verdict(candidate, findings, compared, t))
 }
 
 /// Pure: where a checked document goes, and why.
@@ -59,7 +61,7 @@ pub fn verdict(
     candidate: Candidate,
     findings: Vec<Finding>,
     compared: Vec<DocumentId>,
-    window_days: i64,
+    thresholds: Thresholds,
 ) -> Transition {
     let blocked = findings.iter().any(|f| f.verdict == Verdict::Block);
     let (to, reason) = match findings.first() {
@@ -91,7 +93,7 @@ pub fn verdict(
             candidate,
             findings,
             compared,
-            window_days,
+            thresholds,
         })),
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::db::{sql, Row, Tx};
 use super::{SqlStore, StoreError};
-use crate::dedupe::rules::{Candidate, Finding, Priority, Rule, Verdict};
+use crate::dedupe::rules::{related, Candidate, Finding, Priority, Rule, Thresholds, Verdict};
 use crate::dedupe::supplier::SupplierKeys;
 use crate::domain::{now_micros, DocType, DocumentId};
 
@@ -32,10 +32,10 @@ pub struct DuplicateRecord {
 pub struct DedupeEffects {
     pub candidate: Candidate,
     pub findings: Vec<Finding>,
-    /// The documents the rules were run against, and the day window used to find them: the
-    /// commit checks nothing new shares a key.
+    /// The documents the rules were run against, and the thresholds they used: the commit
+    /// checks that nothing related was checked meanwhile.
     pub compared: Vec<DocumentId>,
-    pub window_days: i64,
+    pub thresholds: Thresholds,
 }
 
 #[async_trait]
@@ -195,13 +195,16 @@ pub(crate) async fn lock_keys(tx: &mut Tx, probe: &Candidate) -> Result<(), Stor
 }
 
 /// Saves a checked document's keys and findings in the stage's transaction, after checking under
-/// the keys' locks that no document sharing a key was checked since the stage looked (then
-/// `Busy`: the stage runs again and sees it).
+/// the keys' locks that no related document (one a rule would tie to it) was checked since the
+/// stage looked (then `Busy`: the stage runs again and sees it).
 pub(crate) async fn save(tx: &mut Tx, e: &DedupeEffects) -> Result<(), StoreError> {
     let c = &e.candidate;
     lock_keys(tx, c).await?;
-    let now_seen = candidates(tx, c, e.window_days).await?;
-    if let Some(new) = now_seen.iter().find(|n| !e.compared.contains(&n.document)) {
+    let now_seen = candidates(tx, c, e.thresholds.window_days).await?;
+    if let Some(new) = now_seen
+        .iter()
+        .find(|n| !e.compared.contains(&n.document) && related(c, n, &e.thresholds))
+    {
         return Err(StoreError::Busy(format!(
             "document {} sharing a key with document {} was checked meanwhile",
             new.document, c.document

@@ -142,19 +142,10 @@ impl Worker {
                         Processed::Lost
                     }
                     Err(StoreError::Busy(msg)) => {
-                        // Nothing was written: run the stage again at once, counted as an attempt.
+                        // Nothing was written: the job goes back untouched (not counted: the
+                        // document did nothing wrong) and runs again with what changed in view.
                         tracing::info!(%msg, job = job.id, "stage ran on data that changed; again");
-                        store
-                            .fail_job(
-                                &job,
-                                &msg,
-                                FailureKind::Transient,
-                                RetryPolicy {
-                                    backoff: Duration::ZERO,
-                                    ..self.retry
-                                },
-                            )
-                            .await?;
+                        store.release_job(&job).await?;
                         Processed::Retried { error: msg }
                     }
                     Err(StoreError::Stale(msg)) => {

@@ -370,7 +370,12 @@ fn checked_alone(doc: DocumentId, number: &str) -> facteur::store::Transition {
         },
         preceding: vec![],
     };
-    facteur::stages::dedupe::verdict(candidate, vec![], vec![], 30)
+    facteur::stages::dedupe::verdict(
+        candidate,
+        vec![],
+        vec![],
+        facteur::dedupe::rules::Thresholds::default(),
+    )
 }
 
 both_backends!(

@@ -171,7 +171,9 @@ async fn poison(backend: Backend) {
         dir.path(),
         &dv,
         &db.url,
-        "max_attempts = 2\nzip_max_total_mb = 4000\n",
+        // A short full check: a restarted worker takes the account back at once (start-up
+        // recovery), before the message's retry is due; a check finds it due within seconds.
+        "max_attempts = 2\nzip_max_total_mb = 4000\nfull_check_secs = 5\n",
     );
     let cap = 640 << 20;
     let mut first = spawn_capped(&config, &dir.path().join("run1.log"), cap);
