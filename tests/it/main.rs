@@ -4,8 +4,10 @@ mod helpers;
 
 mod cli;
 mod einvoice;
+mod first_run;
 mod folder;
 mod imap;
 mod ocr;
 mod store;
 mod text;
+mod tls;
