@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod printable;
 pub mod read;
 pub mod sources;
 pub mod stages;

@@ -10,6 +10,7 @@ mod newer;
 mod oauth;
 mod odd;
 mod rules;
+mod secrets;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -57,6 +57,9 @@ pub struct OAuth2Config {
     pub refresh_token_file: Option<PathBuf>,
     /// Scope to ask for, when the provider needs one on refresh.
     pub scope: Option<String>,
+    /// Extra CA certificates (PEM) to trust for `token_url`, beside the public web roots: for a
+    /// provider behind a company CA. Relative to the pipeline file.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[[source.folder]]`: one mailbox folder and its rules.
@@ -238,6 +241,8 @@ pub enum ConfigError {
     BadRegex {
         source_name: String,
         folder: String,
+        /// The folder's place in the list, for the diagnostic's position.
+        folder_index: usize,
         field: &'static str,
         pattern: String,
         why: String,
@@ -297,6 +302,7 @@ impl ImapConfig {
         if let Some(o) = self.oauth2.as_mut() {
             abs(&mut o.client_secret_file);
             abs(&mut o.refresh_token_file);
+            abs(&mut o.ca_file);
         }
         self
     }
@@ -341,13 +347,17 @@ impl ImapConfig {
                 }
                 _ => {}
             }
-            if !(o.token_url.starts_with("https://") || o.token_url.starts_with("http://")) {
-                return Err(err("token_url", "token_url must be an http(s) URL"));
+            if !o.token_url.starts_with("https://") {
+                return Err(err(
+                    "token_url",
+                    "token_url must be an https:// URL: the refresh token and client secret cross it",
+                ));
             }
         }
         self.folders
             .iter()
-            .map(|f| {
+            .enumerate()
+            .map(|(folder_index, f)| {
                 let re = |field: &'static str, p: &Option<String>| {
                     p.as_deref()
                         .map(|pat| {
@@ -357,6 +367,7 @@ impl ImapConfig {
                                 .map_err(|e| ConfigError::BadRegex {
                                     source_name: self.name.clone(),
                                     folder: f.name.clone(),
+                                    folder_index,
                                     field,
                                     pattern: pat.to_string(),
                                     why: e.to_string(),
