@@ -8,6 +8,7 @@ mod first_run;
 mod folder;
 mod imap;
 mod ocr;
+mod pg_tls;
 mod store;
 mod text;
 mod tls;
