@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod printable;
 pub mod read;
+pub mod secret;
 pub mod sources;
 pub mod stages;
 pub mod store;

@@ -13,7 +13,7 @@ pub fn run(cli: &Cli) -> CmdResult {
     outln!("{}: ok", path.display());
     outln!(
         "  database: {}",
-        crate::config::secret::redact_url(&settings.database_url())
+        crate::secret::redact_url(&settings.database_url())
     );
     outln!(
         "  pipelines: {} ({} sources)",

@@ -53,7 +53,7 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     outln!("facteur demo — workspace {}", workspace.display());
     outln!(
         "store: {}\n",
-        crate::config::secret::redact_url(&settings.database_url())
+        crate::secret::redact_url(&settings.database_url())
     );
     let store = crate::store::open(&settings.database_url(), settings.database.max_connections)
         .await

@@ -7,7 +7,6 @@
 
 pub mod diagnostics;
 pub mod pipeline;
-pub mod secret;
 mod sections;
 pub mod spans;
 
@@ -15,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::secret::{DatabaseUrl, SecretString};
 pub use diagnostics::{ConfigError, Diagnostic};
 pub use pipeline::{Pipeline, SourceConfig};
-pub use secret::{DatabaseUrl, SecretString};
 pub use sections::{
     DatabaseSettings, IntakeSettings, LogFormat, LogSettings, ReadSettings, WorkerSettings,
 };

@@ -2,7 +2,7 @@
 //! plain for a local test server; the greeting is read before anything is sent (servers that get
 //! LOGIN before their greeting drop the connection), then LOGIN or AUTHENTICATE XOAUTH2.
 //!
-//! Passwords and tokens travel as `Secret` (config's `SecretString`), whose `Debug` prints `***`.
+//! Passwords and tokens travel as `Secret` (`crate::secret::SecretString`), whose `Debug` prints `***`.
 //! One leak is outside this crate: async-imap writes every command, LOGIN and AUTHENTICATE
 //! included, at `log` TRACE level; the logging set-up (cli/logging.rs) drops those records behind
 //! a filter no `--log-level` can override (tested at trace against Dovecot, tests/it/imap/secrets.rs).
@@ -19,7 +19,7 @@ use tokio_rustls::rustls;
 
 use super::config::{ImapConfig, Security};
 
-pub use crate::config::SecretString as Secret;
+pub use crate::secret::SecretString as Secret;
 
 /// How to log in.
 #[derive(Debug, Clone)]

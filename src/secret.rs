@@ -1,4 +1,4 @@
-//! Secrets in settings: types whose `Debug` and `Display` never show them, so a derived `Debug`, a
+//! Secrets (in settings, and in flight to a server): types whose `Debug` and `Display` never show them, so a derived `Debug`, a
 //! log field or an error message cannot leak a password. The value is read only through `expose`,
 //! at the one place that needs it (a login, a connection).
 
