@@ -4,7 +4,9 @@
 //! - async-imap writes every command it sends, LOGIN with its password and AUTHENTICATE with its
 //!   XOAUTH2 token included, at `log` TRACE level. A directive such as
 //!   `async_imap::imap_stream=trace` is more specific than any clamp added to the user's filter,
-//!   so the clamp is a second filter ANDed after the user's: that crate's TRACE records never pass.
+//!   so the clamp is a second global filter beside the user's (global filters all have to agree):
+//!   that crate's TRACE records never pass. (Not a per-layer filter: set up that way, the IMAP
+//!   source's own events went missing from `facteur run`'s log; tests/it/imap/binary.rs saw it.)
 //! - Field values from outside (file names, subjects) are written with control characters escaped
 //!   (`printable::escape`) in the text format; JSON escapes them itself.
 //! - Colour only when stderr is a terminal: a log redirected to a file holds no escape codes.
@@ -13,7 +15,7 @@ use std::io::IsTerminal;
 
 use tracing::Level;
 use tracing_subscriber::field::MakeExt;
-use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterExt};
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
@@ -29,13 +31,12 @@ fn carries_secrets(meta: &tracing::Metadata<'_>) -> bool {
 /// Installs the global subscriber (once; later calls are no-ops).
 pub fn init(level: &str, format: LogFormat) {
     let user = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let filter = user.and(filter_fn(|meta| !carries_secrets(meta)));
+    let clamp = filter_fn(|meta| !carries_secrets(meta));
     let ansi = std::io::stderr().is_terminal();
     let layer = match format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_writer(std::io::stderr)
-            .with_filter(filter)
             .boxed(),
         LogFormat::Text => {
             let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
@@ -52,9 +53,12 @@ pub fn init(level: &str, format: LogFormat) {
                 .with_ansi(ansi)
                 .with_target(false)
                 .fmt_fields(fields)
-                .with_filter(filter)
                 .boxed()
         }
     };
-    let _ = tracing_subscriber::registry().with(layer).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(user)
+        .with(clamp)
+        .with(layer)
+        .try_init();
 }

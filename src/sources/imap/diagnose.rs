@@ -1,11 +1,128 @@
-//! IMAP config errors as load-time problems: the config loader calls `diagnose` (through
+//! IMAP config checks (`ImapConfig::validate`, which also compiles the folder rules) and their
+//! errors as load-time problems: the config loader calls `diagnose` (through
 //! `SourceConfig::problems`) for each IMAP source, so a bad regex, a missing credential or an
 //! `http://` token URL is reported when the config loads, with the pipeline file, line and column,
 //! instead of when the source first starts. Each problem names its key by path in the source's
 //! table; the loader finds that key with `toml::Spanned`, never by searching text.
 
-use super::config::{ConfigError, ImapConfig};
+use regex::Regex;
+
+use super::config::ImapConfig;
 use crate::sources::{KeyStep, Problem};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("source {source_name}: folder {folder}: `{field}` = '{pattern}' is not a valid regex: {why}")]
+    BadRegex {
+        source_name: String,
+        folder: String,
+        /// The folder's place in the list, for the diagnostic's position.
+        folder_index: usize,
+        field: &'static str,
+        pattern: String,
+        why: String,
+    },
+    #[error("source {0}: give exactly one of password_env, password_file or [source.oauth2]")]
+    Credentials(String),
+    #[error("source {0}: list at least one [[source.folder]]")]
+    NoFolder(String),
+    #[error("source {source_name}: [source.oauth2] {why}")]
+    OAuth2 {
+        source_name: String,
+        /// The offending key, for the diagnostic's position.
+        key: &'static str,
+        why: String,
+    },
+}
+
+/// A folder's rules, compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledRules {
+    pub from: Option<Regex>,
+    pub to: Option<Regex>,
+    pub subject: Option<Regex>,
+    pub filename: Option<Regex>,
+}
+
+impl ImapConfig {
+    /// Checks what serde cannot: exactly one credential, folders, regexes.
+    pub fn validate(&self) -> Result<Vec<CompiledRules>, ConfigError> {
+        let creds = [
+            self.password_env.is_some(),
+            self.password_file.is_some(),
+            self.oauth2.is_some(),
+        ];
+        if creds.iter().filter(|c| **c).count() != 1 {
+            return Err(ConfigError::Credentials(self.name.clone()));
+        }
+        if self.folders.is_empty() {
+            return Err(ConfigError::NoFolder(self.name.clone()));
+        }
+        if let Some(o) = &self.oauth2 {
+            let err = |key, why: &str| ConfigError::OAuth2 {
+                source_name: self.name.clone(),
+                key,
+                why: why.to_string(),
+            };
+            if o.client_secret_env.is_some() && o.client_secret_file.is_some() {
+                return Err(err(
+                    "client_secret_file",
+                    "give client_secret_env or client_secret_file, not both",
+                ));
+            }
+            match (&o.refresh_token_env, &o.refresh_token_file) {
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        "refresh_token_file",
+                        "give refresh_token_env or refresh_token_file, not both",
+                    ))
+                }
+                (None, None) => {
+                    return Err(err(
+                        "token_url",
+                        "needs the first refresh token: refresh_token_env or refresh_token_file",
+                    ))
+                }
+                _ => {}
+            }
+            if !o.token_url.starts_with("https://") {
+                return Err(err(
+                    "token_url",
+                    "token_url must be an https:// URL: the refresh token and client secret cross it",
+                ));
+            }
+        }
+        self.folders
+            .iter()
+            .enumerate()
+            .map(|(folder_index, f)| {
+                let re = |field: &'static str, p: &Option<String>| {
+                    p.as_deref()
+                        .map(|pat| {
+                            regex::RegexBuilder::new(pat)
+                                .case_insensitive(true)
+                                .build()
+                                .map_err(|e| ConfigError::BadRegex {
+                                    source_name: self.name.clone(),
+                                    folder: f.name.clone(),
+                                    folder_index,
+                                    field,
+                                    pattern: pat.to_string(),
+                                    why: e.to_string(),
+                                })
+                        })
+                        .transpose()
+                };
+                Ok(CompiledRules {
+                    from: re("from", &f.from)?,
+                    to: re("to", &f.to)?,
+                    subject: re("subject", &f.subject)?,
+                    filename: re("filename", &f.filename)?,
+                })
+            })
+            .collect()
+    }
+}
 
 /// Checks one IMAP source; empty means `validate()` will pass at start-up too.
 pub fn diagnose(cfg: &ImapConfig) -> Vec<Problem> {
