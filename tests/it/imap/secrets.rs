@@ -12,13 +12,18 @@ use super::dovecot::{base64, Dovecot, USER};
 use super::oauth::{dovecot_oauth2, oauth2_table, provider, refresh_token};
 use super::*;
 
-/// The filters tried: everything, and async-imap's stream module by name (more specific than any
-/// clamp added to the user's filter).
-const LEVELS: [&str; 2] = ["trace", "info,async_imap::imap_stream=trace"];
+/// The filters tried: each level, and async-imap's stream module by name (more specific than any
+/// clamp added to the user's filter; the old clamp leaked there).
+const LEVELS: [&str; 4] = [
+    "info",
+    "debug",
+    "trace",
+    "info,async_imap::imap_stream=trace",
+];
 
 /// Runs `facteur run` in `ws` at `level` until Processed holds one message; returns stderr.
 async fn run_until_processed(ws: &Path, dv: &Dovecot, level: &str) -> String {
-    let log = ws.join(format!("run-{}.log", level.len()));
+    let log = ws.join(format!("run-{}.log", level.replace([',', ':', '='], "_")));
     let mut child = Command::new(env!("CARGO_BIN_EXE_facteur"))
         .args(["--config", &ws.join("facteur.toml").display().to_string()])
         .args(["--log-level", level, "run"])
