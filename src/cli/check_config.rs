@@ -11,7 +11,10 @@ pub fn run(cli: &Cli) -> CmdResult {
         .map(|p| p.sources.len())
         .sum();
     outln!("{}: ok", path.display());
-    outln!("  database: {}", redact(&settings.database_url()));
+    outln!(
+        "  database: {}",
+        crate::secret::redact_url(&settings.database_url())
+    );
     outln!(
         "  pipelines: {} ({} sources)",
         settings.loaded_pipelines.len(),
@@ -23,14 +26,4 @@ pub fn run(cli: &Cli) -> CmdResult {
         }
     }
     Ok(())
-}
-
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s && url[s + 3..at].contains(':') => {
-            let user = url[s + 3..at].split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
-        }
-        _ => url.to_string(),
-    }
 }

@@ -51,7 +51,10 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     let config = workspace.join("facteur.toml");
     let settings = Settings::load(&config, false)?;
     outln!("facteur demo — workspace {}", workspace.display());
-    outln!("store: {}\n", settings.database_url());
+    outln!(
+        "store: {}\n",
+        crate::secret::redact_url(&settings.database_url())
+    );
     let store = crate::store::open(&settings.database_url(), settings.database.max_connections)
         .await
         .map_err(|e| Failure::Other(e.into()))?;

@@ -20,7 +20,9 @@ fn when(t: Option<DateTime<Utc>>) -> String {
     )
 }
 
+/// Escaped (names, subjects and errors come from outside) and shortened to `n` characters.
 fn cut(s: &str, n: usize) -> String {
+    let s = crate::printable::escape(s);
     if s.chars().count() <= n {
         s.to_string()
     } else {
@@ -105,10 +107,10 @@ pub fn render(r: &MailStatusReport) -> String {
                 m.folder,
                 m.uid,
                 state,
-                m.sender.as_deref().unwrap_or("?"),
+                cut(m.sender.as_deref().unwrap_or("?"), 60),
                 cut(m.subject.as_deref().unwrap_or(""), 40),
-                m.message_id.as_deref().unwrap_or("no Message-ID"),
-                m.reason.as_deref().unwrap_or("")
+                cut(m.message_id.as_deref().unwrap_or("no Message-ID"), 90),
+                crate::printable::escape(m.reason.as_deref().unwrap_or(""))
             );
         }
     }
@@ -128,7 +130,7 @@ pub fn render(r: &MailStatusReport) -> String {
             "\nALERT {}: OAuth2 refresh failing since {}: {}",
             a.account,
             when(a.auth_error_at),
-            a.auth_error.as_deref().unwrap_or("")
+            crate::printable::escape(a.auth_error.as_deref().unwrap_or(""))
         );
     }
     out
@@ -172,7 +174,7 @@ mod tests {
                 uid: 42,
                 message_id: Some("<m@x>".into()),
                 sender: Some("compta@fournisseur.fr".into()),
-                subject: Some("Facture été".into()),
+                subject: Some("\x1b[1m\r\nX".into()),
                 status: "refused".into(),
                 reason: Some("big.pdf: too large".into()),
                 attempts: 0,
@@ -196,6 +198,8 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("connection lost"));
+        assert!(!text.contains('\x1b') && !text.contains('\r'), "{text}");
+        assert!(text.contains("«\\e[1m\\r\\nX»"), "{text}");
         assert!(
             text.lines()
                 .all(|l| l.chars().count() <= 100 || l.starts_with("    ")),

@@ -37,6 +37,7 @@ mod documents;
 mod extract;
 mod ingest;
 mod init;
+mod logging;
 pub mod mail;
 mod review;
 mod run;
@@ -194,30 +195,19 @@ pub(crate) fn load_settings(cli: &Cli, allow_missing: bool) -> Result<Settings, 
     Ok(Settings::load(&path, allow_missing)?)
 }
 
-/// Logging on stderr, from the CLI flags, then the config, then RUST_LOG.
+/// Logging on stderr, from the CLI flags, then RUST_LOG, then the config (see logging.rs).
 pub(crate) fn init_logging(cli: &Cli, settings: Option<&Settings>) {
-    use tracing_subscriber::EnvFilter;
     let level = cli
         .log_level
         .clone()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .or_else(|| settings.map(|s| s.log.level.clone()))
         .unwrap_or_else(|| "info".into());
-    // async-imap logs every command, LOGIN with its password included, at TRACE: never below debug.
-    let level = format!("{level},async_imap=debug");
-    let filter =
-        EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info,async_imap=debug"));
     let format = cli
         .log_format
         .or(settings.map(|s| s.log.format))
         .unwrap_or_default();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.with_target(false).try_init(),
-    };
+    logging::init(&level, format);
 }
 
 async fn dispatch(cli: Cli) -> CmdResult {

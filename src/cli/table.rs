@@ -1,10 +1,18 @@
 //! Plain-text tables that fit 100 columns: the widest column is shortened with an ellipsis.
+//! Cells are escaped (`printable::escape`): a file name from outside cannot break a row or colour
+//! the terminal.
+
+use crate::printable::escape;
 
 /// Renders rows under a header; `flex` is the column that gives up width when the table is too wide.
 pub fn render(header: &[&str], rows: &[Vec<String>], flex: usize, max_width: usize) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| escape(c).into_owned()).collect())
+        .collect();
     let cols = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate().take(cols) {
             widths[i] = widths[i].max(c.chars().count());
         }
@@ -45,7 +53,7 @@ pub fn render(header: &[&str], rows: &[Vec<String>], flex: usize, max_width: usi
     let mut out = line(header.iter().map(|h| h.to_string()).collect());
     out.push('\n');
     for r in rows {
-        out.push_str(&line(r.clone()));
+        out.push_str(&line(r));
         out.push('\n');
     }
     out
@@ -59,5 +67,17 @@ mod tests {
         let t = super::render(&["ID", "FILE"], &rows, 1, 40);
         assert!(t.lines().all(|l| l.chars().count() <= 40), "{t}");
         assert!(t.contains('…'));
+    }
+
+    #[test]
+    fn cells_from_outside_cannot_break_a_row() {
+        let rows = vec![vec![
+            "1".to_string(),
+            "evil\x1b[31m\r\nfake row".to_string(),
+        ]];
+        let t = super::render(&["ID", "FILE"], &rows, 1, 100);
+        assert_eq!(t.lines().count(), 2, "{t}");
+        assert!(!t.contains('\x1b') && !t.contains('\r'), "{t}");
+        assert!(t.contains("evil\\e[31m\\r\\nfake row"), "{t}");
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! `toml` stops at the first error, but `check-config` must report every problem. So on each error
 //! we blank out the offending line (same length, so later positions stay true) and parse again,
-//! collecting errors until the file parses or nothing more can be learnt.
+//! collecting errors until the file parses or nothing more can be learnt. Checks made after parsing
+//! find their keys with `spans::SpanTree` (toml::Spanned), never by searching the text.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -71,25 +72,6 @@ impl ConfigError {
             }],
         }
     }
-
-    pub fn at(
-        file: &Path,
-        text: &str,
-        needle: &str,
-        message: impl Into<String>,
-        hint: Option<String>,
-    ) -> Self {
-        let (line, column) = find_key(text, needle).unwrap_or((0, 0));
-        ConfigError {
-            diagnostics: vec![Diagnostic {
-                file: file.to_path_buf(),
-                line,
-                column,
-                message: message.into(),
-                hint,
-            }],
-        }
-    }
 }
 
 /// 1-based line and column of a byte offset.
@@ -99,17 +81,6 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
     (line, col)
-}
-
-/// Where `key =` first appears at the start of a line, for semantic errors found after parsing.
-pub fn find_key(text: &str, key: &str) -> Option<(usize, usize)> {
-    text.lines().enumerate().find_map(|(i, l)| {
-        let t = l.trim_start();
-        let rest = t.strip_prefix(key)?;
-        rest.trim_start()
-            .starts_with('=')
-            .then(|| (i + 1, l.len() - t.len() + 1))
-    })
 }
 
 /// Parses `text` as `T`, collecting every error with its position (see the module comment).

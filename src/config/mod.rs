@@ -7,13 +7,20 @@
 
 pub mod diagnostics;
 pub mod pipeline;
+mod sections;
+pub mod spans;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::secret::{DatabaseUrl, SecretString};
 pub use diagnostics::{ConfigError, Diagnostic};
 pub use pipeline::{Pipeline, SourceConfig};
+pub use sections::{
+    DatabaseSettings, IntakeSettings, LogFormat, LogSettings, ReadSettings, WorkerSettings,
+};
+use spans::{SpanTree, Step};
 
 /// The whole `facteur.toml`.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -38,232 +45,9 @@ pub struct Settings {
     /// Filled by `load`: the pipelines, parsed.
     #[serde(skip)]
     pub loaded_pipelines: Vec<Pipeline>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// `sqlite://var/facteur.db` (default; relative to the config folder) or `postgres://user@host/db`
-    /// for a store shared by several workers and machines.
-    #[serde(default = "default_database_url")]
-    pub url: String,
-    /// Pool size. SQLite has one writer whatever this says.
-    #[serde(default = "default_max_connections")]
-    pub max_connections: u32,
-}
-
-fn default_database_url() -> String {
-    "sqlite://var/facteur.db".to_string()
-}
-fn default_max_connections() -> u32 {
-    8
-}
-
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        DatabaseSettings {
-            url: default_database_url(),
-            max_connections: default_max_connections(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IntakeSettings {
-    /// Largest document accepted, in MiB; bigger files are refused before being read into memory.
-    #[serde(default = "default_max_document_mb")]
-    pub max_document_mb: u64,
-}
-
-fn default_max_document_mb() -> u64 {
-    100
-}
-
-impl Default for IntakeSettings {
-    fn default() -> Self {
-        IntakeSettings {
-            max_document_mb: default_max_document_mb(),
-        }
-    }
-}
-
-impl IntakeSettings {
-    pub fn max_document_bytes(&self) -> u64 {
-        self.max_document_mb.saturating_mul(1024 * 1024)
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WorkerSettings {
-    /// Stage jobs processed at once by this worker process.
-    #[serde(default = "default_concurrency")]
-    pub concurrency: usize,
-    /// A claimed job belongs to its worker this long; a crashed worker's jobs are reaped after it.
-    #[serde(default = "default_lease_secs")]
-    pub lease_secs: u64,
-    /// Attempts before a job is `dead` (kept, with its last error, for `documents show`).
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
-    /// First retry delay; doubles with each attempt.
-    #[serde(default = "default_backoff_secs")]
-    pub backoff_secs: u64,
-    /// How often an idle worker looks for new jobs.
-    #[serde(default = "default_poll_ms")]
-    pub poll_interval_ms: u64,
-}
-
-fn default_concurrency() -> usize {
-    2
-}
-fn default_lease_secs() -> u64 {
-    300
-}
-fn default_max_attempts() -> u32 {
-    5
-}
-fn default_backoff_secs() -> u64 {
-    10
-}
-fn default_poll_ms() -> u64 {
-    500
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        WorkerSettings {
-            concurrency: default_concurrency(),
-            lease_secs: default_lease_secs(),
-            max_attempts: default_max_attempts(),
-            backoff_secs: default_backoff_secs(),
-            poll_interval_ms: default_poll_ms(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReadSettings {
-    /// Tesseract language for scans: `fra` reads English too (measured), `eng`, `deu`, `fra+eng`…
-    #[serde(default = "default_ocr_language")]
-    pub ocr_language: String,
-    /// Pages per document OCR will read.
-    #[serde(default = "default_max_pages")]
-    pub max_pages: u32,
-    /// Pixels per page image, refused before decoding (decompression bombs).
-    #[serde(default = "default_max_pixels")]
-    pub max_pixels: u64,
-    /// Seconds per OCR page.
-    #[serde(default = "default_page_timeout")]
-    pub page_timeout_secs: u64,
-    /// Below this confidence (0–1) on number, date or total, a document goes to `needs_review`.
-    #[serde(default = "default_review_threshold")]
-    pub review_threshold: f32,
-    /// Reader child processes (the sandbox); 0 means one per core.
-    #[serde(default)]
-    pub sandbox_workers: usize,
-    /// Address-space limit of a reader child, MiB.
-    #[serde(default = "default_sandbox_memory")]
-    pub sandbox_memory_mb: u64,
-    /// Wall-clock limit for reading one document, seconds.
-    #[serde(default = "default_sandbox_timeout")]
-    pub sandbox_timeout_secs: u64,
-}
-
-fn default_ocr_language() -> String {
-    "fra".into()
-}
-fn default_max_pages() -> u32 {
-    50
-}
-fn default_max_pixels() -> u64 {
-    40_000_000
-}
-fn default_page_timeout() -> u64 {
-    60
-}
-fn default_review_threshold() -> f32 {
-    0.8
-}
-fn default_sandbox_memory() -> u64 {
-    2048
-}
-fn default_sandbox_timeout() -> u64 {
-    600
-}
-
-impl Default for ReadSettings {
-    fn default() -> Self {
-        ReadSettings {
-            ocr_language: default_ocr_language(),
-            max_pages: default_max_pages(),
-            max_pixels: default_max_pixels(),
-            page_timeout_secs: default_page_timeout(),
-            review_threshold: default_review_threshold(),
-            sandbox_workers: 0,
-            sandbox_memory_mb: default_sandbox_memory(),
-            sandbox_timeout_secs: default_sandbox_timeout(),
-        }
-    }
-}
-
-impl ReadSettings {
-    pub fn read_options(&self) -> crate::read::ReadOptions {
-        crate::read::ReadOptions {
-            method: crate::read::MethodChoice::Auto,
-            ocr_language: self.ocr_language.clone(),
-            max_pages: self.max_pages,
-            max_pixels: self.max_pixels,
-            page_timeout_secs: self.page_timeout_secs,
-        }
-    }
-
-    pub fn sandbox_config(&self) -> crate::read::sandbox::SandboxConfig {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        crate::read::sandbox::SandboxConfig {
-            workers: if self.sandbox_workers == 0 {
-                cores
-            } else {
-                self.sandbox_workers
-            },
-            memory_limit_mb: self.sandbox_memory_mb,
-            cpu_limit_secs: self.sandbox_timeout_secs,
-            wall_timeout_secs: self.sandbox_timeout_secs,
-            ..Default::default()
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogSettings {
-    /// A tracing filter: `info`, `facteur=debug,sqlx=warn`, …
-    #[serde(default = "default_log_level")]
-    pub level: String,
-    #[serde(default)]
-    pub format: LogFormat,
-}
-
-fn default_log_level() -> String {
-    "info".into()
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        LogSettings {
-            level: default_log_level(),
-            format: LogFormat::Text,
-        }
-    }
+    /// Filled by `parse`: the `FACTEUR_*` variables that overrode the file (checks name them).
+    #[serde(skip)]
+    pub overrides: Vec<String>,
 }
 
 /// Where the config file is: `--config`, else `FACTEUR_CONFIG`, else `./facteur.toml`.
@@ -314,6 +98,7 @@ impl Settings {
         if overrides.is_empty() {
             return Ok(settings);
         }
+        let names = overrides.iter().map(|(k, _)| k.clone()).collect();
         let mut table: toml::Table = toml::from_str(text).unwrap_or_default();
         for (key, value) in &overrides {
             let path_parts: Vec<String> = key["FACTEUR_".len()..]
@@ -340,7 +125,7 @@ impl Settings {
             }
             cursor.insert(path_parts[path_parts.len() - 1].clone(), parsed);
         }
-        Settings::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let mut settings = Settings::deserialize(toml::Value::Table(table)).map_err(|e| {
             ConfigError::single(
                 Path::new("environment"),
                 format!(
@@ -353,67 +138,81 @@ impl Settings {
                 ),
                 Some("names are FACTEUR_<SECTION>__<KEY>, e.g. FACTEUR_DATABASE__URL".into()),
             )
-        })
+        })?;
+        settings.overrides = names;
+        Ok(settings)
     }
 
-    /// Checks what types alone cannot say.
+    /// Checks what types alone cannot say, each at its key's line and column (from
+    /// `toml::Spanned`), or naming the environment variable that set it.
     fn check(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
-        let mut errors = Vec::new();
-        let url = &self.database.url;
+        let spans = SpanTree::parse(text);
+        let at = |key: [&str; 2], message: String, hint: Option<&str>| {
+            let var = format!("FACTEUR_{}__{}", key[0], key[1]).to_ascii_uppercase();
+            let hint = hint.map(str::to_string);
+            if self.overrides.contains(&var) {
+                return Diagnostic {
+                    file: PathBuf::from("environment"),
+                    line: 0,
+                    column: 0,
+                    message: format!("{var}: {message}"),
+                    hint,
+                };
+            }
+            let (line, column) = spans
+                .span(&[Step::Key(key[0]), Step::Key(key[1])])
+                .map_or((0, 0), |r| diagnostics::line_col(text, r.start));
+            Diagnostic {
+                file: path.to_path_buf(),
+                line,
+                column,
+                message,
+                hint,
+            }
+        };
+        let mut diagnostics = Vec::new();
+        let url = self.database.url.expose();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
             || url.starts_with("postgresql://"))
         {
-            errors.push(ConfigError::at(
-                path,
-                text,
-                "url",
-                format!("database.url '{url}' is neither SQLite nor PostgreSQL"),
-                Some("write url = \"sqlite://var/facteur.db\" or url = \"postgres://user@host:5432/facteur\"".into()),
+            diagnostics.push(at(
+                ["database", "url"],
+                format!(
+                    "database.url '{}' is neither SQLite nor PostgreSQL",
+                    self.database.url
+                ),
+                Some("write url = \"sqlite://var/facteur.db\" or url = \"postgres://user@host:5432/facteur\""),
             ));
         }
         if !(0.0..=1.0).contains(&self.read.review_threshold) {
-            errors.push(ConfigError::at(
-                path,
-                text,
-                "review_threshold",
+            diagnostics.push(at(
+                ["read", "review_threshold"],
                 format!(
                     "read.review_threshold {} is outside 0–1",
                     self.read.review_threshold
                 ),
-                Some("write a confidence such as 0.8".into()),
+                Some("write a confidence such as 0.8"),
             ));
         }
         if self.worker.concurrency == 0 {
-            errors.push(ConfigError::at(
-                path,
-                text,
-                "concurrency",
-                "worker.concurrency must be at least 1",
+            diagnostics.push(at(
+                ["worker", "concurrency"],
+                "worker.concurrency must be at least 1".into(),
                 None,
             ));
         }
-        // IMAP accounts: regexes and credentials, reported at load with the pipeline file's line.
-        for p in &self.loaded_pipelines {
-            let text = std::fs::read_to_string(&p.file).unwrap_or_default();
-            for source in &p.sources {
-                if let SourceConfig::Imap(c) = source {
-                    errors.extend(crate::sources::imap::diagnose(c, &p.file, &text));
-                }
-            }
-        }
-        if errors.is_empty() {
+        if diagnostics.is_empty() {
             Ok(())
         } else {
-            Err(ConfigError {
-                diagnostics: errors.into_iter().flat_map(|e| e.diagnostics).collect(),
-            })
+            Err(ConfigError { diagnostics })
         }
     }
 
     /// The database URL with a relative SQLite path resolved against the config folder.
+    /// It carries the password: pass it to the store, never print it (`database.url` prints safely).
     pub fn database_url(&self) -> String {
-        let url = &self.database.url;
+        let url = self.database.url.expose();
         match url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -421,7 +220,7 @@ impl Settings {
             Some(rest) if !rest.starts_with('/') && !rest.starts_with(":memory:") => {
                 format!("sqlite://{}", self.base_dir.join(rest).display())
             }
-            _ => url.clone(),
+            _ => url.to_string(),
         }
     }
 
@@ -442,7 +241,7 @@ mod tests {
     #[test]
     fn defaults_apply_to_an_empty_file() {
         let s = Settings::parse(Path::new("f"), "", std::iter::empty()).unwrap();
-        assert_eq!(s.database.url, "sqlite://var/facteur.db");
+        assert_eq!(s.database.url.expose(), "sqlite://var/facteur.db");
         assert_eq!(s.intake.max_document_mb, 100);
     }
 
@@ -461,7 +260,7 @@ mod tests {
             env.into_iter(),
         )
         .unwrap();
-        assert_eq!(s.database.url, "postgres://x@y/z");
+        assert_eq!(s.database.url.expose(), "postgres://x@y/z");
         assert_eq!(s.worker.concurrency, 7);
     }
 
@@ -475,5 +274,51 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().starts_with("facteur.toml:2:1"), "{e}");
         assert!(e.to_string().contains("did you mean `concurrency`"), "{e}");
+    }
+
+    fn check(text: &str, env: Vec<(String, String)>) -> String {
+        let s = Settings::parse(Path::new("facteur.toml"), text, env.into_iter()).unwrap();
+        s.check(Path::new("facteur.toml"), text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn checks_point_at_the_key_of_their_section_even_when_its_text_appears_earlier() {
+        // `concurrency` and `url` are written first in [log] (a comment-like string, and a key of a
+        // table that would be ignored) — a text search would point there.
+        let text = "[log]\nlevel = \"info\"\n[worker]\nlease_secs = 30\n  concurrency = 0\n\
+                    [read]\nreview_threshold = 1.5\n[database]\nurl = \"mysql://ap:hunter2@db/x\"\n";
+        let text = format!("# concurrency = 4\n# url = \"sqlite://a.db\"\n{text}");
+        let e = check(&text, vec![]);
+        assert!(e.contains("facteur.toml:7:3: worker.concurrency"), "{e}");
+        assert!(e.contains("facteur.toml:9:1: read.review_threshold"), "{e}");
+        assert!(e.contains("facteur.toml:11:1: database.url"), "{e}");
+        assert!(!e.contains("hunter2"), "the password is never printed: {e}");
+        assert!(e.contains("mysql://ap:***@db/x"), "{e}");
+    }
+
+    #[test]
+    fn a_check_on_an_overridden_key_names_the_variable() {
+        let env = vec![("FACTEUR_WORKER__CONCURRENCY".to_string(), "0".to_string())];
+        let e = check("[worker]\nconcurrency = 2\n", env);
+        assert!(
+            e.starts_with("environment: FACTEUR_WORKER__CONCURRENCY: worker.concurrency"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_database_password() {
+        let s = Settings::parse(
+            Path::new("f"),
+            "[database]\nurl = \"postgres://ap:hunter2@db/facteur\"\n",
+            std::iter::empty(),
+        )
+        .unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("postgres://ap:***@db/facteur"), "{debug}");
+        assert_eq!(s.database_url(), "postgres://ap:hunter2@db/facteur");
     }
 }

@@ -6,30 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::diagnostics::{self, ConfigError};
+use super::diagnostics::{self, ConfigError, Diagnostic};
+use super::spans::{SpanTree, Step};
 use super::Settings;
-use crate::sources::folder::FolderConfig;
-use crate::sources::imap::ImapConfig;
-
-/// A source, by kind. Source names must be unique across all pipelines: they key documents' origins.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum SourceConfig {
-    /// A watched drop folder.
-    Folder(FolderConfig),
-    /// An IMAP mailbox account.
-    /// (Boxed: an account's config is several times a folder's.)
-    Imap(Box<ImapConfig>),
-}
-
-impl SourceConfig {
-    pub fn name(&self) -> &str {
-        match self {
-            SourceConfig::Folder(f) => &f.name,
-            SourceConfig::Imap(i) => &i.name,
-        }
-    }
-}
+pub use crate::sources::SourceConfig;
+use crate::sources::{KeyStep, Problem};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,16 +30,29 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// Parses a pipeline file, runs each source's own checks, and resolves relative paths (once)
+    /// against the file's folder.
     pub fn parse(file: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         let parsed: PipelineFile = diagnostics::parse_all(file, text)?;
+        let spans = &SpanTree::parse(text);
+        let diagnostics: Vec<Diagnostic> = parsed
+            .sources
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| {
+                s.problems()
+                    .into_iter()
+                    .map(move |p| locate(file, text, spans, i, p))
+            })
+            .collect();
+        if !diagnostics.is_empty() {
+            return Err(ConfigError { diagnostics });
+        }
         let base = file.parent().unwrap_or(Path::new("."));
         let sources = parsed
             .sources
             .into_iter()
-            .map(|s| match s {
-                SourceConfig::Folder(f) => SourceConfig::Folder(f.resolved(base)),
-                SourceConfig::Imap(i) => SourceConfig::Imap(Box::new(i.resolved(base))),
-            })
+            .map(|s| s.resolved(base))
             .collect();
         let name = parsed.name.unwrap_or_else(|| {
             file.file_stem()
@@ -69,6 +63,25 @@ impl Pipeline {
             file: file.to_path_buf(),
             sources,
         })
+    }
+}
+
+/// A source's problem at its key's line and column (`source.<index>.<path>`).
+fn locate(file: &Path, text: &str, spans: &SpanTree, index: usize, p: Problem) -> Diagnostic {
+    let mut path: Vec<Step<'_>> = vec![Step::Key("source"), Step::Index(index)];
+    path.extend(p.path.iter().map(|s| match s {
+        KeyStep::Key(k) => Step::Key(k),
+        KeyStep::Index(i) => Step::Index(*i),
+    }));
+    let (line, column) = spans
+        .span(&path)
+        .map_or((0, 0), |r| diagnostics::line_col(text, r.start));
+    Diagnostic {
+        file: file.to_path_buf(),
+        line,
+        column,
+        message: p.message,
+        hint: p.hint,
     }
 }
 

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{Bic, Iban, Siren, Siret, VatId};
-use super::money::{Amount, Currency};
+use super::money::Currency;
 
 /// Invoice or credit note (BT-3 type codes 380/384/386/389/… vs 381/261/…).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -163,11 +163,4 @@ pub struct Invoice {
     pub vat_breakdown: Vec<VatBreakdown>,
     pub lines: Vec<LineItem>,
     pub preceding: Vec<PrecedingInvoice>,
-}
-
-impl Invoice {
-    /// A total paired with the invoice currency; `None` when either is unknown.
-    pub fn amount(&self, value: Option<Decimal>) -> Option<Amount> {
-        Some(Amount::new(value?, self.currency?))
-    }
 }

@@ -21,15 +21,12 @@ pub enum MoneyError {
     BadCurrency(String),
     #[error("cannot combine {0} and {1}: amounts in different currencies")]
     CurrencyMismatch(Currency, Currency),
-    #[error("'{0}' is not a decimal amount (write e.g. 1234.56)")]
-    BadAmount(String),
 }
 
 impl Currency {
     pub const EUR: Currency = Currency(*b"EUR");
     pub const USD: Currency = Currency(*b"USD");
     pub const GBP: Currency = Currency(*b"GBP");
-    pub const CHF: Currency = Currency(*b"CHF");
 
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
         let t = code.trim();
@@ -55,20 +52,6 @@ impl Currency {
             "JPY" | "KRW" | "ISK" | "CLP" | "VND" | "XOF" | "XAF" | "XPF" => 0,
             "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "LYD" | "IQD" => 3,
             _ => 2,
-        }
-    }
-
-    /// Currency from a symbol or code as printed on an invoice (`€`, `$`, `£`, `EUR`).
-    pub fn from_symbol(s: &str) -> Option<Self> {
-        match s.trim() {
-            "€" | "EUR" | "Euro" | "euro" | "euros" | "EUROS" => Some(Self::EUR),
-            "$" | "US$" | "USD" => Some(Self::USD),
-            "£" | "GBP" => Some(Self::GBP),
-            "CHF" | "Fr." => Some(Self::CHF),
-            other if other.len() == 3 && other.chars().all(|c| c.is_ascii_uppercase()) => {
-                Self::parse(other).ok()
-            }
-            _ => None,
         }
     }
 }
@@ -112,10 +95,6 @@ impl Amount {
         Amount { value, currency }
     }
 
-    pub fn zero(currency: Currency) -> Self {
-        Amount::new(Decimal::ZERO, currency)
-    }
-
     pub fn checked_add(self, other: Amount) -> Result<Amount, MoneyError> {
         self.same_currency(other)?;
         Ok(Amount::new(self.value + other.value, self.currency))
@@ -152,11 +131,6 @@ impl fmt::Display for Amount {
 /// Half-up rounding to `dp` decimal places (commercial rounding, as invoices print).
 pub fn round_half_up(value: Decimal, dp: u32) -> Decimal {
     value.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
-}
-
-/// Parses a canonical decimal string (`1234.56`, `-3`), as stored in SQLite and emitted in JSON.
-pub fn parse_decimal(s: &str) -> Result<Decimal, MoneyError> {
-    Decimal::from_str(s.trim()).map_err(|_| MoneyError::BadAmount(s.to_string()))
 }
 
 #[cfg(test)]

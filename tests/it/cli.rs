@@ -162,3 +162,26 @@ fn demo_runs_on_the_fixtures() {
     assert!(stdout.contains("facture-papeterie-dupont.pdf"), "{stdout}");
     assert!(ws.join("var/facteur.db").exists());
 }
+
+/// A check made after parsing points at its own key even when the same key text (and the same
+/// name) appears earlier in the file: the first account has a folder named like the second
+/// account, with a valid `subject`; the second account's `subject` is the bad one.
+#[test]
+fn check_config_points_at_the_right_key_when_its_text_repeats() {
+    let d = tempfile::tempdir().unwrap();
+    assert!(facteur(d.path(), &["init", "."]).status.success());
+    let pipeline = "[[source]]\ntype = \"imap\"\nname = \"ap\"\nhost = \"h\"\nuser = \"u\"\n\
+                    password_env = \"P\"\n[[source.folder]]\nname = \"Factures\"\n\
+                    subject = \"facture\"\n\n\
+                    [[source]]\ntype = \"imap\"\nname = \"Factures\"\nhost = \"h\"\nuser = \"u\"\n\
+                    password_env = \"P\"\n[[source.folder]]\nname = \"INBOX\"\n\
+                    [[source.folder]]\nname = \"Avoirs\"\n    subject = \"(avoir\"\n";
+    std::fs::write(d.path().join("pipelines/mail.toml"), pipeline).unwrap();
+    let bad = facteur(d.path(), &["check-config"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = text(&bad.stderr);
+    assert!(
+        err.contains("mail.toml:21:5: source Factures: folder Avoirs: `subject`"),
+        "{err}"
+    );
+}

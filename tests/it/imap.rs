@@ -11,6 +11,7 @@ mod newer;
 mod oauth;
 mod odd;
 mod rules;
+mod secrets;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

