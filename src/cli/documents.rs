@@ -1,7 +1,9 @@
-//! `facteur documents list|show`: what facteur holds, its state and why.
+//! `facteur documents list|show`: what facteur holds, its state and why. Everything that came
+//! from outside (file names, subjects, senders, reasons quoting them) is printed escaped.
 
 use super::{init_logging, load_settings, table, Cli, CmdResult, Failure};
 use crate::domain::{DocumentId, DocumentState};
+use crate::printable::escape as esc;
 use crate::store::{DocumentSummary, StoreError};
 
 #[derive(Debug, clap::Subcommand)]
@@ -84,15 +86,19 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 return Ok(());
             }
             let s = &doc.summary;
-            outln!("document {} — {}", s.id, s.file_name);
+            outln!("document {} — {}", s.id, esc(&s.file_name));
             outln!(
                 "state:    {}{}",
                 s.state,
                 s.reason
                     .as_ref()
-                    .map_or(String::new(), |r| format!(" ({r})"))
+                    .map_or(String::new(), |r| format!(" ({})", esc(r)))
             );
-            outln!("origin:   {} via {}", doc.origin.describe(), s.source);
+            outln!(
+                "origin:   {} via {}",
+                esc(&doc.origin.describe()),
+                esc(&s.source)
+            );
             outln!("bytes:    {} (sha256 {})", doc.size, doc.content_hash);
             outln!(
                 "received: {}",
@@ -109,7 +115,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                     "  {}  {from} → {}  {}",
                     e.at.format("%Y-%m-%d %H:%M:%S"),
                     e.to_state,
-                    e.reason
+                    esc(&e.reason)
                 );
             }
             if !doc.duplicates.is_empty() {
@@ -124,7 +130,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                             format!("{p:?}").to_lowercase()
                         )),
                         d.of,
-                        d.evidence
+                        esc(&d.evidence)
                     );
                 }
             }
@@ -134,8 +140,8 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                     outln!(
                         "  {}  {}  {}",
                         a.at.format("%Y-%m-%d %H:%M:%S"),
-                        a.source,
-                        a.origin.describe()
+                        esc(&a.source),
+                        esc(&a.origin.describe())
                     );
                 }
             }
@@ -147,8 +153,8 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                         m.account,
                         m.folder,
                         m.uid,
-                        m.sender.as_deref().unwrap_or("?"),
-                        m.subject.as_deref().unwrap_or(""),
+                        esc(m.sender.as_deref().unwrap_or("?")),
+                        esc(m.subject.as_deref().unwrap_or("")),
                         m.eml_sha256
                             .as_ref()
                             .map_or(String::new(), |h| format!(" (message kept: sha256 {h})"))
@@ -165,7 +171,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                     j.attempts,
                     j.last_error
                         .as_ref()
-                        .map_or(String::new(), |e| format!(" last error: {e}"))
+                        .map_or(String::new(), |e| format!(" last error: {}", esc(e)))
                 );
             }
         }
