@@ -78,9 +78,74 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
             None => outln!("{}", doc.summary.reason.unwrap_or_default()),
         }
     }
+    // The first PDF that went through to approval is the one the supplier sends again.
+    let mut original = None;
+    for row in &report.rows {
+        let Ok(outcome) = &row.outcome else { continue };
+        let state = store
+            .document(outcome.document())
+            .await
+            .map_err(anyhow::Error::from)?
+            .summary
+            .state;
+        let pdf = row
+            .file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+        if pdf && state == crate::domain::DocumentState::PendingApproval {
+            original = Some(row.file.clone());
+            break;
+        }
+    }
+    if let Some(original) = original {
+        resend(&settings, store.clone(), &original, &workspace).await?;
+    }
     outln!(
         "\nExplore: facteur --config {} documents list   (or: documents show ID)",
         config.display()
     );
+    outln!(
+        "Review:  facteur --config {} review list   (then review show|accept|reject|not-duplicate ID --reason …)",
+        config.display()
+    );
+    Ok(())
+}
+
+/// The supplier sends one invoice again, as a mail gateway forwards it: other bytes (a trailer
+/// line after %%EOF), the same invoice. Duplicate detection holds it and says why.
+async fn resend(
+    settings: &Settings,
+    store: std::sync::Arc<dyn crate::store::Store>,
+    original: &std::path::Path,
+    workspace: &std::path::Path,
+) -> CmdResult {
+    let mut bytes = std::fs::read(original).map_err(anyhow::Error::from)?;
+    bytes.extend_from_slice(b"\n% forwarded by the mail gateway\n");
+    let dir = workspace.join("resent");
+    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+    let name = original
+        .file_stem()
+        .map(|s| format!("{} (forwarded).pdf", s.to_string_lossy()))
+        .unwrap_or_else(|| "forwarded.pdf".into());
+    let copy = dir.join(name);
+    std::fs::write(&copy, &bytes).map_err(anyhow::Error::from)?;
+    outln!(
+        "\n── The supplier sends {} again, forwarded by mail:",
+        original.display()
+    );
+    let report = super::ingest::ingest(settings, store.clone(), &[copy], false).await?;
+    for row in &report.rows {
+        let Ok(outcome) = &row.outcome else { continue };
+        let doc = store
+            .document(outcome.document())
+            .await
+            .map_err(anyhow::Error::from)?;
+        outln!(
+            "document {} is {}: {}",
+            doc.summary.id,
+            doc.summary.state,
+            crate::printable::escape(doc.summary.reason.as_deref().unwrap_or(""))
+        );
+    }
     Ok(())
 }

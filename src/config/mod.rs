@@ -18,7 +18,8 @@ pub use crate::secret::{DatabaseUrl, SecretString};
 pub use diagnostics::{ConfigError, Diagnostic};
 pub use pipeline::{Pipeline, SourceConfig};
 pub use sections::{
-    DatabaseSettings, IntakeSettings, LogFormat, LogSettings, ReadSettings, WorkerSettings,
+    DatabaseSettings, DedupeSettings, IntakeSettings, LogFormat, LogSettings, ReadSettings,
+    WorkerSettings,
 };
 use spans::{SpanTree, Step};
 
@@ -34,6 +35,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     #[serde(default)]
     pub read: ReadSettings,
+    #[serde(default)]
+    pub dedupe: DedupeSettings,
     #[serde(default)]
     pub log: LogSettings,
     /// Pipeline files, relative to this file's folder. Default: every `pipelines/*.toml` beside it.
@@ -195,6 +198,35 @@ impl Settings {
                 Some("write a confidence such as 0.8"),
             ));
         }
+        if !(1..=12).contains(&self.dedupe.fiscal_year_start_month) {
+            diagnostics.push(at(
+                ["dedupe", "fiscal_year_start_month"],
+                format!(
+                    "dedupe.fiscal_year_start_month {} is not a month",
+                    self.dedupe.fiscal_year_start_month
+                ),
+                Some("write a month number from 1 (January) to 12"),
+            ));
+        }
+        if !(0..=366).contains(&self.dedupe.window_days) {
+            diagnostics.push(at(
+                ["dedupe", "window_days"],
+                format!(
+                    "dedupe.window_days {} is outside 0–366",
+                    self.dedupe.window_days
+                ),
+                Some("write a number of days such as 30"),
+            ));
+        }
+        if self.dedupe.amount_tolerance.is_sign_negative()
+            || self.dedupe.near_amount_percent.is_sign_negative()
+        {
+            diagnostics.push(at(
+                ["dedupe", "amount_tolerance"],
+                "dedupe.amount_tolerance and near_amount_percent cannot be negative".into(),
+                Some("write amount_tolerance = \"0.01\" and near_amount_percent = \"1\""),
+            ));
+        }
         if self.worker.concurrency == 0 {
             diagnostics.push(at(
                 ["worker", "concurrency"],
@@ -296,6 +328,29 @@ mod tests {
         assert!(e.contains("facteur.toml:11:1: database.url"), "{e}");
         assert!(!e.contains("hunter2"), "the password is never printed: {e}");
         assert!(e.contains("mysql://ap:***@db/x"), "{e}");
+    }
+
+    #[test]
+    fn dedupe_thresholds_are_read_and_checked() {
+        let s = Settings::parse(
+            Path::new("f"),
+            "[dedupe]\namount_tolerance = \"0.05\"\nwindow_days = 45\nnear_amount_percent = \"2\"\n\
+             fiscal_year_start_month = 7\n",
+            std::iter::empty(),
+        )
+        .unwrap();
+        let t = s.dedupe.thresholds();
+        assert_eq!(t.amount_tolerance, rust_decimal::Decimal::new(5, 2));
+        assert_eq!(t.near_amount, rust_decimal::Decimal::new(2, 2));
+        assert_eq!((t.window_days, t.fiscal_year_start_month), (45, 7));
+        let e = check(
+            "[dedupe]\nwindow_days = 30\nfiscal_year_start_month = 13\n",
+            vec![],
+        );
+        assert!(
+            e.contains("facteur.toml:3:1: dedupe.fiscal_year_start_month 13 is not a month"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -231,3 +231,57 @@ impl Default for LogSettings {
         }
     }
 }
+
+/// `[dedupe]`: the duplicate rules' thresholds (issue 10, rules D1–D8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupeSettings {
+    /// Two grosses are the same amount within this, in the invoice currency (D3, D4).
+    #[serde(default = "default_amount_tolerance")]
+    pub amount_tolerance: rust_decimal::Decimal,
+    /// Invoices of one supplier this many days apart or fewer can be copies (D4, D5).
+    #[serde(default = "default_window_days")]
+    pub window_days: i64,
+    /// Grosses within this percentage of each other are "near" (D5).
+    #[serde(default = "default_near_amount_percent")]
+    pub near_amount_percent: rust_decimal::Decimal,
+    /// First month (1–12) of the fiscal year: an invoice number repeats legitimately across
+    /// fiscal years (D2).
+    #[serde(default = "default_fiscal_year_start_month")]
+    pub fiscal_year_start_month: u32,
+}
+
+fn default_amount_tolerance() -> rust_decimal::Decimal {
+    rust_decimal::Decimal::new(1, 2)
+}
+fn default_window_days() -> i64 {
+    30
+}
+fn default_near_amount_percent() -> rust_decimal::Decimal {
+    rust_decimal::Decimal::ONE
+}
+fn default_fiscal_year_start_month() -> u32 {
+    1
+}
+
+impl Default for DedupeSettings {
+    fn default() -> Self {
+        DedupeSettings {
+            amount_tolerance: default_amount_tolerance(),
+            window_days: default_window_days(),
+            near_amount_percent: default_near_amount_percent(),
+            fiscal_year_start_month: default_fiscal_year_start_month(),
+        }
+    }
+}
+
+impl DedupeSettings {
+    pub fn thresholds(&self) -> crate::dedupe::rules::Thresholds {
+        crate::dedupe::rules::Thresholds {
+            amount_tolerance: self.amount_tolerance,
+            window_days: self.window_days,
+            near_amount: self.near_amount_percent / rust_decimal::Decimal::ONE_HUNDRED,
+            fiscal_year_start_month: self.fiscal_year_start_month,
+        }
+    }
+}

@@ -65,7 +65,7 @@ impl Worker {
                 sandbox: SandboxPool::new(settings.read.sandbox_config()),
                 read_options: settings.read.read_options(),
                 review_threshold: settings.read.review_threshold,
-                dedupe: crate::dedupe::rules::Thresholds::default(),
+                dedupe: settings.dedupe.thresholds(),
             }),
             lease: Duration::from_secs(settings.worker.lease_secs.max(5)),
             retry: RetryPolicy {
