@@ -279,15 +279,22 @@ fn pair(new: &Candidate, old: &Candidate, history: &History, t: &Thresholds) -> 
         SameEntity::ById => "the same supplier (registration id, VAT id or IBAN)",
         _ => "the same supplier name",
     };
-    if entity == SameEntity::ById && same_key && fy(new).is_some() && fy(new) == fy(old) {
+    // A block needs a registration id; a supplier known by its name only gets the same rule as a
+    // high-priority review.
+    let strong = |rule| match entity {
+        SameEntity::ById => (rule, Verdict::Block),
+        _ => (rule, Verdict::Review(Priority::High)),
+    };
+    if same_key && fy(new).is_some() && fy(new) == fy(old) {
+        let (rule, verdict) = strong(Rule::D2);
         return Some(finding(
-            Rule::D2,
-            Verdict::Block,
+            rule,
+            verdict,
             format!("{by}, invoice number {number} = {old_number}, same fiscal year"),
         ));
     }
     let equal = amounts_equal(new, old, t);
-    if entity == SameEntity::ById && equal && (same_key || confusable(new, old)) {
+    if equal && (same_key || confusable(new, old)) {
         return Some(finding(Rule::D3, Verdict::Review(Priority::High), format!(
             "{by}, numbers {number} and {old_number} differ only by characters a scan confuses, same gross {}",
             new.gross.unwrap_or_default()

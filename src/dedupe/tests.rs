@@ -175,7 +175,7 @@ fn d7_credits_beyond_the_invoice_and_d8_numbers_of_credit_notes() {
 }
 
 #[test]
-fn the_same_supplier_by_name_only_never_blocks() {
+fn the_same_supplier_by_name_only_is_reviewed_never_blocked() {
     let by_name = |id, number: &str| {
         let mut c = inv(id, number, (2026, 3, 1), "100.00", ACME);
         c.supplier = SupplierKeys::of(&Party {
@@ -197,7 +197,11 @@ fn the_same_supplier_by_name_only_never_blocks() {
         &by_name(1, "F-12"),
         &History::default(),
     );
-    assert_eq!(found, Some((Rule::D5, Verdict::Review(Priority::Low))));
+    assert_eq!(
+        found,
+        Some((Rule::D2, Verdict::Review(Priority::High))),
+        "the same number from a supplier known by name only: reviewed, not blocked"
+    );
 }
 
 fn with_iban(mut c: Candidate, iban: &str) -> Candidate {
