@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use crate::secret::{DatabaseUrl, SecretString};
+pub use crate::stages::intake::IntakeSettings;
 pub use diagnostics::{ConfigError, Diagnostic};
 pub use pipeline::{Pipeline, SourceConfig};
 pub use sections::{
-    DatabaseSettings, DedupeSettings, IntakeSettings, LogFormat, LogSettings, ReadSettings,
-    WorkerSettings,
+    DatabaseSettings, DedupeSettings, LogFormat, LogSettings, ReadSettings, WorkerSettings,
 };
 use spans::{SpanTree, Step};
 

@@ -36,32 +36,6 @@ impl Default for DatabaseSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IntakeSettings {
-    /// Largest document accepted, in MiB; bigger files are refused before being read into memory.
-    #[serde(default = "default_max_document_mb")]
-    pub max_document_mb: u64,
-}
-
-fn default_max_document_mb() -> u64 {
-    100
-}
-
-impl Default for IntakeSettings {
-    fn default() -> Self {
-        IntakeSettings {
-            max_document_mb: default_max_document_mb(),
-        }
-    }
-}
-
-impl IntakeSettings {
-    pub fn max_document_bytes(&self) -> u64 {
-        self.max_document_mb.saturating_mul(1024 * 1024)
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct WorkerSettings {
     /// Stage jobs processed at once by this worker process.
     #[serde(default = "default_concurrency")]

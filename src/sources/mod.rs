@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use serde::Deserialize;
 
-use crate::config::IntakeSettings;
+use crate::stages::intake::IntakeSettings;
 use crate::store::Store;
 
 /// A source, by kind (`[[source]] type = "…"` in a pipeline file). Source names must be unique

@@ -4,7 +4,8 @@
 //! A rejection is final for those bytes (the source files them under `failed/` with the reason); a
 //! store error is transient (the source keeps the file or mail and tries again later).
 
-use crate::config::IntakeSettings;
+use serde::Deserialize;
+
 use crate::domain::RawDocument;
 use crate::read;
 use crate::store::{IntakeOutcome, Store, StoreError};
@@ -16,6 +17,34 @@ pub enum IntakeError {
     Rejected(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// `[intake]`: what the gate lets in. It lives with the gate, so sources (which call the gate)
+/// need not import the config module, which imports their config types.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSettings {
+    /// Largest document accepted, in MiB; bigger files are refused before being read into memory.
+    #[serde(default = "default_max_document_mb")]
+    pub max_document_mb: u64,
+}
+
+fn default_max_document_mb() -> u64 {
+    100
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        IntakeSettings {
+            max_document_mb: default_max_document_mb(),
+        }
+    }
+}
+
+impl IntakeSettings {
+    pub fn max_document_bytes(&self) -> u64 {
+        self.max_document_mb.saturating_mul(1024 * 1024)
+    }
 }
 
 /// Size rules, checked before a byte is read (a 2 GB file never reaches memory).

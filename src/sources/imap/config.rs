@@ -245,7 +245,7 @@ impl ImapConfig {
     }
 
     /// The download limit in bytes (see `max_message_mb`).
-    pub fn max_message_bytes(&self, intake: &crate::config::IntakeSettings) -> u64 {
+    pub fn max_message_bytes(&self, intake: &crate::stages::intake::IntakeSettings) -> u64 {
         let mb = self
             .max_message_mb
             .unwrap_or_else(|| intake.max_document_mb.saturating_mul(14) / 10 + 1);

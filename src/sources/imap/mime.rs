@@ -14,8 +14,8 @@ use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use regex::Regex;
 
 use super::unzip::{self, Budget, ZipLimits};
-use crate::config::IntakeSettings;
 use crate::stages::intake;
+use crate::stages::intake::IntakeSettings;
 use crate::store::mail::MessageMeta;
 
 /// Most parts (attachments, zip entries, XML bodies) given a verdict in one message; the rest of

@@ -8,8 +8,8 @@ use super::config::{ActionKind, CompiledRules, FolderRules};
 use super::fetch::Account;
 use super::mime::{self, MimeOptions, Verdict};
 use super::unzip::ZipLimits;
-use crate::config::IntakeSettings;
 use crate::domain::{Origin, RawDocument};
+use crate::stages::intake::IntakeSettings;
 use crate::store::mail::{Eml, MailKey, MailPart, MailRecord, MailStatus, PartVerdict};
 
 /// What reading one folder's messages needs from its account, owned.

@@ -214,7 +214,7 @@ fn over_budget(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::IntakeSettings;
+    use crate::stages::intake::IntakeSettings;
     use std::io::Write;
 
     fn make_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
