@@ -186,5 +186,6 @@ pub async fn run(sizes: &[u64], pg_admin: Option<&str>) -> anyhow::Result<()> {
     }
     println!("\nfound: mean earlier invoices returned per probe (the probe's own number and its");
     println!("supplier's invoices within 30 days). Target: p99 < 2 ms at 1 M, flat as N grows.");
+    super::dedupe_set::run();
     Ok(())
 }

@@ -2,5 +2,6 @@
 
 pub mod accuracy;
 pub mod dedupe;
+pub mod dedupe_set;
 pub mod ocr;
 pub mod speed;

@@ -1,7 +1,6 @@
 //! From a document's extraction to what the rules compare (`Candidate`), and whether a supplier
 //! is a recurring biller (the same amount again and again under new numbers), which silences D4.
 
-use chrono::Datelike;
 use rust_decimal::Decimal;
 
 use super::keys::{exact_key, ocr_key};
@@ -34,15 +33,15 @@ impl Candidate {
     }
 }
 
-/// A supplier bills `new`'s amount regularly: at least two earlier invoices of that supplier (in
-/// `recent`) carry the same gross within `tolerance`, each under its own number and in its own
-/// month. Monthly subscriptions then do not raise D4 every month.
+/// A supplier bills `new`'s amount routinely: at least two earlier invoices of that supplier (in
+/// `recent`) carry the same gross within `tolerance`, each under its own number (a subscription,
+/// or a supplier selling at a few fixed prices). D4 then stays silent: the same amount again
+/// under a new number is its normal business (D2/D3 still catch the same or a misread number).
 pub fn is_recurring(new: &Candidate, recent: &[Candidate], tolerance: Decimal) -> bool {
     let Some(gross) = new.gross else {
         return false;
     };
-    let mut months = Vec::new();
-    let mut numbers = Vec::new();
+    let mut numbers: Vec<&String> = Vec::new();
     for c in recent.iter().filter(|c| {
         c.document != new.document
             && c.doc_type == DocType::Invoice
@@ -51,12 +50,11 @@ pub fn is_recurring(new: &Candidate, recent: &[Candidate], tolerance: Decimal) -
             && c.exact_key.is_some()
             && c.exact_key != new.exact_key
     }) {
-        let Some(d) = c.issue_date else { continue };
-        let month = (d.year(), d.month());
-        if !months.contains(&month) && !numbers.contains(&c.exact_key) {
-            months.push(month);
-            numbers.push(c.exact_key.clone());
+        if let Some(k) = &c.exact_key {
+            if !numbers.contains(&k) {
+                numbers.push(k);
+            }
         }
     }
-    months.len() >= 2
+    numbers.len() >= 2
 }
