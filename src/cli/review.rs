@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{documents, init_logging, load_settings, table, Cli, CmdResult, Failure};
+use crate::domain::correction::{apply, Correction};
 use crate::domain::DocumentId;
 use crate::store::duplicates::DuplicateRecord;
 use crate::store::review::Decision;
@@ -31,6 +32,18 @@ pub enum Command {
     Reject(DecisionArgs),
     /// Overrides the duplicate findings (a block too): the document goes on to approval.
     NotDuplicate(DecisionArgs),
+    /// Corrects fields (`total_gross=1481.40 issue_date=2026-03-12 …`); the reading is validated
+    /// again and goes back through the duplicate checks.
+    Correct {
+        id: i64,
+        /// `field=value` pairs: invoice_number, issue_date, due_date, currency, total_net,
+        /// total_tax, total_gross, supplier_name, supplier_vat_id, supplier_iban, supplier_siret.
+        #[arg(required = true)]
+        fields: Vec<String>,
+        /// Who corrects [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,17 +105,24 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             };
             return documents::run(cli, &show).await;
         }
+        Command::Correct { id, fields, by } => {
+            return correct(
+                store.as_ref(),
+                DocumentId(*id),
+                fields,
+                by.clone(),
+                settings.read.review_threshold,
+            )
+            .await
+            .map_err(fail);
+        }
         Command::Accept(a) => (a, Decision::Accept),
         Command::Reject(a) => (a, Decision::Reject),
         Command::NotDuplicate(a) => (a, Decision::NotDuplicate),
     };
     let id = DocumentId(args.id);
     let seen = store.document(id).await.map_err(fail)?.summary.state;
-    let by = args
-        .by
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "cli".into());
+    let by = who(args.by.clone());
     let to = store
         .review_decide(id, seen, decision, &by, &args.reason, crate::stages::BUILT)
         .await
@@ -110,6 +130,59 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
     outln!(
         "document {id}: {seen} → {to} ({} by {by})",
         decision.as_str()
+    );
+    Ok(())
+}
+
+/// Who decides: `--by`, else `$USER`.
+fn who(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".into())
+}
+
+/// `review correct`: parse, apply, validate, then save and re-check in one store call.
+async fn correct(
+    store: &dyn crate::store::Store,
+    id: DocumentId,
+    fields: &[String],
+    by: Option<String>,
+    threshold: f32,
+) -> Result<(), StoreError> {
+    let invalid = StoreError::Invalid;
+    let doc = store.document(id).await?;
+    let Some(x) = doc.extraction else {
+        return Err(invalid(format!("document {id} has no reading to correct")));
+    };
+    let corrections = fields
+        .iter()
+        .map(|f| Correction::parse(f))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let corrected = apply(x, &corrections).map_err(invalid)?;
+    let doubts = corrected.doubts(threshold);
+    if !doubts.is_empty() {
+        let left: Vec<String> = doubts.iter().map(ToString::to_string).collect();
+        return Err(invalid(format!(
+            "still not sure of: {}; correct those too (or `review accept {id} --reason …`)",
+            left.join(", ")
+        )));
+    }
+    let what = fields.join(", ");
+    let by = who(by);
+    let to = store
+        .review_correct(
+            id,
+            doc.summary.state,
+            &corrected,
+            &by,
+            &what,
+            crate::stages::BUILT,
+        )
+        .await?;
+    outln!(
+        "document {id}: {} → {to} (corrected by {by}: {}); duplicate checks run again",
+        doc.summary.state,
+        crate::printable::escape(&what)
     );
     Ok(())
 }

@@ -189,9 +189,10 @@ impl DocumentState {
                     NeedsReview | Duplicate | DuplicateSuspected | PendingApproval | Failed
                 )
                 | (NeedsReview, Read | PendingApproval | Rejected | Failed)
+                // A corrected reading goes back through the duplicate checks (`Read`).
                 | (
                     Duplicate | DuplicateSuspected,
-                    PendingApproval | Rejected | Failed
+                    Read | PendingApproval | Rejected | Failed
                 )
                 | (PendingApproval, Approved | Rejected | Failed)
                 | (Approved, Posted | Failed)

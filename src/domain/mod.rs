@@ -1,6 +1,7 @@
 //! Domain types: money, identifiers, invoices, documents. Parse, don't validate: a value of these
 //! types is valid by construction, and constructors say what was expected when it is not.
 
+pub mod correction;
 pub mod document;
 pub mod extraction;
 pub mod ids;

@@ -6,11 +6,11 @@
 use async_trait::async_trait;
 
 use super::db::sql;
-use super::documents::DocumentSummary;
+use super::documents::{save_extraction, DocumentSummary};
 use super::queue::enqueue;
 use super::unit::move_document;
 use super::{DocumentStore, SqlStore, StoreError};
-use crate::domain::{now_micros, DocumentId, DocumentState, Stage};
+use crate::domain::{now_micros, DocumentId, DocumentState, Extraction, Stage};
 
 /// The states that wait for a person.
 pub const WAITING: [DocumentState; 3] = [
@@ -70,10 +70,66 @@ pub trait ReviewStore: Send + Sync {
         reason: &str,
         built: &[Stage],
     ) -> Result<DocumentState, StoreError>;
+
+    /// Saves a person's corrected reading of a document seen in `seen` (a waiting state) and
+    /// sends it back through the duplicate checks: its keys are dropped, its earlier findings
+    /// marked superseded, and it moves to `read` with the next stage queued. One transaction.
+    async fn review_correct(
+        &self,
+        document: DocumentId,
+        seen: DocumentState,
+        corrected: &Extraction,
+        by: &str,
+        what: &str,
+        built: &[Stage],
+    ) -> Result<DocumentState, StoreError>;
 }
 
 #[async_trait]
 impl ReviewStore for SqlStore {
+    async fn review_correct(
+        &self,
+        document: DocumentId,
+        seen: DocumentState,
+        corrected: &Extraction,
+        by: &str,
+        what: &str,
+        built: &[Stage],
+    ) -> Result<DocumentState, StoreError> {
+        if !WAITING.contains(&seen) {
+            return Err(StoreError::Invalid(format!(
+                "document {document} is {seen}: only a document waiting for review is corrected"
+            )));
+        }
+        let now = now_micros();
+        let to = DocumentState::Read;
+        let why = format!("corrected by {by}: {what}");
+        let mut tx = self.db.begin_write("starting a correction").await?;
+        move_document(&mut tx, document, seen, to, &why, now).await?;
+        save_extraction(&mut tx, document, corrected).await?;
+        for table in ["dedupe_preceding", "dedupe_keys"] {
+            sql(format!("DELETE FROM {table} WHERE document_id = $1"))
+                .bind(document.0)
+                .execute(&mut tx, "dropping a corrected document's keys")
+                .await?;
+        }
+        sql(
+            "UPDATE duplicate_findings SET overridden_by = $1, override_reason = $2, \
+             overridden_at = $3 WHERE document_id = $4 AND overridden_by IS NULL",
+        )
+        .bind(by)
+        .bind("superseded: the reading was corrected and checked again")
+        .bind(now)
+        .bind(document.0)
+        .execute(&mut tx, "superseding findings")
+        .await?;
+        if let Some(next) = to.next_stage().filter(|s| built.contains(s)) {
+            enqueue(&mut tx, document, next, to, now).await?;
+        }
+        tx.commit("committing a correction").await?;
+        Ok(to)
+    }
+
     async fn review_queue(&self, limit: u32) -> Result<Vec<DocumentSummary>, StoreError> {
         let mut all = Vec::new();
         for state in WAITING {

@@ -432,3 +432,74 @@ both_backends!(
         );
     }
 );
+
+both_backends!(a_correction_is_checked_again, |db: TestDb| async move {
+    let store = db.store().await;
+    let ws = Workspace::new(&db);
+    let first = ws
+        .ingest(
+            store.as_ref(),
+            "a.pdf",
+            &invoice(ACME, "COR-100", "02/06/2026", "100.00"),
+        )
+        .await;
+    // The second invoice printed its number badly: it reads as the first one's.
+    let second = ws
+        .ingest(
+            store.as_ref(),
+            "b.pdf",
+            &invoice(ACME, "COR-100", "09/06/2026", "250.00"),
+        )
+        .await;
+    assert_eq!(
+        state_and_rules(store.as_ref(), second).await,
+        (
+            DocumentState::Duplicate,
+            vec![("D2:block".to_string(), first)]
+        )
+    );
+    let facteur = |args: &[&str]| {
+        Command::new(facteur_bin())
+            .args([
+                "--config",
+                &ws.config.display().to_string(),
+                "review",
+                "correct",
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let id = second.0.to_string();
+    let bad = facteur(&[&id, "total_gross=999.00"]);
+    assert_eq!(bad.status.code(), Some(2), "totals no longer add up");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not total_gross"));
+    let ok = facteur(&[&id, "invoice_number=COR-101", "--by", "bob"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        store.document(second).await.unwrap().summary.state,
+        DocumentState::Read
+    );
+    // A worker runs the duplicate checks again.
+    let settings = facteur::config::Settings::load(&ws.config, false).unwrap();
+    let worker = facteur::worker::Worker::new(&settings, store.clone());
+    worker.drain().await.unwrap();
+    let doc = store.document(second).await.unwrap();
+    assert_eq!(
+        doc.summary.state,
+        DocumentState::PendingApproval,
+        "{:?}",
+        doc.summary.reason
+    );
+    assert_eq!(doc.summary.invoice_number.as_deref(), Some("COR-101"));
+    assert!(doc
+        .duplicates
+        .iter()
+        .all(|d| d.overridden_by.as_deref() == Some("bob")));
+    let x = doc.extraction.unwrap();
+    assert_eq!(x.confidence_of(facteur::domain::Field::InvoiceNumber), 1.0);
+});
