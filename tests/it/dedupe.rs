@@ -503,3 +503,77 @@ both_backends!(a_correction_is_checked_again, |db: TestDb| async move {
     let x = doc.extraction.unwrap();
     assert_eq!(x.confidence_of(facteur::domain::Field::InvoiceNumber), 1.0);
 });
+
+/// The same Factur-X invoice without its embedded XML: a plain PDF that must be read visually.
+fn without_embedded_xml(pdf: &[u8]) -> Vec<u8> {
+    let mut doc = lopdf::Document::load_mem(pdf).expect("the demo Factur-X PDF loads");
+    let root = doc
+        .trailer
+        .get(b"Root")
+        .and_then(|r| r.as_reference())
+        .unwrap();
+    let catalog = doc
+        .get_object_mut(root)
+        .and_then(|o| o.as_dict_mut())
+        .unwrap();
+    catalog.remove(b"Names");
+    catalog.remove(b"AF");
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+both_backends!(
+    an_e_invoice_and_its_plain_pdf_are_one_invoice,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        let facturx = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/demo/facturx-le-fournisseur.pdf"
+        ))
+        .unwrap();
+        let first = ws.ingest(store.as_ref(), "facturx.pdf", &facturx).await;
+        let plain = ws
+            .ingest(store.as_ref(), "plain.pdf", &without_embedded_xml(&facturx))
+            .await;
+        let read_by = |id| {
+            let store = store.clone();
+            async move { store.document(id).await.unwrap().extraction.unwrap().method }
+        };
+        assert_eq!(read_by(first).await, facteur::domain::Method::Xml);
+        assert_ne!(
+            read_by(plain).await,
+            facteur::domain::Method::Xml,
+            "read visually"
+        );
+        // Read visually, the copy may wait for a person first; once its reading is accepted,
+        // the duplicate checks run on it.
+        let seen = store.document(plain).await.unwrap().summary.state;
+        if seen == DocumentState::NeedsReview {
+            use facteur::store::review::Decision;
+            store
+                .review_decide(
+                    plain,
+                    seen,
+                    Decision::Accept,
+                    "test",
+                    "reading checked",
+                    facteur::stages::BUILT,
+                )
+                .await
+                .unwrap();
+            let settings = facteur::config::Settings::load(&ws.config, false).unwrap();
+            let worker = facteur::worker::Worker::new(&settings, store.clone());
+            worker.drain().await.unwrap();
+        }
+        let (state, rules) = state_and_rules(store.as_ref(), plain).await;
+        assert_eq!(
+            (state, rules),
+            (
+                DocumentState::Duplicate,
+                vec![("D2:block".to_string(), first)]
+            )
+        );
+    }
+);
