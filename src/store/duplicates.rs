@@ -119,37 +119,44 @@ pub(crate) async fn candidates(
     probe: &Candidate,
     window_days: i64,
 ) -> Result<Vec<Candidate>, StoreError> {
-    let mut found: Vec<Candidate> = Vec::new();
-    let mut keep = |rows: Vec<Row>| -> Result<(), StoreError> {
-        for r in rows {
-            let c = candidate_from_row(&r)?;
-            if c.document != probe.document && !found.iter().any(|f| f.document == c.document) {
-                found.push(c);
-            }
-        }
-        Ok(())
-    };
+    // One statement, one round trip: a UNION of arms, each answered by its own index.
+    let mut arms: Vec<String> = Vec::new();
+    let mut values: Vec<&str> = Vec::new();
     for (column, value) in number_arms(probe) {
-        let rows = sql(format!(
-            "SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = $1 LIMIT 200"
-        ))
-        .bind(value)
-        .fetch_all(&mut *tx, "finding invoices by number")
-        .await?;
-        keep(rows)?;
+        values.push(value);
+        arms.push(format!(
+            "SELECT * FROM (SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = ${} LIMIT 200) n{}",
+            values.len() + 2,
+            arms.len()
+        ));
     }
-    if let (Some(from), Some(to)) = window(probe, window_days) {
+    let (from, to) = window(probe, window_days);
+    if from.is_some() {
         for (column, value) in supplier_arms(probe) {
-            let rows = sql(format!(
-                "SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = $1 \
-                 AND issue_date BETWEEN $2 AND $3 LIMIT 200"
-            ))
-            .bind(value)
-            .bind(Some(from))
-            .bind(Some(to))
-            .fetch_all(&mut *tx, "finding the supplier's invoices of those days")
-            .await?;
-            keep(rows)?;
+            values.push(value);
+            arms.push(format!(
+                "SELECT * FROM (SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = ${} \
+                 AND issue_date BETWEEN $1 AND $2 LIMIT 200) s{}",
+                values.len() + 2,
+                arms.len()
+            ));
+        }
+    }
+    if arms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = sql(arms.join(" UNION ")).bind(from).bind(to);
+    for v in values {
+        q = q.bind(v);
+    }
+    let mut found: Vec<Candidate> = Vec::new();
+    for r in q
+        .fetch_all(&mut *tx, "finding earlier invoices sharing a key")
+        .await?
+    {
+        let c = candidate_from_row(&r)?;
+        if c.document != probe.document && !found.iter().any(|f| f.document == c.document) {
+            found.push(c);
         }
     }
     Ok(found)
