@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 
-use super::db::sql;
+use chrono::{DateTime, Utc};
+
+use super::db::{sql, Tx};
 use super::documents::{save_extraction, DocumentSummary};
 use super::queue::enqueue;
 use super::unit::move_document;
@@ -85,6 +87,27 @@ pub trait ReviewStore: Send + Sync {
     ) -> Result<DocumentState, StoreError>;
 }
 
+/// Marks the document's standing findings overridden: who, why, when.
+async fn override_findings(
+    tx: &mut Tx,
+    document: DocumentId,
+    by: &str,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sql(
+        "UPDATE duplicate_findings SET overridden_by = $1, override_reason = $2, \
+         overridden_at = $3 WHERE document_id = $4 AND overridden_by IS NULL",
+    )
+    .bind(by)
+    .bind(why)
+    .bind(now)
+    .bind(document.0)
+    .execute(tx, "recording an override")
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl ReviewStore for SqlStore {
     async fn review_correct(
@@ -113,16 +136,8 @@ impl ReviewStore for SqlStore {
                 .execute(&mut tx, "dropping a corrected document's keys")
                 .await?;
         }
-        sql(
-            "UPDATE duplicate_findings SET overridden_by = $1, override_reason = $2, \
-             overridden_at = $3 WHERE document_id = $4 AND overridden_by IS NULL",
-        )
-        .bind(by)
-        .bind("superseded: the reading was corrected and checked again")
-        .bind(now)
-        .bind(document.0)
-        .execute(&mut tx, "superseding findings")
-        .await?;
+        let why = "superseded: the reading was corrected and checked again";
+        override_findings(&mut tx, document, by, why, now).await?;
         if let Some(next) = to.next_stage().filter(|s| built.contains(s)) {
             enqueue(&mut tx, document, next, to, now).await?;
         }
@@ -165,16 +180,7 @@ impl ReviewStore for SqlStore {
         let mut tx = self.db.begin_write("starting a review decision").await?;
         move_document(&mut tx, document, seen, to, &why, now).await?;
         if decision == Decision::NotDuplicate {
-            sql(
-                "UPDATE duplicate_findings SET overridden_by = $1, override_reason = $2, \
-                 overridden_at = $3 WHERE document_id = $4 AND overridden_by IS NULL",
-            )
-            .bind(by)
-            .bind(reason)
-            .bind(now)
-            .bind(document.0)
-            .execute(&mut tx, "recording an override")
-            .await?;
+            override_findings(&mut tx, document, by, reason, now).await?;
         }
         if let Some(next) = to.next_stage().filter(|s| built.contains(s)) {
             enqueue(&mut tx, document, next, to, now).await?;

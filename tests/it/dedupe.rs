@@ -85,6 +85,24 @@ impl Workspace {
         );
         store.list_documents(None, 1).await.unwrap()[0].id
     }
+
+    /// Runs `facteur --config … ARGS`.
+    fn facteur(&self, args: &[&str]) -> std::process::Output {
+        Command::new(facteur_bin())
+            .args(["--config", &self.config.display().to_string()])
+            .args(args)
+            .output()
+            .expect("run facteur")
+    }
+
+    /// Runs every queued job, as `facteur run` would.
+    async fn drain(&self, store: std::sync::Arc<dyn facteur::store::Store>) {
+        let settings = facteur::config::Settings::load(&self.config, false).unwrap();
+        facteur::worker::Worker::new(&settings, store)
+            .drain()
+            .await
+            .unwrap();
+    }
 }
 
 async fn state_and_rules(
@@ -132,17 +150,7 @@ both_backends!(
                 vec![("D2:block".to_string(), first)]
             )
         );
-        let json = Command::new(facteur_bin())
-            .args([
-                "--config",
-                &ws.config.display().to_string(),
-                "documents",
-                "show",
-                &again.0.to_string(),
-                "--json",
-            ])
-            .output()
-            .unwrap();
+        let json = ws.facteur(&["documents", "show", &again.0.to_string(), "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
         assert_eq!(v["duplicates"][0]["rule"], "D2");
         assert_eq!(v["duplicates"][0]["verdict"], "block");
@@ -286,13 +294,7 @@ both_backends!(
                 &invoice(ACME, "R-0077", "02/06/2026", "10.00"),
             )
             .await;
-        let facteur = |args: &[&str]| {
-            Command::new(facteur_bin())
-                .args(["--config", &ws.config.display().to_string()])
-                .args(args)
-                .output()
-                .unwrap()
-        };
+        let facteur = |args: &[&str]| ws.facteur(args);
         let list = facteur(&["review", "list", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
         assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
@@ -458,18 +460,7 @@ both_backends!(a_correction_is_checked_again, |db: TestDb| async move {
             vec![("D2:block".to_string(), first)]
         )
     );
-    let facteur = |args: &[&str]| {
-        Command::new(facteur_bin())
-            .args([
-                "--config",
-                &ws.config.display().to_string(),
-                "review",
-                "correct",
-            ])
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let facteur = |args: &[&str]| ws.facteur(&[&["review", "correct"], args].concat());
     let id = second.0.to_string();
     let bad = facteur(&[&id, "total_gross=999.00"]);
     assert_eq!(bad.status.code(), Some(2), "totals no longer add up");
@@ -485,9 +476,7 @@ both_backends!(a_correction_is_checked_again, |db: TestDb| async move {
         DocumentState::Read
     );
     // A worker runs the duplicate checks again.
-    let settings = facteur::config::Settings::load(&ws.config, false).unwrap();
-    let worker = facteur::worker::Worker::new(&settings, store.clone());
-    worker.drain().await.unwrap();
+    ws.drain(store.clone()).await;
     let doc = store.document(second).await.unwrap();
     assert_eq!(
         doc.summary.state,
@@ -563,9 +552,7 @@ both_backends!(
                 )
                 .await
                 .unwrap();
-            let settings = facteur::config::Settings::load(&ws.config, false).unwrap();
-            let worker = facteur::worker::Worker::new(&settings, store.clone());
-            worker.drain().await.unwrap();
+            ws.drain(store.clone()).await;
         }
         let (state, rules) = state_and_rules(store.as_ref(), plain).await;
         assert_eq!(
