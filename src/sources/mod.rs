@@ -78,7 +78,7 @@ pub struct Problem {
 pub struct SourceContext {
     pub store: Arc<dyn Store>,
     pub intake: IntakeSettings,
-    /// This worker process's identity (`host:pid`), for leases.
+    /// This worker process's identity (`host:pid:pidns`, see `worker::identity`), for leases.
     pub worker_id: String,
     pub shutdown: CancellationToken,
 }
