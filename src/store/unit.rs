@@ -37,16 +37,6 @@ pub struct Transition {
     pub next: Option<Stage>,
 }
 
-impl Transition {
-    /// The extraction this transition saves, if any.
-    pub fn extraction(&self) -> Option<&Extraction> {
-        match &self.effects {
-            Effects::Read(x) => Some(x),
-            Effects::None | Effects::Dedupe(_) => None,
-        }
-    }
-}
-
 /// Moves `doc` from `from` to `to` with a history line; `Stale` (and nothing written) when the
 /// document is no longer in `from`.
 pub(crate) async fn move_document(

@@ -86,6 +86,23 @@ impl Workspace {
         store.list_documents(None, 1).await.unwrap()[0].id
     }
 
+    /// Ingests two invoices of `seller`, `(number, date, net)` each, the first before the second.
+    async fn pair(
+        &self,
+        store: &dyn facteur::store::Store,
+        seller: (&str, &str),
+        a: (&str, &str, &str),
+        b: (&str, &str, &str),
+    ) -> (DocumentId, DocumentId) {
+        let first = self
+            .ingest(store, "a.pdf", &invoice(seller, a.0, a.1, a.2))
+            .await;
+        let second = self
+            .ingest(store, "b.pdf", &invoice(seller, b.0, b.1, b.2))
+            .await;
+        (first, second)
+    }
+
     /// Runs `facteur --config … ARGS`.
     fn facteur(&self, args: &[&str]) -> std::process::Output {
         Command::new(facteur_bin())
@@ -123,19 +140,13 @@ both_backends!(
     |db: TestDb| async move {
         let store = db.store().await;
         let ws = Workspace::new(&db);
-        let first = ws
-            .ingest(
-                store.as_ref(),
-                "a.pdf",
-                &invoice(ACME, "FA-2026-0042", "12/03/2026", "100.00"),
-            )
-            .await;
         // The same invoice printed again by the supplier: other bytes, the number laid out otherwise.
-        let again = ws
-            .ingest(
+        let (first, again) = ws
+            .pair(
                 store.as_ref(),
-                "b.pdf",
-                &invoice(ACME, "FA-2026-00042", "12/03/2026", "100.00"),
+                ACME,
+                ("FA-2026-0042", "12/03/2026", "100.00"),
+                ("FA-2026-00042", "12/03/2026", "100.00"),
             )
             .await;
         assert_ne!(first, again, "different bytes, two documents");
@@ -163,18 +174,12 @@ both_backends!(
     |db: TestDb| async move {
         let store = db.store().await;
         let ws = Workspace::new(&db);
-        let first = ws
-            .ingest(
+        let (first, misread) = ws
+            .pair(
                 store.as_ref(),
-                "a.pdf",
-                &invoice(ACME, "INV-1042", "05/04/2026", "1234.50"),
-            )
-            .await;
-        let misread = ws
-            .ingest(
-                store.as_ref(),
-                "b.pdf",
-                &invoice(ACME, "INV-1O42", "05/04/2026", "1234.50"),
+                ACME,
+                ("INV-1042", "05/04/2026", "1234.50"),
+                ("INV-1O42", "05/04/2026", "1234.50"),
             )
             .await;
         assert_eq!(
@@ -280,18 +285,12 @@ both_backends!(
     |db: TestDb| async move {
         let store = db.store().await;
         let ws = Workspace::new(&db);
-        let first = ws
-            .ingest(
+        let (first, again) = ws
+            .pair(
                 store.as_ref(),
-                "a.pdf",
-                &invoice(ACME, "R-77", "02/06/2026", "10.00"),
-            )
-            .await;
-        let again = ws
-            .ingest(
-                store.as_ref(),
-                "b.pdf",
-                &invoice(ACME, "R-0077", "02/06/2026", "10.00"),
+                ACME,
+                ("R-77", "02/06/2026", "10.00"),
+                ("R-0077", "02/06/2026", "10.00"),
             )
             .await;
         let facteur = |args: &[&str]| ws.facteur(args);
@@ -438,19 +437,13 @@ both_backends!(
 both_backends!(a_correction_is_checked_again, |db: TestDb| async move {
     let store = db.store().await;
     let ws = Workspace::new(&db);
-    let first = ws
-        .ingest(
-            store.as_ref(),
-            "a.pdf",
-            &invoice(ACME, "COR-100", "02/06/2026", "100.00"),
-        )
-        .await;
     // The second invoice printed its number badly: it reads as the first one's.
-    let second = ws
-        .ingest(
+    let (first, second) = ws
+        .pair(
             store.as_ref(),
-            "b.pdf",
-            &invoice(ACME, "COR-100", "09/06/2026", "250.00"),
+            ACME,
+            ("COR-100", "02/06/2026", "100.00"),
+            ("COR-100", "09/06/2026", "250.00"),
         )
         .await;
     assert_eq!(
