@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{documents, init_logging, load_settings, table, Cli, CmdResult, Failure};
 use crate::domain::correction::{apply, Correction};
+use crate::domain::hint::remembered;
 use crate::domain::DocumentId;
 use crate::store::duplicates::DuplicateRecord;
 use crate::store::review::Decision;
@@ -43,6 +44,10 @@ pub enum Command {
         /// Who corrects [default: $USER].
         #[arg(long)]
         by: Option<String>,
+        /// Remember the corrected supplier_name for this supplier's next invoices (recognised
+        /// by the VAT id, SIRET or IBAN on the page).
+        #[arg(long)]
+        remember: bool,
     },
 }
 
@@ -105,11 +110,17 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             };
             return documents::run(cli, &show).await;
         }
-        Command::Correct { id, fields, by } => {
+        Command::Correct {
+            id,
+            fields,
+            by,
+            remember,
+        } => {
             return correct(
                 store.as_ref(),
                 DocumentId(*id),
                 fields,
+                *remember,
                 by.clone(),
                 settings.read.review_threshold,
             )
@@ -145,6 +156,7 @@ async fn correct(
     store: &dyn crate::store::Store,
     id: DocumentId,
     fields: &[String],
+    remember: bool,
     by: Option<String>,
     threshold: f32,
 ) -> Result<(), StoreError> {
@@ -167,6 +179,11 @@ async fn correct(
             left.join(", ")
         )));
     }
+    let hints = if remember {
+        remembered(&corrected, &corrections).map_err(invalid)?
+    } else {
+        Vec::new()
+    };
     let what = fields.join(", ");
     let by = who(by);
     let to = store
@@ -174,6 +191,7 @@ async fn correct(
             id,
             doc.summary.state,
             &corrected,
+            &hints,
             &by,
             &what,
             crate::stages::BUILT,
@@ -184,6 +202,15 @@ async fn correct(
         doc.summary.state,
         crate::printable::escape(&what)
     );
+    for h in &hints {
+        outln!(
+            "remembered: {} = {} for the supplier with {} {}",
+            h.field.as_str(),
+            crate::printable::escape(&h.value),
+            h.key.kind(),
+            h.key.value()
+        );
+    }
     Ok(())
 }
 

@@ -176,6 +176,16 @@ impl DocumentState {
         }
     }
 
+    /// A stage run on a document while it waits here for a person, leaving it in place. A
+    /// reading in doubt is still checked for duplicates at once: its keys must be there for
+    /// the invoices that arrive after it, and its reviewer sees the evidence.
+    pub fn check_while_waiting(&self) -> Option<Stage> {
+        match self {
+            DocumentState::NeedsReview => Some(Stage::Dedupe),
+            _ => None,
+        }
+    }
+
     /// The moves a stage may make (DESIGN.md §1); the store refuses any other. A person's
     /// decision that moves a document back goes through its own audited command, not through
     /// a job.
@@ -188,13 +198,28 @@ impl DocumentState {
                     Read,
                     NeedsReview | Duplicate | DuplicateSuspected | PendingApproval | Failed
                 )
-                | (NeedsReview, Read | PendingApproval | Rejected | Failed)
+                // Checked while waiting (stays), or accepted as read: its standing duplicate
+                // findings then decide where it goes.
+                | (
+                    NeedsReview,
+                    NeedsReview
+                        | Read
+                        | Duplicate
+                        | DuplicateSuspected
+                        | PendingApproval
+                        | Rejected
+                        | Failed
+                )
                 // A corrected reading goes back through the duplicate checks (`Read`).
                 | (
                     Duplicate | DuplicateSuspected,
                     Read | PendingApproval | Rejected | Failed
                 )
-                | (PendingApproval, Approved | Rejected | Failed)
+                // An earlier document checked late (after a correction) hands its verdict on.
+                | (
+                    PendingApproval,
+                    Approved | Rejected | Failed | Duplicate | DuplicateSuspected
+                )
                 | (Approved, Posted | Failed)
                 | (Posted, Exported | Paid)
                 | (Exported, Paid)

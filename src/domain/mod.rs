@@ -4,6 +4,7 @@
 pub mod correction;
 pub mod document;
 pub mod extraction;
+pub mod hint;
 pub mod ids;
 pub mod invoice;
 pub mod money;

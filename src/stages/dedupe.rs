@@ -1,14 +1,20 @@
-//! The dedupe stage: a read document is checked against the earlier invoices that share one of
+//! The dedupe stage: a read document is checked against the other invoices that share one of
 //! its keys (found through the store's indexes), by the rules of `dedupe::rules`. Its keys and the
 //! findings commit with the job; the document moves to `duplicate` (blocked: D1/D2),
-//! `duplicate_suspected` (a person looks) or on to `pending_approval`.
+//! `duplicate_suspected` (a person looks) or on to `pending_approval`. A reading in doubt is
+//! checked too and stays in `needs_review`, its findings shown to the reviewer.
+//!
+//! The verdict belongs to the document that arrived later. Usually that is the one being checked;
+//! when it is not (an earlier document checked late: after a correction, or overtaken in the
+//! queue), the finding is handed on to the later document, which leaves `pending_approval` for
+//! the review queue, unless it is already approved: then the one checked now carries it.
 
 use crate::dedupe::candidate::is_recurring;
 use crate::dedupe::rules::{
     decide, vendor_master, Candidate, Finding, History, Thresholds, Verdict,
 };
 use crate::domain::{DocumentId, DocumentState};
-use crate::store::duplicates::DedupeEffects;
+use crate::store::duplicates::{DedupeEffects, Handover};
 use crate::store::{Effects, Job, Transition};
 
 use super::{next_after, StageContext, StageError};
@@ -48,23 +54,90 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
             })
             .collect(),
     };
-    let mut findings = decide(&candidate, &earlier, &history, &t);
+    // Document ids follow arrival order.
+    let (before, after): (Vec<Candidate>, Vec<Candidate>) = earlier
+        .iter()
+        .cloned()
+        .partition(|c| c.document.0 < job.document.0);
+    let mut findings = decide(&candidate, &before, &history, &t);
+    let mut handovers = Vec::new();
+    for later in &after {
+        let theirs = decide(
+            later,
+            std::slice::from_ref(&candidate),
+            &History::default(),
+            &t,
+        );
+        if theirs.is_empty() {
+            continue;
+        }
+        let seen = store.document(later.document).await?.summary.state;
+        match handover(later.document, seen, theirs) {
+            Some(h) => handovers.push(h),
+            // Too late to stop the later one: this document carries the finding.
+            None if past_review(seen) => findings.extend(decide(
+                &candidate,
+                std::slice::from_ref(later),
+                &History::default(),
+                &t,
+            )),
+            None => {}
+        }
+    }
     if findings.iter().all(|f| f.verdict != Verdict::Block) {
         findings.extend(vendor_master(&candidate, &recent));
     }
     let compared = earlier.iter().map(|c| c.document).collect();
-    Ok(verdict(candidate, findings, compared, t))
+    Ok(verdict(
+        job.for_state,
+        candidate,
+        findings,
+        handovers,
+        compared,
+        t,
+    ))
 }
 
-/// Pure: where a checked document goes, and why.
+/// Approved and beyond: a person already let the later document through.
+fn past_review(state: DocumentState) -> bool {
+    use DocumentState::*;
+    matches!(state, Approved | Posted | Exported | Paid)
+}
+
+/// What a later document in `seen` receives of an earlier one's check: a move to the review
+/// queue from `pending_approval`, the findings alone where it already waits for a person, and
+/// nothing where its own check is still to come (it will see the earlier one) or it is settled.
+pub fn handover(
+    document: DocumentId,
+    seen: DocumentState,
+    findings: Vec<Finding>,
+) -> Option<Handover> {
+    use DocumentState::*;
+    let to = match seen {
+        PendingApproval if findings.iter().any(|f| f.verdict == Verdict::Block) => Duplicate,
+        PendingApproval => DuplicateSuspected,
+        NeedsReview | DuplicateSuspected | Duplicate => seen,
+        _ => return None,
+    };
+    Some(Handover {
+        document,
+        seen,
+        to,
+        findings,
+    })
+}
+
+/// Pure: where a checked document in `from` goes, and why.
 pub fn verdict(
+    from: DocumentState,
     candidate: Candidate,
     findings: Vec<Finding>,
+    handovers: Vec<Handover>,
     compared: Vec<DocumentId>,
     thresholds: Thresholds,
 ) -> Transition {
     let blocked = findings.iter().any(|f| f.verdict == Verdict::Block);
-    let (to, reason) = match findings.first() {
+    let (to, mut reason) = match findings.first() {
         None => (
             DocumentState::PendingApproval,
             format!(
@@ -85,13 +158,27 @@ pub fn verdict(
             (to, what.join("; "))
         }
     };
+    for h in &handovers {
+        reason.push_str(&format!(
+            "; document {} arrived later and was flagged ({})",
+            h.document, h.to
+        ));
+    }
+    // A reading in doubt stays with its reviewer; the findings wait beside it.
+    let to = if from == DocumentState::NeedsReview {
+        reason = format!("checked while waiting for review: {reason}");
+        from
+    } else {
+        to
+    };
     Transition {
         to,
         reason,
-        next: next_after(to),
+        next: if to == from { None } else { next_after(to) },
         effects: Effects::Dedupe(Box::new(DedupeEffects {
             candidate,
             findings,
+            handovers,
             compared,
             thresholds,
         })),

@@ -46,7 +46,10 @@ pub const BUILT: &[Stage] = &[Stage::Read, Stage::Dedupe];
 
 /// The stage to queue after a document reaches `state`, if this version has it.
 pub fn next_after(state: DocumentState) -> Option<Stage> {
-    state.next_stage().filter(|s| BUILT.contains(s))
+    state
+        .next_stage()
+        .or(state.check_while_waiting())
+        .filter(|s| BUILT.contains(s))
 }
 
 /// Runs the job's stage.

@@ -1,8 +1,10 @@
 //! The read stage: the document's bytes go through the sandboxed reader; the extraction is saved
 //! and the document moves to `read`, `needs_review` (required fields missing or unsure, as
 //! structured doubts) or `failed` (unreadable, with the reason). A reader that crashed or hung is
-//! retried once; twice fails the document for good (the queue counts it).
+//! retried once; twice fails the document for good (the queue counts it). What people taught
+//! about the supplier in earlier corrections (supplier hints) is applied before the decision.
 
+use crate::domain::hint::apply;
 use crate::domain::{DocumentState, Doubt, Extraction};
 use crate::read::ReadError;
 use crate::store::{Effects, Job, Transition};
@@ -13,7 +15,10 @@ use super::{next_after, StageContext, StageError};
 pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError> {
     let bytes = ctx.store.document_bytes(job.document).await?;
     match ctx.sandbox.read(bytes, ctx.read_options.clone()).await {
-        Ok(extraction) => Ok(decide(extraction, ctx.review_threshold)),
+        Ok(extraction) => {
+            let hints = ctx.store.supplier_hints(&extraction.invoice.seller).await?;
+            Ok(decide(apply(extraction, &hints), ctx.review_threshold))
+        }
         Err(e) if reader_died(&e) => Err(StageError::ReaderDied(e.to_string())),
         Err(e) => {
             tracing::warn!(error = %e, "unreadable document");

@@ -3,15 +3,17 @@
 //! invoice (D7), and the findings with their evidence and overrides.
 
 use async_trait::async_trait;
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::db::{sql, Row, Tx};
+use super::documents::insert_event;
+use super::unit::move_document;
 use super::{SqlStore, StoreError};
 use crate::dedupe::rules::{related, Candidate, Finding, Priority, Rule, Thresholds, Verdict};
 use crate::dedupe::supplier::SupplierKeys;
-use crate::domain::{now_micros, DocType, DocumentId};
+use crate::domain::{now_micros, DocType, DocumentId, DocumentState};
 
 /// A finding as lists and `--json` show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,10 +34,23 @@ pub struct DuplicateRecord {
 pub struct DedupeEffects {
     pub candidate: Candidate,
     pub findings: Vec<Finding>,
+    /// Findings about later documents, which the verdict belongs to.
+    pub handovers: Vec<Handover>,
     /// The documents the rules were run against, and the thresholds they used: the commit
     /// checks that nothing related was checked meanwhile.
     pub compared: Vec<DocumentId>,
     pub thresholds: Thresholds,
+}
+
+/// A later document that receives an earlier one's finding: it moves from `seen` to `to` (or
+/// stays, when they are equal). Checked under the keys' locks: had it moved meanwhile, the stage
+/// runs again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handover {
+    pub document: DocumentId,
+    pub seen: DocumentState,
+    pub to: DocumentState,
+    pub findings: Vec<Finding>,
 }
 
 #[async_trait]
@@ -251,7 +266,58 @@ pub(crate) async fn save(tx: &mut Tx, e: &DedupeEffects) -> Result<(), StoreErro
         .await?;
     }
     let now = now_micros();
-    for f in &e.findings {
+    insert_findings(tx, c.document, &e.findings, now).await?;
+    for h in &e.handovers {
+        hand_over(tx, c.document, h, now).await?;
+    }
+    Ok(())
+}
+
+/// Records `h`'s findings on the later document and moves it, guarded on the state the stage saw.
+async fn hand_over(
+    tx: &mut Tx,
+    checked: DocumentId,
+    h: &Handover,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let what: Vec<String> = h
+        .findings
+        .iter()
+        .map(|f| format!("{:?}: {}", f.rule, f.evidence))
+        .collect();
+    let reason = format!(
+        "duplicate of document {checked}, which arrived earlier and was checked later: {}",
+        what.join("; ")
+    );
+    let moved = if h.to == h.seen {
+        let state: Option<String> = sql("SELECT state FROM documents WHERE id = $1")
+            .bind(h.document.0)
+            .scalar(&mut *tx, "reading a later document's state")
+            .await?;
+        if state.as_deref() == Some(h.seen.as_str()) {
+            insert_event(tx, h.document, Some(h.seen), h.seen, &reason, now).await
+        } else {
+            Err(StoreError::Stale(format!("document {} moved", h.document)))
+        }
+    } else {
+        move_document(tx, h.document, h.seen, h.to, &reason, now).await
+    };
+    match moved {
+        Err(StoreError::Stale(why)) => Err(StoreError::Busy(format!(
+            "{why} while document {checked} handed it a duplicate finding"
+        ))),
+        other => other,
+    }?;
+    insert_findings(tx, h.document, &h.findings, now).await
+}
+
+async fn insert_findings(
+    tx: &mut Tx,
+    document: DocumentId,
+    findings: &[Finding],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for f in findings {
         let (verdict, priority) = match f.verdict {
             Verdict::Block => ("block", None),
             Verdict::Review(p) => ("review", Some(p)),
@@ -260,7 +326,7 @@ pub(crate) async fn save(tx: &mut Tx, e: &DedupeEffects) -> Result<(), StoreErro
             "INSERT INTO duplicate_findings (document_id, of_document, rule, verdict, priority, \
              evidence, found_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(c.document.0)
+        .bind(document.0)
         .bind(f.of.0)
         .bind(format!("{:?}", f.rule))
         .bind(verdict)

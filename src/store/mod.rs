@@ -9,6 +9,7 @@
 //! | named leases (one poller per mailbox or folder) | `LeaseStore` | `leases.rs` |
 //! | duplicate keys, findings, overrides | `DuplicateStore` | `duplicates.rs` |
 //! | the review queue, a person's decisions | `ReviewStore` | `review.rs` |
+//! | what corrections taught about suppliers | `HintStore` | `hints.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
@@ -22,6 +23,7 @@
 mod db;
 pub mod documents;
 pub mod duplicates;
+pub mod hints;
 pub mod leases;
 pub mod mail;
 mod postgres;
@@ -37,6 +39,7 @@ pub use documents::{
     Arrival, Counts, DocumentRecord, DocumentStore, DocumentSummary, IntakeOutcome,
 };
 pub use duplicates::DuplicateStore;
+pub use hints::HintStore;
 pub use leases::LeaseStore;
 pub use mail::MailStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
@@ -95,6 +98,7 @@ pub trait Store:
     + MailStore
     + DuplicateStore
     + ReviewStore
+    + HintStore
     + Send
     + Sync
     + 'static
@@ -108,6 +112,7 @@ impl<T> Store for T where
         + MailStore
         + DuplicateStore
         + ReviewStore
+        + HintStore
         + Send
         + Sync
         + 'static

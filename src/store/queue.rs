@@ -142,7 +142,10 @@ pub(crate) fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::hours(1))
 }
 
-/// Queues `stage` for `doc`, valid while the document stays in `for_state`.
+/// Queues `stage` for `doc`, valid while the document stays in `for_state`. An open job of the
+/// same stage queued for another state is retired first (`stale`): the caller has just moved the
+/// document out of that state, so the old job could only be refused (a running one loses its
+/// lease and its completion is refused).
 pub(crate) async fn enqueue(
     tx: &mut Tx,
     doc: DocumentId,
@@ -151,6 +154,18 @@ pub(crate) async fn enqueue(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sql(
+        "UPDATE jobs SET status = 'stale', lease_token = NULL, updated_at = $4, \
+         last_error = 'stale: the document moved to ' || $3 \
+         WHERE document_id = $1 AND stage = $2 AND status IN ('queued', 'running') \
+         AND for_state <> $3",
+    )
+    .bind(doc.0)
+    .bind(stage.as_str())
+    .bind(for_state.as_str())
+    .bind(at)
+    .execute(&mut *tx, "retiring a superseded job")
+    .await?;
+    sql(
         "INSERT INTO jobs (document_id, stage, for_state, status, attempts, run_after, \
          created_at, updated_at) VALUES ($1, $2, $3, 'queued', 0, $4, $4, $4)",
     )
@@ -158,7 +173,7 @@ pub(crate) async fn enqueue(
     .bind(stage.as_str())
     .bind(for_state.as_str())
     .bind(at)
-    .execute(tx, "enqueueing a job")
+    .execute(&mut *tx, "enqueueing a job")
     .await?;
     Ok(())
 }
@@ -444,6 +459,25 @@ impl QueueStore for SqlStore {
         let now = now_micros();
         let mut queued = 0;
         for state in DocumentState::ALL {
+            // A check made while a document waits runs once per stay: any job of it for this
+            // state, even finished, means it ran.
+            if let Some(stage) = state.check_while_waiting().filter(|s| stages.contains(s)) {
+                let mut tx = self.db.begin_write("starting a backfill").await?;
+                queued += sql(
+                    "INSERT INTO jobs (document_id, stage, for_state, status, attempts, \
+                     run_after, created_at, updated_at) \
+                     SELECT d.id, $1, $2, 'queued', 0, $3, $3, $3 FROM documents d \
+                     WHERE d.state = $2 AND NOT EXISTS (SELECT 1 FROM jobs j \
+                     WHERE j.document_id = d.id AND j.stage = $1 AND j.for_state = $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(stage.as_str())
+                .bind(state.as_str())
+                .bind(now)
+                .execute(&mut tx, "queueing checks of waiting documents")
+                .await?;
+                tx.commit("committing a backfill").await?;
+            }
             let Some(stage) = state.next_stage().filter(|s| stages.contains(s)) else {
                 continue;
             };

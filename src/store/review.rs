@@ -12,6 +12,7 @@ use super::documents::{save_extraction, DocumentSummary};
 use super::queue::enqueue;
 use super::unit::move_document;
 use super::{DocumentStore, SqlStore, StoreError};
+use crate::domain::hint::SupplierHint;
 use crate::domain::{now_micros, DocumentId, DocumentState, Extraction, Stage};
 
 /// The states that wait for a person.
@@ -75,12 +76,15 @@ pub trait ReviewStore: Send + Sync {
 
     /// Saves a person's corrected reading of a document seen in `seen` (a waiting state) and
     /// sends it back through the duplicate checks: its keys are dropped, its earlier findings
-    /// marked superseded, and it moves to `read` with the next stage queued. One transaction.
+    /// marked superseded, and it moves to `read` with the next stage queued; `remember` (what the
+    /// correction teaches about the supplier) is saved with it. One transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn review_correct(
         &self,
         document: DocumentId,
         seen: DocumentState,
         corrected: &Extraction,
+        remember: &[SupplierHint],
         by: &str,
         what: &str,
         built: &[Stage],
@@ -108,6 +112,37 @@ async fn override_findings(
     Ok(())
 }
 
+/// Where a document already checked for duplicates goes once its reading is accepted: by its
+/// standing findings. None when it was never checked (then it goes through the checks).
+async fn checked_verdict(
+    tx: &mut Tx,
+    document: DocumentId,
+) -> Result<Option<DocumentState>, StoreError> {
+    let checked: Option<i64> = sql("SELECT document_id FROM dedupe_keys WHERE document_id = $1")
+        .bind(document.0)
+        .scalar(&mut *tx, "reading whether a document was checked")
+        .await?;
+    if checked.is_none() {
+        return Ok(None);
+    }
+    let verdicts: Vec<String> = sql(
+        "SELECT verdict FROM duplicate_findings WHERE document_id = $1 AND overridden_by IS NULL",
+    )
+    .bind(document.0)
+    .fetch_all(&mut *tx, "reading standing findings")
+    .await?
+    .iter()
+    .map(|r| r.get("verdict"))
+    .collect::<Result<_, _>>()?;
+    Ok(Some(if verdicts.iter().any(|v| v == "block") {
+        DocumentState::Duplicate
+    } else if verdicts.is_empty() {
+        DocumentState::PendingApproval
+    } else {
+        DocumentState::DuplicateSuspected
+    }))
+}
+
 #[async_trait]
 impl ReviewStore for SqlStore {
     async fn review_correct(
@@ -115,6 +150,7 @@ impl ReviewStore for SqlStore {
         document: DocumentId,
         seen: DocumentState,
         corrected: &Extraction,
+        remember: &[SupplierHint],
         by: &str,
         what: &str,
         built: &[Stage],
@@ -130,6 +166,7 @@ impl ReviewStore for SqlStore {
         let mut tx = self.db.begin_write("starting a correction").await?;
         move_document(&mut tx, document, seen, to, &why, now).await?;
         save_extraction(&mut tx, document, corrected).await?;
+        super::hints::save(&mut tx, document, remember, by, now).await?;
         for table in ["dedupe_preceding", "dedupe_keys"] {
             sql(format!("DELETE FROM {table} WHERE document_id = $1"))
                 .bind(document.0)
@@ -178,6 +215,13 @@ impl ReviewStore for SqlStore {
         let now = now_micros();
         let why = format!("{} by {by}: {reason}", decision.as_str());
         let mut tx = self.db.begin_write("starting a review decision").await?;
+        let to = match (decision, seen) {
+            // Checked while it waited: the reading is right, so its findings stand.
+            (Decision::Accept, DocumentState::NeedsReview) => {
+                checked_verdict(&mut tx, document).await?.unwrap_or(to)
+            }
+            _ => to,
+        };
         move_document(&mut tx, document, seen, to, &why, now).await?;
         if decision == Decision::NotDuplicate {
             override_findings(&mut tx, document, by, reason, now).await?;

@@ -372,7 +372,9 @@ fn checked_alone(doc: DocumentId, number: &str) -> facteur::store::Transition {
         preceding: vec![],
     };
     facteur::stages::dedupe::verdict(
+        facteur::domain::DocumentState::Read,
         candidate,
+        vec![],
         vec![],
         vec![],
         facteur::dedupe::rules::Thresholds::default(),
@@ -485,6 +487,239 @@ both_backends!(a_correction_is_checked_again, |db: TestDb| async move {
     let x = doc.extraction.unwrap();
     assert_eq!(x.confidence_of(facteur::domain::Field::InvoiceNumber), 1.0);
 });
+
+impl Workspace {
+    /// Sends every reading to review (`true`) or trusts them (`false`) from now on.
+    fn doubt_every_reading(&self, doubt: bool, db: &TestDb) {
+        let threshold = if doubt { "1.0" } else { "0.5" };
+        std::fs::write(
+            &self.config,
+            format!(
+                "[database]\nurl = \"{}\"\n[read]\nreview_threshold = {threshold}\n",
+                db.url
+            ),
+        )
+        .unwrap();
+    }
+}
+
+both_backends!(
+    a_reading_in_doubt_is_checked_while_it_waits,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        ws.doubt_every_reading(true, &db);
+        let in_doubt = ws
+            .ingest(
+                store.as_ref(),
+                "a.pdf",
+                &invoice(ACME, "WAIT-7", "03/07/2026", "300.00"),
+            )
+            .await;
+        let doc = store.document(in_doubt).await.unwrap();
+        assert_eq!(doc.summary.state, DocumentState::NeedsReview);
+        assert!(
+            doc.summary
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("checked while waiting for review")),
+            "{:?}",
+            doc.summary.reason
+        );
+        // Its keys are there for what arrives next: the re-sent copy is caught while the first
+        // still waits for a person.
+        ws.doubt_every_reading(false, &db);
+        let again = ws
+            .ingest(
+                store.as_ref(),
+                "b.pdf",
+                &invoice(ACME, "WAIT-07", "03/07/2026", "300.00"),
+            )
+            .await;
+        assert_eq!(
+            state_and_rules(store.as_ref(), again).await,
+            (
+                DocumentState::Duplicate,
+                vec![("D2:block".to_string(), in_doubt)]
+            )
+        );
+        // Accepting the first reading sends it on: nothing it duplicates.
+        let out = ws.facteur(&[
+            "review",
+            "accept",
+            &in_doubt.0.to_string(),
+            "--reason",
+            "read it on paper",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            state_and_rules(store.as_ref(), in_doubt).await,
+            (DocumentState::PendingApproval, vec![])
+        );
+    }
+);
+
+both_backends!(
+    an_accepted_copy_in_doubt_keeps_its_findings,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        let first = ws
+            .ingest(
+                store.as_ref(),
+                "a.pdf",
+                &invoice(ACME, "KEEP-1", "04/07/2026", "120.00"),
+            )
+            .await;
+        ws.doubt_every_reading(true, &db);
+        let copy = ws
+            .ingest(
+                store.as_ref(),
+                "b.pdf",
+                &invoice(ACME, "KEEP-01", "04/07/2026", "120.00"),
+            )
+            .await;
+        assert_eq!(
+            state_and_rules(store.as_ref(), copy).await,
+            (
+                DocumentState::NeedsReview,
+                vec![("D2:block".to_string(), first)]
+            )
+        );
+        let out = ws.facteur(&["review", "accept", &copy.0.to_string(), "--reason", "ok"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            store.document(copy).await.unwrap().summary.state,
+            DocumentState::Duplicate,
+            "the reading was right, so the duplicate finding stands"
+        );
+    }
+);
+
+both_backends!(
+    an_earlier_document_checked_late_hands_the_verdict_to_the_later,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        ws.doubt_every_reading(true, &db);
+        let earlier = ws
+            .ingest(
+                store.as_ref(),
+                "a.pdf",
+                &invoice(ACME, "LATE-209", "02/06/2026", "100.00"),
+            )
+            .await;
+        ws.doubt_every_reading(false, &db);
+        let later = ws
+            .ingest(
+                store.as_ref(),
+                "b.pdf",
+                &invoice(ACME, "LATE-201", "09/06/2026", "250.00"),
+            )
+            .await;
+        assert_eq!(
+            state_and_rules(store.as_ref(), later).await,
+            (DocumentState::PendingApproval, vec![])
+        );
+        // The reviewer finds the first was misread: it is the same invoice as the later one.
+        let out = ws.facteur(&[
+            "review",
+            "correct",
+            &earlier.0.to_string(),
+            "invoice_number=LATE-201",
+            "total_net=250.00",
+            "total_tax=50.00",
+            "total_gross=300.00",
+            "--by",
+            "bob",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ws.drain(store.clone()).await;
+        assert_eq!(
+            state_and_rules(store.as_ref(), earlier).await,
+            (DocumentState::PendingApproval, vec![]),
+            "the earlier one keeps its place"
+        );
+        let (state, rules) = state_and_rules(store.as_ref(), later).await;
+        assert_eq!(
+            state,
+            DocumentState::Duplicate,
+            "the later one carries the verdict"
+        );
+        assert_eq!(rules, vec![("D2:block".to_string(), earlier)]);
+    }
+);
+
+both_backends!(
+    a_remembered_supplier_name_reads_right_next_time,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        ws.doubt_every_reading(true, &db);
+        let first = ws
+            .ingest(
+                store.as_ref(),
+                "a.pdf",
+                &invoice(ACME, "HINT-1", "01/08/2026", "10.00"),
+            )
+            .await;
+        ws.doubt_every_reading(false, &db);
+        let correct = |args: &[&str]| {
+            ws.facteur(&[&["review", "correct", &first.0.to_string()], args].concat())
+        };
+        let nothing = correct(&["invoice_number=HINT-1", "--remember"]);
+        assert_eq!(nothing.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&nothing.stderr).contains("only a supplier_name"));
+        let ok = correct(&["supplier_name=ACME Fournitures (Lyon)", "--remember"]);
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        assert!(String::from_utf8_lossy(&ok.stdout)
+            .contains("remembered: supplier_name = ACME Fournitures (Lyon) for the supplier with vat_id FR44732829320"));
+        // The next invoice of that VAT id reads the taught name, with certainty and a note.
+        let next = ws
+            .ingest(
+                store.as_ref(),
+                "b.pdf",
+                &invoice(ACME, "HINT-2", "01/09/2026", "20.00"),
+            )
+            .await;
+        let x = store.document(next).await.unwrap().extraction.unwrap();
+        assert_eq!(
+            x.invoice.seller.name.as_deref(),
+            Some("ACME Fournitures (Lyon)")
+        );
+        assert_eq!(x.confidence_of(facteur::domain::Field::SupplierName), 1.0);
+        assert!(x.warnings.iter().any(|w| w.contains("earlier correction")));
+        // Another supplier is not touched.
+        let other = ws
+            .ingest(
+                store.as_ref(),
+                "c.pdf",
+                &invoice(OTHER, "HINT-3", "01/09/2026", "20.00"),
+            )
+            .await;
+        let x = store.document(other).await.unwrap().extraction.unwrap();
+        assert_ne!(
+            x.invoice.seller.name.as_deref(),
+            Some("ACME Fournitures (Lyon)")
+        );
+    }
+);
 
 /// The same Factur-X invoice without its embedded XML: a plain PDF that must be read visually.
 fn without_embedded_xml(pdf: &[u8]) -> Vec<u8> {

@@ -301,6 +301,82 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_waiting_document_is_checked_once_and_a_correction_supersedes_the_check,
+    |db: TestDb| async move {
+        use facteur::domain::{Extraction, Invoice, Method};
+        let store = db.store().await;
+        let id = store
+            .intake(&raw(b"%PDF wait", "wait.pdf"))
+            .await
+            .unwrap()
+            .document();
+        let job = store
+            .claim_job("w", &[Stage::Read], LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        // An earlier version left readings in doubt unchecked.
+        let x = Extraction::certain(Invoice::default(), Method::Text);
+        let t = Transition {
+            effects: Effects::Read(Box::new(x.clone())),
+            ..to(DocumentState::NeedsReview)
+        };
+        store.complete_job(&job, t).await.unwrap();
+        let built = [Stage::Read, Stage::Dedupe];
+        assert_eq!(
+            store.backfill(&built).await.unwrap(),
+            1,
+            "checked while it waits"
+        );
+        assert_eq!(store.backfill(&built).await.unwrap(), 0, "once");
+        // A person corrects it before the check ran: the check of the old reading is retired
+        // and the corrected one is checked instead.
+        store
+            .review_correct(
+                id,
+                DocumentState::NeedsReview,
+                &x,
+                &[],
+                "bob",
+                "typo",
+                &built,
+            )
+            .await
+            .unwrap();
+        let jobs: Vec<(String, String)> = store
+            .document(id)
+            .await
+            .unwrap()
+            .jobs
+            .iter()
+            .filter(|j| j.stage == "dedupe")
+            .map(|j| (j.status.clone(), j.last_error.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            jobs,
+            vec![
+                (
+                    "stale".to_string(),
+                    "stale: the document moved to read".to_string()
+                ),
+                ("queued".to_string(), String::new())
+            ]
+        );
+        let next = store
+            .claim_job("w", &[Stage::Dedupe], LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((next.document, next.for_state), (id, DocumentState::Read));
+        assert_eq!(
+            store.backfill(&built).await.unwrap(),
+            0,
+            "the open check of the corrected reading counts"
+        );
+    }
+);
+
 /// A process that has exited: its PID is free in this namespace.
 fn gone_pid() -> u32 {
     let mut child = std::process::Command::new("true").spawn().unwrap();
