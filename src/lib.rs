@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod dedupe;
 pub mod domain;
+pub mod ledger;
 pub mod printable;
 pub mod read;
 pub mod secret;

@@ -1,0 +1,194 @@
+//! The Fichier des écritures comptables (article A47 A-1 of the Livre des procédures fiscales):
+//! the 18 columns in their order under a header line, tab-separated, dates AAAAMMJJ, amounts with
+//! a decimal comma and no thousands separator (`0,00` for zero, never negative: credit notes and
+//! reversals are already on swapped sides), CRLF between lines and none after the last, labels
+//! stripped of separators and line breaks, opening entries first and then the validation order,
+//! UTF-8. Named `<SIREN>FEC<AAAAMMJJ>.txt` after the fiscal year's last day.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::account::{Chart, Lang};
+use super::entry::{Journal, PostedEntry};
+
+pub const COLUMNS: [&str; 18] = [
+    "JournalCode",
+    "JournalLib",
+    "EcritureNum",
+    "EcritureDate",
+    "CompteNum",
+    "CompteLib",
+    "CompAuxNum",
+    "CompAuxLib",
+    "PieceRef",
+    "PieceDate",
+    "EcritureLib",
+    "Debit",
+    "Credit",
+    "EcritureLet",
+    "DateLet",
+    "ValidDate",
+    "Montantdevise",
+    "Idevise",
+];
+
+/// The file name for a fiscal year ending on `year_end`.
+pub fn file_name(siren: &str, year_end: NaiveDate) -> String {
+    format!("{siren}FEC{}.txt", year_end.format("%Y%m%d"))
+}
+
+/// The FEC of `entries` (one fiscal year's, in any order).
+pub fn write(entries: &[PostedEntry], chart: &Chart) -> String {
+    let mut ordered: Vec<&PostedEntry> = entries.iter().collect();
+    ordered.sort_by_key(|e| (e.body.journal != Journal::Opening, e.validated_at, e.id));
+    let mut rows = vec![COLUMNS.join("\t")];
+    for e in ordered {
+        let b = &e.body;
+        for l in &b.lines {
+            let (aux_num, aux_lib) = l
+                .auxiliary
+                .as_ref()
+                .map(|a| (text(&a.code), text(&a.name)))
+                .unwrap_or_default();
+            rows.push(
+                [
+                    b.journal.code().to_string(),
+                    text(b.journal.label()),
+                    e.entry_number(),
+                    date(b.date),
+                    l.account.to_string(),
+                    text(&chart.label(l.account.as_str(), Lang::Fr)),
+                    aux_num,
+                    aux_lib,
+                    text(&b.piece_ref),
+                    date(b.piece_date),
+                    text(&l.label),
+                    amount(l.debit),
+                    amount(l.credit),
+                    String::new(),
+                    String::new(),
+                    date(e.validated_at.date_naive()),
+                    String::new(),
+                    String::new(),
+                ]
+                .join("\t"),
+            );
+        }
+    }
+    rows.join("\r\n")
+}
+
+fn date(d: NaiveDate) -> String {
+    d.format("%Y%m%d").to_string()
+}
+
+/// `1234,50`, `0,00`.
+pub fn amount(d: Decimal) -> String {
+    format!("{:.2}", d.round_dp(2)).replace('.', ",")
+}
+
+/// A label as the FEC holds it: no tab, `|`, CR or LF; spaces collapsed.
+fn text(s: &str) -> String {
+    s.split(|c: char| c == '\t' || c == '|' || c == '\r' || c == '\n' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Currency;
+    use crate::ledger::entry::{Auxiliary, EntryBody, Line};
+    use crate::ledger::AccountNumber;
+    use chrono::DateTime;
+    use rust_decimal_macros::dec;
+
+    fn entry(id: i64, journal: Journal, label: &str, lines: Vec<Line>) -> PostedEntry {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
+        PostedEntry {
+            id,
+            fiscal_year: 2026,
+            number: id,
+            validated_at: DateTime::from_timestamp(1_774_000_000 + id, 0).unwrap(),
+            body: EntryBody {
+                journal,
+                date: d,
+                label: label.into(),
+                piece_ref: "FA|1".into(),
+                piece_date: d,
+                currency: Currency::EUR,
+                document: None,
+                reverses: None,
+                lines,
+            },
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_file_follows_the_format_rules() {
+        let acc = |n: &str| AccountNumber::parse(n).unwrap();
+        let purchase = entry(
+            2,
+            Journal::Purchases,
+            "ACME",
+            vec![
+                Line::debit(acc("6064"), "ACME\tFA 1", dec!(1234.5)),
+                Line::credit(acc("401"), "ACME\nFA 1", dec!(1234.50))
+                    .with_auxiliary(Auxiliary::of('F', "732829320", "ACME | SARL")),
+            ],
+        );
+        let opening = entry(
+            9,
+            Journal::Opening,
+            "AN",
+            vec![
+                Line::debit(acc("512"), "AN", dec!(10)),
+                Line::credit(acc("401"), "AN", dec!(10)),
+            ],
+        );
+        let fec = write(&[purchase, opening], &Chart::pcg());
+        assert!(!fec.ends_with('\n'));
+        let lines: Vec<&str> = fec.split("\r\n").collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[0], COLUMNS.join("\t"));
+        assert!(
+            lines[1].starts_with("AN\tA-nouveaux\tAN2026-000009\t"),
+            "opening first"
+        );
+        let cols: Vec<&str> = lines[3].split('\t').collect();
+        assert_eq!(cols.len(), 18);
+        assert_eq!(
+            cols,
+            vec![
+                "HA",
+                "Achats",
+                "HA2026-000002",
+                "20260312",
+                "6064",
+                "Fournitures administratives",
+                "",
+                "",
+                "FA 1",
+                "20260312",
+                "ACME FA 1",
+                "1234,50",
+                "0,00",
+                "",
+                "",
+                "20260320",
+                "",
+                ""
+            ]
+        );
+        let supplier: Vec<&str> = lines[4].split('\t').collect();
+        assert_eq!(supplier[6..8], ["F732829320", "ACME SARL"]);
+        assert_eq!(supplier[11..13], ["0,00", "1234,50"]);
+        assert_eq!(
+            file_name("732829320", NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()),
+            "732829320FEC20261231.txt"
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! The shared ledger (DESIGN.md §5): one double-entry book for supplier invoices now and customer
+//! invoices later. Pure parts here, the book itself in `store::ledger`.
+//!
+//! | module | owns |
+//! |---|---|
+//! | `account.rs` | account numbers, the chart of accounts (models/chart/pcg.toml), FR/EN labels |
+//! | `entry.rs` | journals, lines, a new entry that is balanced by construction |
+//! | `chain.rs` | the content hash of an entry and the chain that links it to the previous one |
+//! | `ap.rs` | what an approved supplier invoice posts |
+//! | `fec.rs` | the Fichier des écritures comptables (article A47 A-1 LPF) |
+
+pub mod account;
+pub mod ap;
+pub mod chain;
+pub mod entry;
+pub mod fec;
+
+pub use account::{AccountNumber, Chart};
+pub use entry::{Journal, LedgerError, Line, NewEntry, PostedEntry};
