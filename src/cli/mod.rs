@@ -37,6 +37,7 @@ mod documents;
 mod extract;
 mod ingest;
 mod init;
+mod ledger;
 mod logging;
 pub mod mail;
 mod review;
@@ -86,6 +87,12 @@ pub enum Command {
     /// The review queue: low-confidence readings and duplicates, and the decisions on them.
     #[command(subcommand)]
     Review(review::Command),
+    /// The ledger: verify the hash chain, trial balance, entries, period lock.
+    #[command(subcommand)]
+    Ledger(ledger::Command),
+    /// Exports for accounting: the FEC of a fiscal year.
+    #[command(subcommand)]
+    Export(ledger::ExportCommand),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
     /// Set up a temporary workspace, ingest the demo invoices and show what facteur read.
@@ -218,6 +225,8 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Extract(args) => extract::run(&cli, args).await,
         Command::Documents(cmd) => documents::run(&cli, cmd).await,
         Command::Review(cmd) => review::run(&cli, cmd).await,
+        Command::Ledger(cmd) => ledger::run(&cli, cmd).await,
+        Command::Export(cmd) => ledger::export(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Mail(MailCommand::Status { json }) => {
             let settings = load_settings(&cli, false)?;

@@ -19,7 +19,8 @@ pub use crate::stages::intake::IntakeSettings;
 pub use diagnostics::{ConfigError, Diagnostic};
 pub use pipeline::{Pipeline, SourceConfig};
 pub use sections::{
-    DatabaseSettings, DedupeSettings, LogFormat, LogSettings, ReadSettings, WorkerSettings,
+    CompanySettings, DatabaseSettings, DedupeSettings, LogFormat, LogSettings, ReadSettings,
+    WorkerSettings,
 };
 use spans::{SpanTree, Step};
 
@@ -37,6 +38,8 @@ pub struct Settings {
     pub read: ReadSettings,
     #[serde(default)]
     pub dedupe: DedupeSettings,
+    #[serde(default)]
+    pub company: CompanySettings,
     #[serde(default)]
     pub log: LogSettings,
     /// Pipeline files, relative to this file's folder. Default: every `pipelines/*.toml` beside it.
@@ -204,6 +207,16 @@ impl Settings {
                 format!(
                     "dedupe.fiscal_year_start_month {} is not a month",
                     self.dedupe.fiscal_year_start_month
+                ),
+                Some("write a month number from 1 (January) to 12"),
+            ));
+        }
+        if !(1..=12).contains(&self.company.fiscal_year_start_month) {
+            diagnostics.push(at(
+                ["company", "fiscal_year_start_month"],
+                format!(
+                    "company.fiscal_year_start_month {} is not a month",
+                    self.company.fiscal_year_start_month
                 ),
                 Some("write a month number from 1 (January) to 12"),
             ));

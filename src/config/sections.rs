@@ -1,4 +1,5 @@
-//! The sections of `facteur.toml` (`[database]`, `[intake]`, `[worker]`, `[read]`, `[log]`): each
+//! The sections of `facteur.toml` (`[database]`, `[intake]`, `[worker]`, `[read]`, `[dedupe]`,
+//! `[company]`, `[log]`): each
 //! field's doc comment is the manual, each default a small function.
 
 use serde::Deserialize;
@@ -256,6 +257,58 @@ impl DedupeSettings {
             window_days: self.window_days,
             near_amount: self.near_amount_percent / rust_decimal::Decimal::ONE_HUNDRED,
             fiscal_year_start_month: self.fiscal_year_start_month,
+        }
+    }
+}
+
+/// `[company]`: who the ledger belongs to. Identifiers are parsed (a SIREN must pass its check
+/// digit), so a wrong one is a config error with its line.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanySettings {
+    /// Legal name, as on the FEC and on issued invoices.
+    #[serde(default)]
+    pub name: String,
+    /// SIREN (9 digits): names the FEC file.
+    #[serde(default)]
+    pub siren: Option<crate::domain::Siren>,
+    #[serde(default)]
+    pub vat_id: Option<crate::domain::VatId>,
+    /// ISO 3166 country code.
+    #[serde(default = "default_country")]
+    pub country: String,
+    /// The ledger's currency.
+    #[serde(default = "default_currency")]
+    pub currency: crate::domain::Currency,
+    /// First month (1–12) of the fiscal year.
+    #[serde(default = "default_fiscal_year_start_month")]
+    pub fiscal_year_start_month: u32,
+    /// Expense account of a supplier invoice nothing else classifies (PCG 606).
+    #[serde(default = "default_expense_account")]
+    pub expense_account: crate::ledger::AccountNumber,
+}
+
+fn default_country() -> String {
+    "FR".into()
+}
+fn default_currency() -> crate::domain::Currency {
+    crate::domain::Currency::EUR
+}
+fn default_expense_account() -> crate::ledger::AccountNumber {
+    crate::ledger::AccountNumber::parse(crate::ledger::account::pcg::DEFAULT_EXPENSE)
+        .unwrap_or_else(|e| unreachable!("{e}"))
+}
+
+impl Default for CompanySettings {
+    fn default() -> Self {
+        CompanySettings {
+            name: String::new(),
+            siren: None,
+            vat_id: None,
+            country: default_country(),
+            currency: default_currency(),
+            fiscal_year_start_month: default_fiscal_year_start_month(),
+            expense_account: default_expense_account(),
         }
     }
 }

@@ -32,6 +32,13 @@ impl AccountNumber {
     }
 }
 
+impl<'de> Deserialize<'de> for AccountNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        AccountNumber::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for AccountNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -10,6 +10,7 @@
 //! | duplicate keys, findings, overrides | `DuplicateStore` | `duplicates.rs` |
 //! | the review queue, a person's decisions | `ReviewStore` | `review.rs` |
 //! | what corrections taught about suppliers | `HintStore` | `hints.rs` |
+//! | the ledger: postings, chain, balances, period locks | `LedgerStore` | `ledger.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
@@ -25,6 +26,7 @@ pub mod documents;
 pub mod duplicates;
 pub mod hints;
 pub mod leases;
+pub mod ledger;
 pub mod mail;
 mod postgres;
 pub mod queue;
@@ -41,6 +43,7 @@ pub use documents::{
 pub use duplicates::DuplicateStore;
 pub use hints::HintStore;
 pub use leases::LeaseStore;
+pub use ledger::LedgerStore;
 pub use mail::MailStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use review::ReviewStore;
@@ -99,6 +102,7 @@ pub trait Store:
     + DuplicateStore
     + ReviewStore
     + HintStore
+    + LedgerStore
     + Send
     + Sync
     + 'static
@@ -113,6 +117,7 @@ impl<T> Store for T where
         + DuplicateStore
         + ReviewStore
         + HintStore
+        + LedgerStore
         + Send
         + Sync
         + 'static

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use super::db::{sql, Tx};
 use super::documents::{insert_event, parse_state, save_extraction};
 use super::duplicates::{self, DedupeEffects};
+use super::ledger::{self, Posting};
 use super::queue::{enqueue, Job};
 use super::StoreError;
 use crate::domain::{DocumentId, DocumentState, Extraction, Stage};
@@ -25,6 +26,8 @@ pub enum Effects {
     Read(Box<Extraction>),
     /// The dedupe stage's keys and findings.
     Dedupe(Box<DedupeEffects>),
+    /// The post stage's journal entry.
+    Post(Box<Posting>),
 }
 
 /// A document's move to a new state, the stage's effects, and the stage to run next (if any).
@@ -91,6 +94,9 @@ pub(crate) async fn apply(
         Effects::None => {}
         Effects::Read(x) => save_extraction(tx, job.document, x).await?,
         Effects::Dedupe(e) => duplicates::save(tx, e).await?,
+        Effects::Post(p) => {
+            ledger::post(tx, &p.entry, p.fiscal_start_month).await?;
+        }
     }
     if let Some(next) = t.next {
         enqueue(tx, job.document, next, t.to, at).await?;

@@ -66,6 +66,7 @@ impl Worker {
                 read_options: settings.read.read_options(),
                 review_threshold: settings.read.review_threshold,
                 dedupe: settings.dedupe.thresholds(),
+                company: settings.company.clone(),
             }),
             lease: Duration::from_secs(settings.worker.lease_secs.max(5)),
             retry: RetryPolicy {

@@ -104,6 +104,35 @@ impl Drop for TestDb {
     }
 }
 
+/// Runs one statement straight on the test database, as a person with database access (or
+/// another process) would; the database's own refusal comes back as the error.
+pub async fn try_exec(db: &TestDb, statements: &str) -> Result<u64, String> {
+    use sqlx::Connection;
+    // One connection, statement after statement: a BEGIN … COMMIT holds across them.
+    let each = statements
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let mut affected = 0;
+    match db.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            for s in each {
+                let r = sqlx::query(s).execute(&mut c).await;
+                affected += r.map_err(|e| e.to_string())?.rows_affected();
+            }
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            for s in each {
+                let r = sqlx::query(s).execute(&mut c).await;
+                affected += r.map_err(|e| e.to_string())?.rows_affected();
+            }
+        }
+    }
+    Ok(affected)
+}
+
 /// Runs one test body against both backends: `both_backends!(name, |db| async move { … })`.
 #[macro_export]
 macro_rules! both_backends {

@@ -9,6 +9,7 @@ mod first_run;
 mod folder;
 mod folder_hostile;
 mod imap;
+mod ledger;
 mod ocr;
 mod pdf_limits;
 mod pg_tls;

@@ -11,7 +11,6 @@ use facteur::store::queue::FailureKind;
 use facteur::store::{Effects, Job, JobFate, RetryPolicy, Store, StoreError, Transition};
 use facteur::worker::identity::WorkerId;
 use facteur::worker::recovery::recover;
-use sqlx::Connection;
 
 use crate::both_backends;
 use crate::helpers::*;
@@ -29,16 +28,7 @@ fn to(state: DocumentState) -> Transition {
 /// Runs one statement straight on the test database (what a person's command or another
 /// process would have done meanwhile).
 async fn exec(db: &TestDb, statement: &str) {
-    match db.backend {
-        Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            sqlx::query(statement).execute(&mut c).await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            sqlx::query(statement).execute(&mut c).await.unwrap();
-        }
-    }
+    try_exec(db, statement).await.unwrap();
 }
 
 async fn events(store: &dyn Store, id: facteur::domain::DocumentId) -> Vec<String> {

@@ -1,0 +1,75 @@
+-- The ledger (SQLite; same tables and columns as migrations/postgres/0008). Append-only and
+-- balanced in the database too, not only in code: an entry's lines are written first (their
+-- foreign key is checked at commit), then the entry, whose insert is refused unless its lines
+-- balance; nothing of a posted entry can be changed or deleted, and no line added to it.
+CREATE TABLE ledger_entries (
+    id           INTEGER PRIMARY KEY,          -- given by the poster, in chain order
+    journal      TEXT NOT NULL,                -- HA VE BQ OD AN
+    fiscal_year  INTEGER NOT NULL,
+    number       INTEGER NOT NULL,             -- continuous per journal and fiscal year
+    entry_date   TEXT NOT NULL,
+    label        TEXT NOT NULL,
+    piece_ref    TEXT NOT NULL,
+    piece_date   TEXT NOT NULL,
+    currency     TEXT NOT NULL,
+    document_id  INTEGER REFERENCES documents(id),
+    reverses     INTEGER UNIQUE REFERENCES ledger_entries(id),  -- at most one reversal each
+    posting_key  TEXT NOT NULL UNIQUE,         -- idempotency
+    content_hash TEXT NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL UNIQUE,
+    validated_at TEXT NOT NULL,
+    UNIQUE (journal, fiscal_year, number)
+);
+CREATE INDEX ledger_entries_document ON ledger_entries(document_id);
+CREATE INDEX ledger_entries_date ON ledger_entries(entry_date);
+
+CREATE TABLE ledger_lines (
+    entry_id  INTEGER NOT NULL REFERENCES ledger_entries(id) DEFERRABLE INITIALLY DEFERRED,
+    line_no   INTEGER NOT NULL,
+    account   TEXT NOT NULL,
+    aux_code  TEXT,
+    aux_name  TEXT,
+    label     TEXT NOT NULL,
+    debit     TEXT NOT NULL,
+    credit    TEXT NOT NULL,
+    PRIMARY KEY (entry_id, line_no)
+);
+CREATE INDEX ledger_lines_account ON ledger_lines(account, aux_code);
+
+-- Nothing is posted on or before the latest lock date.
+CREATE TABLE ledger_locks (
+    lock_date  TEXT NOT NULL,
+    locked_by  TEXT NOT NULL,
+    locked_at  TEXT NOT NULL
+);
+
+CREATE TRIGGER ledger_entry_balances BEFORE INSERT ON ledger_entries
+BEGIN
+    SELECT RAISE(ABORT, 'ledger: an entry needs at least two lines')
+     WHERE (SELECT COUNT(*) FROM ledger_lines WHERE entry_id = NEW.id) < 2;
+    SELECT RAISE(ABORT, 'ledger: debits and credits of an entry differ')
+     WHERE (SELECT ROUND(SUM(debit) - SUM(credit), 6) FROM ledger_lines
+             WHERE entry_id = NEW.id) <> 0;
+END;
+CREATE TRIGGER ledger_lines_closed BEFORE INSERT ON ledger_lines
+WHEN EXISTS (SELECT 1 FROM ledger_entries WHERE id = NEW.entry_id)
+BEGIN
+    SELECT RAISE(ABORT, 'ledger: a posted entry takes no more lines');
+END;
+CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
+BEGIN
+    SELECT RAISE(ABORT, 'ledger: posted entries are never changed; post a reversal');
+END;
+CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+BEGIN
+    SELECT RAISE(ABORT, 'ledger: posted entries are never deleted; post a reversal');
+END;
+CREATE TRIGGER ledger_lines_no_update BEFORE UPDATE ON ledger_lines
+BEGIN
+    SELECT RAISE(ABORT, 'ledger: posted lines are never changed; post a reversal');
+END;
+CREATE TRIGGER ledger_lines_no_delete BEFORE DELETE ON ledger_lines
+BEGIN
+    SELECT RAISE(ABORT, 'ledger: posted lines are never deleted; post a reversal');
+END;

@@ -1,0 +1,191 @@
+//! `facteur ledger verify|balance|entries|lock` and `facteur export fec`: the book as finance
+//! reads it. `verify` exits 0 when the hash chain holds and 1 naming the first broken entry.
+
+use std::path::PathBuf;
+
+use chrono::{Datelike, Months, NaiveDate};
+
+use super::{init_logging, load_settings, table, Cli, CmdResult, Failure};
+use crate::ledger::account::{Chart, Lang};
+use crate::ledger::fec;
+use crate::store::ledger::ChainCheck;
+use crate::store::Store;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Recompute the hash chain; exit 1 naming the first broken entry.
+    Verify,
+    /// Trial balance: debit, credit and balance per account (and supplier/customer account).
+    Balance {
+        /// Up to this date (inclusive).
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Journal entries in posting order.
+    Entries {
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lock the period up to DATE (inclusive): nothing can be posted in it any more.
+    Lock {
+        date: NaiveDate,
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ExportCommand {
+    /// The FEC of a fiscal year (article A47 A-1 LPF); prints the path of the file written.
+    Fec {
+        /// The fiscal year, by the calendar year it starts in.
+        #[arg(long)]
+        year: i32,
+        /// Folder to write `<SIREN>FEC<AAAAMMJJ>.txt` into.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+async fn open(cli: &Cli) -> Result<(crate::config::Settings, std::sync::Arc<dyn Store>), Failure> {
+    let settings = load_settings(cli, true)?;
+    init_logging(cli, Some(&settings));
+    let store = crate::store::open(&settings.database_url(), 2)
+        .await
+        .map_err(|e| Failure::Other(e.into()))?;
+    Ok((settings, store))
+}
+
+fn other(e: impl Into<anyhow::Error>) -> Failure {
+    Failure::Other(e.into())
+}
+
+pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
+    let (_, store) = open(cli).await?;
+    match cmd {
+        Command::Verify => match store.verify_chain().await.map_err(other)? {
+            ChainCheck::Holds { entries } => {
+                outln!("ledger chain holds: {entries} entries verified");
+                Ok(())
+            }
+            ChainCheck::Broken { id, number, why } => {
+                outln!("ledger chain broken at entry {id} ({number}): {why}");
+                Err(Failure::Partial)
+            }
+        },
+        Command::Balance { to, json } => {
+            let rows = store.trial_balance(*to).await.map_err(other)?;
+            if *json {
+                outln!("{}", serde_json::to_string_pretty(&rows).map_err(other)?);
+                return Ok(());
+            }
+            let chart = Chart::pcg();
+            let body: Vec<Vec<String>> = rows
+                .iter()
+                .map(|b| {
+                    vec![
+                        b.account.clone(),
+                        b.auxiliary.clone().unwrap_or_default(),
+                        chart.label(&b.account, Lang::Fr),
+                        fec::amount(b.debit),
+                        fec::amount(b.credit),
+                        fec::amount(b.net()),
+                    ]
+                })
+                .collect();
+            out!(
+                "{}",
+                table::render(
+                    &["ACCOUNT", "AUX", "LABEL", "DEBIT", "CREDIT", "BALANCE"],
+                    &body,
+                    2,
+                    60
+                )
+            );
+            let total: rust_decimal::Decimal = rows.iter().map(|b| b.net()).sum();
+            outln!("total balance: {}", fec::amount(total));
+            Ok(())
+        }
+        Command::Entries { from, to, json } => {
+            let entries = store.ledger_entries(*from, *to).await.map_err(other)?;
+            if *json {
+                outln!("{}", serde_json::to_string_pretty(&entries).map_err(other)?);
+                return Ok(());
+            }
+            let mut body = Vec::new();
+            for e in &entries {
+                for l in &e.body.lines {
+                    body.push(vec![
+                        e.entry_number(),
+                        e.body.date.to_string(),
+                        l.account.to_string(),
+                        l.auxiliary
+                            .as_ref()
+                            .map(|a| a.code.clone())
+                            .unwrap_or_default(),
+                        crate::printable::escape(&l.label).into_owned(),
+                        fec::amount(l.debit),
+                        fec::amount(l.credit),
+                    ]);
+                }
+            }
+            out!(
+                "{}",
+                table::render(
+                    &["ENTRY", "DATE", "ACCOUNT", "AUX", "LABEL", "DEBIT", "CREDIT"],
+                    &body,
+                    4,
+                    50
+                )
+            );
+            Ok(())
+        }
+        Command::Lock { date, by } => {
+            let by = by
+                .clone()
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "cli".into());
+            store.lock_period(*date, &by).await.map_err(other)?;
+            outln!("ledger locked up to {date} (by {by})");
+            Ok(())
+        }
+    }
+}
+
+pub async fn export(cli: &Cli, cmd: &ExportCommand) -> CmdResult {
+    let (settings, store) = open(cli).await?;
+    match cmd {
+        ExportCommand::Fec { year, out } => {
+            let company = &settings.company;
+            let Some(siren) = &company.siren else {
+                return Err(Failure::Config(
+                    "the FEC is named after the company's SIREN: add siren = \"…\" under [company] in facteur.toml".into(),
+                ));
+            };
+            let start = NaiveDate::from_ymd_opt(*year, company.fiscal_year_start_month, 1)
+                .ok_or_else(|| Failure::Config(format!("{year} is not a year")))?;
+            let end = start
+                .checked_add_months(Months::new(12))
+                .and_then(|d| d.pred_opt())
+                .ok_or_else(|| Failure::Config(format!("{year} is not a year")))?;
+            let entries: Vec<_> = store
+                .ledger_entries(None, None)
+                .await
+                .map_err(other)?
+                .into_iter()
+                .filter(|e| e.fiscal_year == start.year())
+                .collect();
+            std::fs::create_dir_all(out).map_err(other)?;
+            let path = out.join(fec::file_name(siren.as_str(), end));
+            std::fs::write(&path, fec::write(&entries, &Chart::pcg())).map_err(other)?;
+            outln!("{}", path.display());
+            Ok(())
+        }
+    }
+}

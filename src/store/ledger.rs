@@ -1,0 +1,391 @@
+//! The ledger's side of the store: posting (idempotent, numbered, chained, refused in a locked
+//! period), reading entries back, the trial balance and the chain check. Postings are serialised
+//! (SQLite's single writer; a PostgreSQL advisory lock), which is what makes entry numbers
+//! continuous and the chain a single line. The tables refuse by themselves an unbalanced entry
+//! and any change or deletion (migrations/*/0008_ledger.sql).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::db::{sql, Row, Tx};
+use super::{SqlStore, StoreError};
+use crate::domain::{now_micros, DocumentId};
+use crate::ledger::chain::{content_hash, link, GENESIS};
+use crate::ledger::entry::{Auxiliary, EntryBody, Journal, LedgerError, Line, NewEntry};
+use crate::ledger::{AccountNumber, PostedEntry};
+
+/// What the post stage commits with its job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posting {
+    pub entry: NewEntry,
+    /// First month of the company's fiscal year (numbering restarts each year).
+    pub fiscal_start_month: u32,
+}
+
+/// One account's (or auxiliary account's) totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    pub account: String,
+    pub auxiliary: Option<String>,
+    pub debit: Decimal,
+    pub credit: Decimal,
+}
+
+impl Balance {
+    /// Debit minus credit.
+    pub fn net(&self) -> Decimal {
+        self.debit - self.credit
+    }
+}
+
+/// What `ledger verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainCheck {
+    /// Every entry's content and link recomputed equal.
+    Holds { entries: u64 },
+    /// The first entry whose stored hash, content or link does not recompute.
+    Broken {
+        id: i64,
+        number: String,
+        why: String,
+    },
+}
+
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
+    /// Posts `entry` (fiscal years start in `fiscal_start_month`), or returns the entry posted
+    /// earlier under the same key when its content is the same.
+    async fn post_entry(
+        &self,
+        entry: &NewEntry,
+        fiscal_start_month: u32,
+    ) -> Result<PostedEntry, StoreError>;
+
+    /// Entries dated from `from` to `to` (inclusive), in posting order.
+    async fn ledger_entries(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<PostedEntry>, StoreError>;
+
+    /// Totals per account and auxiliary account (dated up to `to`).
+    async fn trial_balance(&self, to: Option<NaiveDate>) -> Result<Vec<Balance>, StoreError>;
+
+    /// Recomputes the chain from the first entry.
+    async fn verify_chain(&self) -> Result<ChainCheck, StoreError>;
+
+    /// Locks the period up to `date` (inclusive): nothing can be posted in it any more.
+    async fn lock_period(&self, date: NaiveDate, by: &str) -> Result<(), StoreError>;
+}
+
+/// The fiscal year (the calendar year it starts in) a date belongs to.
+pub fn fiscal_year(d: NaiveDate, start_month: u32) -> i32 {
+    if d.month() >= start_month.clamp(1, 12) {
+        d.year()
+    } else {
+        d.year() - 1
+    }
+}
+
+fn refused(e: LedgerError) -> StoreError {
+    match e {
+        LedgerError::KeyReused(_) => StoreError::Conflict(e.to_string()),
+        e => StoreError::Invalid(e.to_string()),
+    }
+}
+
+/// Posts inside the caller's transaction (a stage's unit of work, or `post_entry`'s own).
+pub(crate) async fn post(
+    tx: &mut Tx,
+    entry: &NewEntry,
+    fiscal_start_month: u32,
+) -> Result<PostedEntry, StoreError> {
+    if tx.is_pg() {
+        sql("SELECT pg_advisory_xact_lock(hashtext('facteur:ledger'))")
+            .fetch_optional(&mut *tx, "locking the ledger")
+            .await?;
+    }
+    let b = entry.body();
+    let content = content_hash(b);
+    let earlier: Option<Row> =
+        sql("SELECT id, content_hash FROM ledger_entries WHERE posting_key = $1")
+            .bind(entry.key())
+            .fetch_optional(&mut *tx, "looking up a posting key")
+            .await?;
+    if let Some(r) = earlier {
+        if r.get::<String>("content_hash")? != content {
+            return Err(refused(LedgerError::KeyReused(entry.key().to_string())));
+        }
+        let id: i64 = r.get("id")?;
+        return load(tx, &format!("WHERE e.id = {id}"))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt(format!("ledger entry {id} vanished")));
+    }
+    let lock: Option<NaiveDate> = sql("SELECT MAX(lock_date) FROM ledger_locks")
+        .scalar(&mut *tx, "reading the period lock")
+        .await?
+        .flatten();
+    if let Some(lock) = lock.filter(|l| b.date <= *l) {
+        return Err(refused(LedgerError::Locked { lock, date: b.date }));
+    }
+    if let Some(r) = b.reverses {
+        let exists: Option<i64> = sql("SELECT id FROM ledger_entries WHERE id = $1")
+            .bind(r)
+            .scalar(&mut *tx, "reading a reversed entry")
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("ledger entry {r}")));
+        }
+    }
+    let year = fiscal_year(b.date, fiscal_start_month);
+    let number: i64 = sql("SELECT COALESCE(MAX(number), 0) + 1 FROM ledger_entries \
+         WHERE journal = $1 AND fiscal_year = $2")
+    .bind(b.journal.code())
+    .bind(i64::from(year))
+    .scalar(&mut *tx, "numbering an entry")
+    .await?
+    .unwrap_or(1);
+    let last: Option<Row> = sql("SELECT id, hash FROM ledger_entries ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut *tx, "reading the chain's end")
+        .await?;
+    let (id, prev_hash) = match last {
+        Some(r) => (r.get::<i64>("id")? + 1, r.get::<String>("hash")?),
+        None => (1, GENESIS.to_string()),
+    };
+    let validated_at = now_micros();
+    let mut posted = PostedEntry {
+        id,
+        fiscal_year: year,
+        number,
+        validated_at,
+        body: b.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    posted.hash = link(
+        &posted.prev_hash,
+        &content,
+        &posted.entry_number(),
+        validated_at,
+    );
+    for (i, l) in b.lines.iter().enumerate() {
+        sql(
+            "INSERT INTO ledger_lines (entry_id, line_no, account, aux_code, aux_name, label, \
+             debit, credit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(i as i64 + 1)
+        .bind(l.account.as_str())
+        .bind(l.auxiliary.as_ref().map(|a| a.code.as_str()))
+        .bind(l.auxiliary.as_ref().map(|a| a.name.as_str()))
+        .bind(l.label.as_str())
+        .money(Some(l.debit))
+        .money(Some(l.credit))
+        .execute(&mut *tx, "writing a ledger line")
+        .await?;
+    }
+    sql(
+        "INSERT INTO ledger_entries (id, journal, fiscal_year, number, entry_date, label, \
+         piece_ref, piece_date, currency, document_id, reverses, posting_key, content_hash, \
+         prev_hash, hash, validated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(id)
+    .bind(b.journal.code())
+    .bind(i64::from(year))
+    .bind(number)
+    .bind(Some(b.date))
+    .bind(b.label.as_str())
+    .bind(b.piece_ref.as_str())
+    .bind(Some(b.piece_date))
+    .bind(b.currency.as_str())
+    .bind(b.document.map(|d| d.0))
+    .bind(b.reverses)
+    .bind(entry.key())
+    .bind(content.as_str())
+    .bind(posted.prev_hash.as_str())
+    .bind(posted.hash.as_str())
+    .bind(validated_at)
+    .execute(&mut *tx, "writing a ledger entry")
+    .await?;
+    Ok(posted)
+}
+
+const ENTRY_COLUMNS: &str = "e.id, e.journal, e.fiscal_year, e.number, e.entry_date, e.label, \
+     e.piece_ref, e.piece_date, e.currency, e.document_id, e.reverses, e.prev_hash, e.hash, \
+     e.validated_at";
+
+/// Entries (`filter` is a trusted WHERE clause on `e`), with their lines, in posting order.
+async fn load<'c>(
+    on: impl Into<super::db::On<'c>>,
+    filter: &str,
+) -> Result<Vec<PostedEntry>, StoreError> {
+    let rows = sql(format!(
+        "SELECT {ENTRY_COLUMNS}, l.line_no, l.account, l.aux_code, l.aux_name, \
+         l.label AS line_label, l.debit, l.credit \
+         FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id {filter} \
+         ORDER BY e.id, l.line_no"
+    ))
+    .fetch_all(on, "reading ledger entries")
+    .await?;
+    let mut out: Vec<PostedEntry> = Vec::new();
+    for r in &rows {
+        let id: i64 = r.get("id")?;
+        if out.last().map(|e| e.id) != Some(id) {
+            out.push(entry_from_row(r)?);
+        }
+        let aux = match (
+            r.get::<Option<String>>("aux_code")?,
+            r.get::<Option<String>>("aux_name")?,
+        ) {
+            (Some(code), name) => Some(Auxiliary {
+                code,
+                name: name.unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        let corrupt = |e: String| StoreError::Corrupt(format!("ledger entry {id}: {e}"));
+        let line = Line {
+            account: AccountNumber::parse(&r.get::<String>("account")?).map_err(corrupt)?,
+            auxiliary: aux,
+            label: r.get("line_label")?,
+            debit: r.money("debit")?.unwrap_or_default(),
+            credit: r.money("credit")?.unwrap_or_default(),
+        };
+        if let Some(e) = out.last_mut() {
+            e.body.lines.push(line);
+        }
+    }
+    Ok(out)
+}
+
+fn entry_from_row(r: &Row) -> Result<PostedEntry, StoreError> {
+    let id: i64 = r.get("id")?;
+    let corrupt = |e: String| StoreError::Corrupt(format!("ledger entry {id}: {e}"));
+    let journal: Journal = r
+        .get::<String>("journal")?
+        .parse()
+        .map_err(|e: LedgerError| corrupt(e.to_string()))?;
+    Ok(PostedEntry {
+        id,
+        fiscal_year: r.get("fiscal_year")?,
+        number: r.get("number")?,
+        validated_at: r.get::<DateTime<Utc>>("validated_at")?,
+        body: EntryBody {
+            journal,
+            date: r.get("entry_date")?,
+            label: r.get("label")?,
+            piece_ref: r.get("piece_ref")?,
+            piece_date: r.get("piece_date")?,
+            currency: r
+                .get::<String>("currency")?
+                .parse()
+                .map_err(|e: crate::domain::MoneyError| corrupt(e.to_string()))?,
+            document: r.get::<Option<i64>>("document_id")?.map(DocumentId),
+            reverses: r.get("reverses")?,
+            lines: Vec::new(),
+        },
+        prev_hash: r.get("prev_hash")?,
+        hash: r.get("hash")?,
+    })
+}
+
+/// Where the chain first breaks in `entries` (in posting order), if it does.
+pub fn check_chain(entries: &[PostedEntry]) -> ChainCheck {
+    let mut prev = GENESIS.to_string();
+    for e in entries {
+        let broken = |why: &str| ChainCheck::Broken {
+            id: e.id,
+            number: e.entry_number(),
+            why: why.to_string(),
+        };
+        if e.prev_hash != prev {
+            return broken("it does not link to the entry before it (one was removed or changed)");
+        }
+        let debit: Decimal = e.body.lines.iter().map(|l| l.debit).sum();
+        let credit: Decimal = e.body.lines.iter().map(|l| l.credit).sum();
+        if debit != credit {
+            return broken("its lines do not balance");
+        }
+        let again = link(
+            &e.prev_hash,
+            &content_hash(&e.body),
+            &e.entry_number(),
+            e.validated_at,
+        );
+        if again != e.hash {
+            return broken("its content is not what was posted (a stored value was changed)");
+        }
+        prev = e.hash.clone();
+    }
+    ChainCheck::Holds {
+        entries: entries.len() as u64,
+    }
+}
+
+#[async_trait]
+impl LedgerStore for SqlStore {
+    async fn post_entry(
+        &self,
+        entry: &NewEntry,
+        fiscal_start_month: u32,
+    ) -> Result<PostedEntry, StoreError> {
+        let mut tx = self.db.begin_write("starting a posting").await?;
+        let posted = post(&mut tx, entry, fiscal_start_month).await?;
+        tx.commit("committing a posting").await?;
+        Ok(posted)
+    }
+
+    async fn ledger_entries(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<PostedEntry>, StoreError> {
+        let all = load(&self.db, "").await?;
+        Ok(all
+            .into_iter()
+            .filter(|e| from.is_none_or(|f| e.body.date >= f))
+            .filter(|e| to.is_none_or(|t| e.body.date <= t))
+            .collect())
+    }
+
+    async fn trial_balance(&self, to: Option<NaiveDate>) -> Result<Vec<Balance>, StoreError> {
+        let mut sums: BTreeMap<(String, Option<String>), (Decimal, Decimal)> = BTreeMap::new();
+        for e in self.ledger_entries(None, to).await? {
+            for l in e.body.lines {
+                let key = (l.account.to_string(), l.auxiliary.map(|a| a.code));
+                let s = sums.entry(key).or_default();
+                s.0 += l.debit;
+                s.1 += l.credit;
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .map(|((account, auxiliary), (debit, credit))| Balance {
+                account,
+                auxiliary,
+                debit,
+                credit,
+            })
+            .collect())
+    }
+
+    async fn verify_chain(&self) -> Result<ChainCheck, StoreError> {
+        Ok(check_chain(&load(&self.db, "").await?))
+    }
+
+    async fn lock_period(&self, date: NaiveDate, by: &str) -> Result<(), StoreError> {
+        sql("INSERT INTO ledger_locks (lock_date, locked_by, locked_at) VALUES ($1, $2, $3)")
+            .bind(Some(date))
+            .bind(by)
+            .bind(now_micros())
+            .execute(&self.db, "locking a period")
+            .await?;
+        Ok(())
+    }
+}

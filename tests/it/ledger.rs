@@ -1,0 +1,333 @@
+//! The ledger (issue 12), on both backends: postings are idempotent, numbered without gaps and
+//! chained; the database itself refuses an unbalanced entry and any change or deletion; a
+//! locked period refuses postings; a reversal restores the balances once; `ledger verify`
+//! finds a row altered behind facteur's back; an approved invoice is posted by a worker and
+//! appears in the FEC.
+
+use chrono::NaiveDate;
+use facteur::domain::{Currency, DocumentState};
+use facteur::ledger::entry::{Auxiliary, EntryBody, Journal, Line, NewEntry};
+use facteur::ledger::AccountNumber;
+use facteur::store::ledger::ChainCheck;
+use facteur::store::StoreError;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+fn acc(n: &str) -> AccountNumber {
+    AccountNumber::parse(n).unwrap()
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+}
+
+/// A supplier invoice of `gross` (20 % VAT) dated March `d`.
+fn purchase(key: &str, d: u32, net: Decimal) -> NewEntry {
+    let tax = (net * dec!(0.2)).round_dp(2);
+    NewEntry::new(
+        EntryBody {
+            journal: Journal::Purchases,
+            date: day(d),
+            label: format!("ACME {key}"),
+            piece_ref: key.into(),
+            piece_date: day(d),
+            currency: Currency::EUR,
+            document: None,
+            reverses: None,
+            lines: vec![
+                Line::debit(acc("606"), key, net),
+                Line::debit(acc("44566"), key, tax),
+                Line::credit(acc("401"), key, net + tax).with_auxiliary(Auxiliary::of(
+                    'F',
+                    "732829320",
+                    "ACME",
+                )),
+            ],
+        },
+        key,
+    )
+    .unwrap()
+}
+
+both_backends!(
+    postings_are_idempotent_numbered_and_chained,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let a = store
+            .post_entry(&purchase("FA-1", 2, dec!(100)), 1)
+            .await
+            .unwrap();
+        let b = store
+            .post_entry(&purchase("FA-2", 3, dec!(50.10)), 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            (a.entry_number(), b.entry_number()),
+            ("HA2026-000001".to_string(), "HA2026-000002".to_string())
+        );
+        assert_eq!(b.prev_hash, a.hash);
+        // A retry with the same key and content returns the first posting.
+        let again = store
+            .post_entry(&purchase("FA-1", 2, dec!(100)), 1)
+            .await
+            .unwrap();
+        assert_eq!(again, a);
+        // The same key for another content is refused.
+        let other = store.post_entry(&purchase("FA-1", 2, dec!(101)), 1).await;
+        assert!(matches!(other, Err(StoreError::Conflict(_))), "{other:?}");
+        assert_eq!(store.ledger_entries(None, None).await.unwrap().len(), 2);
+        assert_eq!(
+            store.verify_chain().await.unwrap(),
+            ChainCheck::Holds { entries: 2 }
+        );
+        let total: Decimal = store
+            .trial_balance(None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| b.net())
+            .sum();
+        assert_eq!(total, Decimal::ZERO);
+    }
+);
+
+both_backends!(
+    the_database_refuses_unbalanced_entries_and_any_change,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        store
+            .post_entry(&purchase("FA-1", 2, dec!(100)), 1)
+            .await
+            .unwrap();
+        for statement in [
+            "UPDATE ledger_lines SET debit = 1 WHERE entry_id = 1 AND line_no = 1",
+            "DELETE FROM ledger_lines WHERE entry_id = 1",
+            "UPDATE ledger_entries SET label = 'x' WHERE id = 1",
+            "DELETE FROM ledger_entries WHERE id = 1",
+            "INSERT INTO ledger_lines (entry_id, line_no, account, label, debit, credit) \
+             VALUES (1, 9, '606', 'more', 1, 0)",
+        ] {
+            let r = try_exec(&db, statement).await;
+            assert!(
+                r.as_ref().is_err_and(|e| e.contains("ledger:")),
+                "{statement}: {r:?}"
+            );
+        }
+        // An entry whose lines do not balance cannot be inserted, even by hand.
+        let unbalanced =
+            "BEGIN; INSERT INTO ledger_lines (entry_id, line_no, account, label, debit, credit) \
+             VALUES (2, 1, '606', 'x', 10, 0), (2, 2, '401', 'x', 0, 9); \
+             INSERT INTO ledger_entries (id, journal, fiscal_year, number, entry_date, label, \
+             piece_ref, piece_date, currency, posting_key, content_hash, prev_hash, hash, \
+             validated_at) VALUES (2, 'OD', 2026, 1, '2026-03-02', 'x', 'x', '2026-03-02', \
+             'EUR', 'k2', 'c', 'p', 'h2', '2026-03-02T00:00:00Z'); COMMIT";
+        let r = try_exec(&db, unbalanced).await;
+        assert!(
+            r.as_ref().is_err_and(|e| e.contains("debits and credits")),
+            "{r:?}"
+        );
+        assert_eq!(store.ledger_entries(None, None).await.unwrap().len(), 1);
+    }
+);
+
+both_backends!(
+    a_locked_period_refuses_postings_and_a_reversal_restores_balances_once,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let a = store
+            .post_entry(&purchase("FA-1", 10, dec!(100)), 1)
+            .await
+            .unwrap();
+        store.lock_period(day(5), "alice").await.unwrap();
+        let early = store.post_entry(&purchase("FA-0", 5, dec!(1)), 1).await;
+        assert!(
+            matches!(&early, Err(StoreError::Invalid(m)) if m.contains("locked")),
+            "{early:?}"
+        );
+        let rev = NewEntry::reversal(&a, day(11)).unwrap();
+        let r = store.post_entry(&rev, 1).await.unwrap();
+        assert_eq!(r.entry_number(), "OD2026-000001");
+        assert!(store
+            .trial_balance(None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|b| b.net().is_zero()));
+        // A second reversal of the same entry is refused by the database (one per entry).
+        let mut twice = rev.body().clone();
+        twice.label = "again".into();
+        let twice = NewEntry::new(twice, "reversal-again").unwrap();
+        assert!(store.post_entry(&twice, 1).await.is_err());
+        assert_eq!(
+            store.verify_chain().await.unwrap(),
+            ChainCheck::Holds { entries: 2 }
+        );
+    }
+);
+
+both_backends!(
+    verify_names_the_first_entry_altered_behind_facteurs_back,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        for (i, key) in ["FA-1", "FA-2", "FA-3"].iter().enumerate() {
+            store
+                .post_entry(&purchase(key, 2 + i as u32, dec!(10)), 1)
+                .await
+                .unwrap();
+        }
+        // Someone with database access drops the guard and edits an amount on both sides.
+        let drop_guard = match db.backend {
+            Backend::Sqlite => "DROP TRIGGER ledger_lines_no_update",
+            Backend::Postgres => "DROP TRIGGER ledger_lines_append_only ON ledger_lines",
+        };
+        try_exec(&db, drop_guard).await.unwrap();
+        try_exec(
+            &db,
+            "UPDATE ledger_lines SET debit = 9 WHERE entry_id = 2 AND line_no = 1",
+        )
+        .await
+        .unwrap();
+        try_exec(
+            &db,
+            "UPDATE ledger_lines SET debit = 3 WHERE entry_id = 2 AND line_no = 2",
+        )
+        .await
+        .unwrap();
+        match store.verify_chain().await.unwrap() {
+            ChainCheck::Broken { id, number, why } => {
+                assert_eq!((id, number.as_str()), (2, "HA2026-000002"));
+                assert!(why.contains("content"), "{why}");
+            }
+            holds => panic!("the change went unseen: {holds:?}"),
+        }
+        let cli = std::process::Command::new(facteur_bin())
+            .args(["ledger", "verify"])
+            .env("FACTEUR_DATABASE__URL", &db.url)
+            .current_dir(db.dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(cli.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&cli.stdout).contains("broken at entry 2 (HA2026-000002)"));
+    }
+);
+
+both_backends!(
+    an_approved_invoice_is_posted_and_appears_in_the_fec,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = db.dir.path().join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        let config = ws.join("facteur.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[database]\nurl = \"{}\"\n[company]\nname = \"Boulangerie Martin\"\n\
+                 siren = \"732829320\"\nexpense_account = \"6064\"\n",
+                db.url
+            ),
+        )
+        .unwrap();
+        let pdf = ws.join("fa.pdf");
+        std::fs::write(
+            &pdf,
+            invoice_pdf("FA-2026-0042", "1 234,50", "246,90", "1 481,40"),
+        )
+        .unwrap();
+        let facteur = |args: &[&str]| {
+            std::process::Command::new(facteur_bin())
+                .args(["--config", &config.display().to_string()])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let out = facteur(&["ingest", "--quiet", &pdf.display().to_string()]);
+        assert!(out.status.code().is_some_and(|c| c <= 1));
+        let id = store.list_documents(None, 1).await.unwrap()[0].id;
+        assert_eq!(
+            store.document(id).await.unwrap().summary.state,
+            DocumentState::PendingApproval
+        );
+        // Approval is another issue's: here a person's approval is written as it would record it.
+        try_exec(
+            &db,
+            &format!(
+                "UPDATE documents SET state = 'approved' WHERE id = {}",
+                id.0
+            ),
+        )
+        .await
+        .unwrap();
+        store.backfill(facteur::stages::BUILT).await.unwrap();
+        let settings = facteur::config::Settings::load(&config, false).unwrap();
+        facteur::worker::Worker::new(&settings, store.clone())
+            .drain()
+            .await
+            .unwrap();
+        let doc = store.document(id).await.unwrap();
+        assert_eq!(
+            doc.summary.state,
+            DocumentState::Posted,
+            "{:?}",
+            doc.summary.reason
+        );
+        let entries = store.ledger_entries(None, None).await.unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].body.document, Some(id));
+        let lines: Vec<(String, Decimal, Decimal)> = entries[0]
+            .body
+            .lines
+            .iter()
+            .map(|l| (l.account.to_string(), l.debit, l.credit))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                ("6064".into(), dec!(1234.50), dec!(0)),
+                ("44566".into(), dec!(246.90), dec!(0)),
+                ("401".into(), dec!(0), dec!(1481.40)),
+            ]
+        );
+        let out = facteur(&["ledger", "verify"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let dir = ws.join("exports");
+        let out = facteur(&[
+            "export",
+            "fec",
+            "--year",
+            "2026",
+            "--out",
+            &dir.display().to_string(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(path.ends_with("732829320FEC20261231.txt"), "{path}");
+        let fec = std::fs::read_to_string(&path).unwrap();
+        let rows: Vec<Vec<&str>> = fec.split("\r\n").map(|l| l.split('\t').collect()).collect();
+        assert_eq!(rows.len(), 4);
+        assert!(rows.iter().all(|r| r.len() == 18));
+        assert_eq!(
+            rows[1][..6],
+            [
+                "HA",
+                "Achats",
+                "HA2026-000001",
+                "20260312",
+                "6064",
+                "Fournitures administratives"
+            ]
+        );
+        assert_eq!(rows[3][11..13], ["0,00", "1481,40"]);
+        assert_eq!(rows[3][6], "F732829320");
+    }
+);
