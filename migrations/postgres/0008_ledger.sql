@@ -26,7 +26,7 @@ CREATE INDEX ledger_entries_date ON ledger_entries(entry_date);
 
 CREATE TABLE ledger_lines (
     entry_id  BIGINT NOT NULL REFERENCES ledger_entries(id) DEFERRABLE INITIALLY DEFERRED,
-    line_no   INTEGER NOT NULL,
+    line_no   BIGINT NOT NULL,
     account   TEXT NOT NULL,
     aux_code  TEXT,
     aux_name  TEXT,
@@ -36,6 +36,17 @@ CREATE TABLE ledger_lines (
     PRIMARY KEY (entry_id, line_no)
 );
 CREATE INDEX ledger_lines_account ON ledger_lines(account, aux_code);
+
+-- Lettrage: lines that settle each other (an invoice's supplier line and the payments that
+-- pay it off) share a matching code, given when they balance. Append-only like the lines.
+CREATE TABLE ledger_matches (
+    code        TEXT NOT NULL,
+    entry_id    BIGINT NOT NULL REFERENCES ledger_entries(id),
+    line_no     BIGINT NOT NULL,
+    matched_on  DATE NOT NULL,
+    PRIMARY KEY (entry_id, line_no)
+);
+CREATE INDEX ledger_matches_code ON ledger_matches(code);
 
 -- Nothing is posted on or before the latest lock date.
 CREATE TABLE ledger_locks (

@@ -37,6 +37,17 @@ CREATE TABLE ledger_lines (
 );
 CREATE INDEX ledger_lines_account ON ledger_lines(account, aux_code);
 
+-- Lettrage: lines that settle each other (an invoice's supplier line and the payments that
+-- pay it off) share a matching code, given when they balance. Append-only like the lines.
+CREATE TABLE ledger_matches (
+    code        TEXT NOT NULL,
+    entry_id    INTEGER NOT NULL REFERENCES ledger_entries(id),
+    line_no     INTEGER NOT NULL,
+    matched_on  TEXT NOT NULL,
+    PRIMARY KEY (entry_id, line_no)
+);
+CREATE INDEX ledger_matches_code ON ledger_matches(code);
+
 -- Nothing is posted on or before the latest lock date.
 CREATE TABLE ledger_locks (
     lock_date  TEXT NOT NULL,

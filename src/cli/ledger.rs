@@ -1,5 +1,5 @@
-//! `facteur ledger verify|balance|entries|lock` and `facteur export fec`: the book as finance
-//! reads it. `verify` exits 0 when the hash chain holds and 1 naming the first broken entry.
+//! `facteur ledger verify|balance|entries|lock`, `facteur pay` and `facteur export fec`: the book
+//! as finance reads it. `verify` exits 0 when the hash chain holds and 1 naming the first broken entry.
 
 use std::path::PathBuf;
 
@@ -51,6 +51,55 @@ pub enum ExportCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PayArgs {
+    /// The posted invoice (document id).
+    pub document: i64,
+    /// Amount paid, in the ledger's currency (`1481.40`).
+    #[arg(long)]
+    pub amount: rust_decimal::Decimal,
+    /// Payment date (`2026-04-10`).
+    #[arg(long)]
+    pub date: NaiveDate,
+    /// The bank's reference (kept as the payment's PieceRef).
+    #[arg(long)]
+    pub reference: Option<String>,
+}
+
+pub async fn pay(cli: &Cli, args: &PayArgs) -> CmdResult {
+    let (settings, store) = open(cli).await?;
+    let id = crate::domain::DocumentId(args.document);
+    let p = store
+        .pay(
+            id,
+            args.amount,
+            args.date,
+            args.reference.as_deref(),
+            settings.company.fiscal_year_start_month,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Invalid(why) => Failure::Config(why),
+            e => other(e),
+        })?;
+    let what = if p.replayed {
+        "already booked"
+    } else {
+        "booked"
+    };
+    outln!(
+        "document {id}: payment of {} {what} as {} ({} open before, {} after)",
+        fec::amount(args.amount),
+        p.entry.entry_number(),
+        fec::amount(p.open_before),
+        fec::amount(p.open_after)
+    );
+    if let Some(code) = p.matched {
+        outln!("paid in full: matching code {code}");
+    }
+    Ok(())
 }
 
 async fn open(cli: &Cli) -> Result<(crate::config::Settings, std::sync::Arc<dyn Store>), Failure> {

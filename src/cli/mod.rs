@@ -90,6 +90,8 @@ pub enum Command {
     /// The ledger: verify the hash chain, trial balance, entries, period lock.
     #[command(subcommand)]
     Ledger(ledger::Command),
+    /// Pay a posted invoice (bank journal); paid in full, its lines get a matching code.
+    Pay(ledger::PayArgs),
     /// Exports for accounting: the FEC of a fiscal year.
     #[command(subcommand)]
     Export(ledger::ExportCommand),
@@ -227,6 +229,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Review(cmd) => review::run(&cli, cmd).await,
         Command::Ledger(cmd) => ledger::run(&cli, cmd).await,
         Command::Export(cmd) => ledger::export(&cli, cmd).await,
+        Command::Pay(args) => ledger::pay(&cli, args).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Mail(MailCommand::Status { json }) => {
             let settings = load_settings(&cli, false)?;

@@ -264,9 +264,26 @@ pub struct PostedEntry {
     pub body: EntryBody,
     pub prev_hash: String,
     pub hash: String,
+    /// Lettrage of its lines (not part of the content: given later, when lines settle).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<LineMatch>,
+}
+
+/// A line's matching code (EcritureLet) and the day it was given (DateLet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineMatch {
+    /// 0-based index in the entry's lines.
+    pub line: usize,
+    pub code: String,
+    pub on: NaiveDate,
 }
 
 impl PostedEntry {
+    /// The matching code of line `i`, if it is settled.
+    pub fn match_of(&self, i: usize) -> Option<&LineMatch> {
+        self.matches.iter().find(|m| m.line == i)
+    }
+
     /// EcritureNum: `HA2026-000042`.
     pub fn entry_number(&self) -> String {
         format!(

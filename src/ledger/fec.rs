@@ -44,7 +44,11 @@ pub fn write(entries: &[PostedEntry], chart: &Chart) -> String {
     let mut rows = vec![COLUMNS.join("\t")];
     for e in ordered {
         let b = &e.body;
-        for l in &b.lines {
+        for (i, l) in b.lines.iter().enumerate() {
+            let (let_code, let_date) = e
+                .match_of(i)
+                .map(|m| (text(&m.code), date(m.on)))
+                .unwrap_or_default();
             let (aux_num, aux_lib) = l
                 .auxiliary
                 .as_ref()
@@ -65,8 +69,8 @@ pub fn write(entries: &[PostedEntry], chart: &Chart) -> String {
                     text(&l.label),
                     amount(l.debit),
                     amount(l.credit),
-                    String::new(),
-                    String::new(),
+                    let_code,
+                    let_date,
                     date(e.validated_at.date_naive()),
                     String::new(),
                     String::new(),
@@ -124,6 +128,7 @@ mod tests {
             },
             prev_hash: String::new(),
             hash: String::new(),
+            matches: Vec::new(),
         }
     }
 

@@ -16,4 +16,4 @@ pub mod entry;
 pub mod fec;
 
 pub use account::{AccountNumber, Chart};
-pub use entry::{Journal, LedgerError, Line, NewEntry, PostedEntry};
+pub use entry::{Journal, LedgerError, Line, LineMatch, NewEntry, PostedEntry};

@@ -187,6 +187,16 @@ pub(crate) enum On<'a> {
     Tx(&'a mut Tx),
 }
 
+impl On<'_> {
+    /// The same place for one more query.
+    pub fn again(&mut self) -> On<'_> {
+        match self {
+            On::Db(db) => On::Db(db),
+            On::Tx(tx) => On::Tx(tx),
+        }
+    }
+}
+
 impl<'a> From<&'a Db> for On<'a> {
     fn from(db: &'a Db) -> Self {
         On::Db(db)

@@ -13,10 +13,10 @@ use serde::Serialize;
 
 use super::db::{sql, Row, Tx};
 use super::{SqlStore, StoreError};
-use crate::domain::{now_micros, DocumentId};
+use crate::domain::{now_micros, DocumentId, DocumentState};
 use crate::ledger::chain::{content_hash, link, GENESIS};
 use crate::ledger::entry::{Auxiliary, EntryBody, Journal, LedgerError, Line, NewEntry};
-use crate::ledger::{AccountNumber, PostedEntry};
+use crate::ledger::{AccountNumber, LineMatch, PostedEntry};
 
 /// What the post stage commits with its job.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +80,82 @@ pub trait LedgerStore: Send + Sync {
 
     /// Locks the period up to `date` (inclusive): nothing can be posted in it any more.
     async fn lock_period(&self, date: NaiveDate, by: &str) -> Result<(), StoreError>;
+
+    /// Pays `amount` of posted invoice `document` on `date` (bank journal: Dr 401 / Cr 512).
+    /// The same payment (document, date, amount, reference) asked twice is booked once. When
+    /// nothing stays open, the invoice's and its payments' supplier lines get one matching code
+    /// and the document moves to `paid`; a partial payment leaves the rest open.
+    async fn pay(
+        &self,
+        document: DocumentId,
+        amount: Decimal,
+        date: NaiveDate,
+        reference: Option<&str>,
+        fiscal_start_month: u32,
+    ) -> Result<Payment, StoreError>;
+}
+
+/// What a payment did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Payment {
+    pub entry: PostedEntry,
+    /// Owed to the supplier before and after it.
+    pub open_before: Decimal,
+    pub open_after: Decimal,
+    /// The matching code given when it settled the invoice.
+    pub matched: Option<String>,
+    /// It had been booked already (a repeated command): nothing new was posted.
+    pub replayed: bool,
+}
+
+/// `A`, `B`, … `Z`, `AA`, `AB`: the n-th matching code (0-based).
+pub fn matching_code(mut n: u64) -> String {
+    let mut code = Vec::new();
+    loop {
+        code.push(b'A' + (n % 26) as u8);
+        if n < 26 {
+            break;
+        }
+        n = n / 26 - 1;
+    }
+    code.reverse();
+    String::from_utf8_lossy(&code).into_owned()
+}
+
+/// The supplier lines (401) of every entry about `document`: (entry, line_no, aux, debit, credit).
+async fn supplier_lines(
+    tx: &mut Tx,
+    document: DocumentId,
+) -> Result<Vec<(i64, i64, Option<Auxiliary>, Decimal, Decimal)>, StoreError> {
+    let rows = sql(
+        "SELECT l.entry_id, l.line_no, l.aux_code, l.aux_name, l.debit, l.credit \
+         FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id \
+         WHERE e.document_id = $1 AND l.account = $2 ORDER BY l.entry_id, l.line_no",
+    )
+    .bind(document.0)
+    .bind(crate::ledger::account::pcg::SUPPLIERS)
+    .fetch_all(&mut *tx, "reading an invoice's supplier lines")
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let aux = r
+                .get::<Option<String>>("aux_code")?
+                .map(|code| -> Result<Auxiliary, StoreError> {
+                    Ok(Auxiliary {
+                        code,
+                        name: r.get::<Option<String>>("aux_name")?.unwrap_or_default(),
+                    })
+                })
+                .transpose()?;
+            Ok((
+                r.get("entry_id")?,
+                r.get("line_no")?,
+                aux,
+                r.money("debit")?.unwrap_or_default(),
+                r.money("credit")?.unwrap_or_default(),
+            ))
+        })
+        .collect()
 }
 
 /// The fiscal year (the calendar year it starts in) a date belongs to.
@@ -166,6 +242,7 @@ pub(crate) async fn post(
         body: b.clone(),
         prev_hash,
         hash: String::new(),
+        matches: Vec::new(),
     };
     posted.hash = link(
         &posted.prev_hash,
@@ -225,13 +302,14 @@ async fn load<'c>(
     on: impl Into<super::db::On<'c>>,
     filter: &str,
 ) -> Result<Vec<PostedEntry>, StoreError> {
+    let mut on: super::db::On = on.into();
     let rows = sql(format!(
         "SELECT {ENTRY_COLUMNS}, l.line_no, l.account, l.aux_code, l.aux_name, \
          l.label AS line_label, l.debit, l.credit \
          FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id {filter} \
          ORDER BY e.id, l.line_no"
     ))
-    .fetch_all(on, "reading ledger entries")
+    .fetch_all(on.again(), "reading ledger entries")
     .await?;
     let mut out: Vec<PostedEntry> = Vec::new();
     for r in &rows {
@@ -259,6 +337,23 @@ async fn load<'c>(
         };
         if let Some(e) = out.last_mut() {
             e.body.lines.push(line);
+        }
+    }
+    let matches = sql(format!(
+        "SELECT m.entry_id, m.line_no, m.code, m.matched_on FROM ledger_matches m \
+         JOIN ledger_entries e ON e.id = m.entry_id {filter}"
+    ))
+    .fetch_all(on.again(), "reading matching codes")
+    .await?;
+    for r in &matches {
+        let id: i64 = r.get("entry_id")?;
+        let line: i64 = r.get("line_no")?;
+        if let Some(e) = out.iter_mut().find(|e| e.id == id) {
+            e.matches.push(LineMatch {
+                line: (line - 1) as usize,
+                code: r.get("code")?,
+                on: r.get("matched_on")?,
+            });
         }
     }
     Ok(out)
@@ -292,6 +387,7 @@ fn entry_from_row(r: &Row) -> Result<PostedEntry, StoreError> {
         },
         prev_hash: r.get("prev_hash")?,
         hash: r.get("hash")?,
+        matches: Vec::new(),
     })
 }
 
@@ -379,6 +475,156 @@ impl LedgerStore for SqlStore {
         Ok(check_chain(&load(&self.db, "").await?))
     }
 
+    async fn pay(
+        &self,
+        document: DocumentId,
+        amount: Decimal,
+        date: NaiveDate,
+        reference: Option<&str>,
+        fiscal_start_month: u32,
+    ) -> Result<Payment, StoreError> {
+        let invalid = |s: String| StoreError::Invalid(format!("document {document}: {s}"));
+        if amount <= Decimal::ZERO || amount.round_dp(2) != amount {
+            return Err(invalid(format!(
+                "{amount} is not an amount to pay: write a positive amount with at most 2 decimals"
+            )));
+        }
+        let key = format!(
+            "pay:{}:{date}:{}:{}",
+            document.0,
+            amount.normalize(),
+            reference.unwrap_or("")
+        );
+        let mut tx = self.db.begin_write("starting a payment").await?;
+        if tx.is_pg() {
+            sql("SELECT pg_advisory_xact_lock(hashtext('facteur:ledger'))")
+                .fetch_optional(&mut tx, "locking the ledger")
+                .await?;
+        }
+        let lines = supplier_lines(&mut tx, document).await?;
+        let open: Decimal = lines.iter().map(|l| l.4 - l.3).sum();
+        let replay: Option<i64> = sql("SELECT id FROM ledger_entries WHERE posting_key = $1")
+            .bind(key.as_str())
+            .scalar(&mut tx, "looking up a payment")
+            .await?;
+        if let Some(id) = replay {
+            let entry = load(&mut tx, &format!("WHERE e.id = {id}"))
+                .await?
+                .pop()
+                .ok_or_else(|| StoreError::Corrupt(format!("ledger entry {id} vanished")))?;
+            tx.commit("ending a replayed payment").await?;
+            return Ok(Payment {
+                matched: entry.matches.first().map(|m| m.code.clone()),
+                entry,
+                open_before: open + amount,
+                open_after: open,
+                replayed: true,
+            });
+        }
+        let Some((invoice_entry, _, Some(aux), _, _)) = lines.first().cloned() else {
+            return Err(invalid(
+                "it is not posted to a supplier account: only a posted invoice is paid".into(),
+            ));
+        };
+        if open <= Decimal::ZERO {
+            return Err(invalid("nothing is open on it".into()));
+        }
+        if amount > open {
+            return Err(invalid(format!(
+                "{amount} is more than the {open} still open"
+            )));
+        }
+        let piece: String = sql("SELECT piece_ref FROM ledger_entries WHERE id = $1")
+            .bind(invoice_entry)
+            .scalar(&mut tx, "reading the invoice's reference")
+            .await?
+            .unwrap_or_default();
+        let label: String = format!("Règlement {} {piece}", aux.name)
+            .chars()
+            .take(100)
+            .collect();
+        let account = |n: &str| AccountNumber::parse(n).map_err(StoreError::Invalid);
+        let currency: String = sql("SELECT currency FROM ledger_entries WHERE id = $1")
+            .bind(invoice_entry)
+            .scalar(&mut tx, "reading the invoice's currency")
+            .await?
+            .unwrap_or_default();
+        let entry = NewEntry::new(
+            EntryBody {
+                journal: Journal::Bank,
+                date,
+                label: label.clone(),
+                piece_ref: reference.unwrap_or(&piece).to_string(),
+                piece_date: date,
+                currency: currency
+                    .parse()
+                    .map_err(|e: crate::domain::MoneyError| StoreError::Corrupt(e.to_string()))?,
+                document: Some(document),
+                reverses: None,
+                lines: vec![
+                    Line::debit(
+                        account(crate::ledger::account::pcg::SUPPLIERS)?,
+                        &label,
+                        amount,
+                    )
+                    .with_auxiliary(aux),
+                    Line::credit(account(crate::ledger::account::pcg::BANK)?, &label, amount),
+                ],
+            },
+            &key,
+        )
+        .map_err(refused)?;
+        let mut posted = post(&mut tx, &entry, fiscal_start_month).await?;
+        let open_after = open - amount;
+        let mut matched = None;
+        if open_after.is_zero() {
+            let used: i64 = sql("SELECT COUNT(DISTINCT code) FROM ledger_matches")
+                .scalar(&mut tx, "counting matching codes")
+                .await?
+                .unwrap_or(0);
+            let code = matching_code(used as u64);
+            let settled = supplier_lines(&mut tx, document).await?;
+            for (entry_id, line_no, ..) in settled {
+                sql(
+                    "INSERT INTO ledger_matches (code, entry_id, line_no, matched_on) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(code.as_str())
+                .bind(entry_id)
+                .bind(line_no)
+                .bind(Some(date))
+                .execute(&mut tx, "matching settled lines")
+                .await?;
+            }
+            super::unit::move_document(
+                &mut tx,
+                document,
+                DocumentState::Posted,
+                DocumentState::Paid,
+                &format!(
+                    "paid in full by {} (matching code {code})",
+                    posted.entry_number()
+                ),
+                now_micros(),
+            )
+            .await?;
+            posted.matches.push(LineMatch {
+                line: 0,
+                code: code.clone(),
+                on: date,
+            });
+            matched = Some(code);
+        }
+        tx.commit("committing a payment").await?;
+        Ok(Payment {
+            entry: posted,
+            open_before: open,
+            open_after,
+            matched,
+            replayed: false,
+        })
+    }
+
     async fn lock_period(&self, date: NaiveDate, by: &str) -> Result<(), StoreError> {
         sql("INSERT INTO ledger_locks (lock_date, locked_by, locked_at) VALUES ($1, $2, $3)")
             .bind(Some(date))
@@ -387,5 +633,16 @@ impl LedgerStore for SqlStore {
             .execute(&self.db, "locking a period")
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_codes_run_like_spreadsheet_columns() {
+        let codes: Vec<String> = [0, 1, 25, 26, 27, 701, 702].map(matching_code).to_vec();
+        assert_eq!(codes, ["A", "B", "Z", "AA", "AB", "ZZ", "AAA"]);
     }
 }

@@ -290,12 +290,60 @@ both_backends!(
                 ("401".into(), dec!(0), dec!(1481.40)),
             ]
         );
+        // Paid in two parts: the first leaves the rest open, the second settles and matches.
+        let doc_id = id.0.to_string();
+        let pay = |amount: &str, date: &str| {
+            facteur(&["pay", &doc_id, "--amount", amount, "--date", date])
+        };
+        let too_much = pay("1500.00", "2026-04-01");
+        assert_eq!(too_much.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&too_much.stderr).contains("more than the 1481.40 still open")
+        );
+        let first = pay("1000.00", "2026-04-01");
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&first.stdout).contains("(1481,40 open before, 481,40 after)")
+        );
+        let again = pay("1000.00", "2026-04-01");
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("already booked"),
+            "a repeated command books once"
+        );
+        assert_eq!(
+            store.document(id).await.unwrap().summary.state,
+            DocumentState::Posted
+        );
+        let last = pay("481.40", "2026-04-15");
+        assert!(String::from_utf8_lossy(&last.stdout).contains("paid in full: matching code A"));
+        assert_eq!(
+            store.document(id).await.unwrap().summary.state,
+            DocumentState::Paid
+        );
+        let supplier: Vec<Decimal> = store
+            .trial_balance(None)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|b| b.account == "401")
+            .map(|b| b.net())
+            .collect();
+        assert_eq!(
+            supplier,
+            vec![Decimal::ZERO],
+            "nothing owed to the supplier"
+        );
         let out = facteur(&["ledger", "verify"]);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stdout)
         );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("3 entries verified"));
         let dir = ws.join("exports");
         let out = facteur(&[
             "export",
@@ -314,8 +362,26 @@ both_backends!(
         assert!(path.ends_with("732829320FEC20261231.txt"), "{path}");
         let fec = std::fs::read_to_string(&path).unwrap();
         let rows: Vec<Vec<&str>> = fec.split("\r\n").map(|l| l.split('\t').collect()).collect();
-        assert_eq!(rows.len(), 4);
+        assert_eq!(
+            rows.len(),
+            8,
+            "header, 3 invoice lines, 2 × 2 payment lines"
+        );
         assert!(rows.iter().all(|r| r.len() == 18));
+        // The supplier lines of the invoice and both payments carry matching code A and its date.
+        let matched: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .filter(|r| r[4] == "401")
+            .map(|r| (r[2], r[13], r[14]))
+            .collect();
+        assert_eq!(
+            matched,
+            vec![
+                ("HA2026-000001", "A", "20260415"),
+                ("BQ2026-000001", "A", "20260415"),
+                ("BQ2026-000002", "A", "20260415")
+            ]
+        );
         assert_eq!(
             rows[1][..6],
             [
