@@ -10,6 +10,7 @@ mod folder;
 mod folder_hostile;
 mod imap;
 mod ledger;
+mod ledger_props;
 mod ocr;
 mod pdf_limits;
 mod pg_tls;
