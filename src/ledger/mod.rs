@@ -7,11 +7,13 @@
 //! | `entry.rs` | journals, lines, a new entry that is balanced by construction |
 //! | `chain.rs` | the content hash of an entry and the chain that links it to the previous one |
 //! | `ap.rs` | what an approved supplier invoice posts |
+//! | `company.rs` | the company's own checks: an invoice addressed to us |
 //! | `fec.rs` | the Fichier des écritures comptables (article A47 A-1 LPF) |
 
 pub mod account;
 pub mod ap;
 pub mod chain;
+pub mod company;
 pub mod entry;
 pub mod fec;
 

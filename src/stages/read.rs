@@ -17,7 +17,9 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
     match ctx.sandbox.read(bytes, ctx.read_options.clone()).await {
         Ok(extraction) => {
             let hints = ctx.store.supplier_hints(&extraction.invoice.seller).await?;
-            Ok(decide(apply(extraction, &hints), ctx.review_threshold))
+            let mut t = decide(apply(extraction, &hints), ctx.review_threshold);
+            addressed_to_us(&mut t, &ctx.company);
+            Ok(t)
         }
         Err(e) if reader_died(&e) => Err(StageError::ReaderDied(e.to_string())),
         Err(e) => {
@@ -29,6 +31,22 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
                 next: None,
             })
         }
+    }
+}
+
+/// A reading of an invoice addressed to another company waits for a person, never goes on to
+/// approval and posting.
+fn addressed_to_us(t: &mut Transition, company: &crate::config::CompanySettings) {
+    let Effects::Read(x) = &t.effects else {
+        return;
+    };
+    if t.to != DocumentState::Read {
+        return;
+    }
+    if let Some(why) = crate::ledger::company::not_addressed_to_us(&x.invoice.buyer, company) {
+        t.to = DocumentState::NeedsReview;
+        t.reason = format!("{}, needs review: {why}", t.reason);
+        t.next = next_after(t.to);
     }
 }
 
