@@ -86,3 +86,21 @@ CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entr
     FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
 CREATE TRIGGER ledger_lines_append_only BEFORE UPDATE OR DELETE ON ledger_lines
     FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+
+-- Exports to accounting software are batches: each entry goes out once per format unless asked
+-- again (the FEC is not a batch: it is written whole, any time).
+CREATE TABLE export_batches (
+    id          BIGSERIAL PRIMARY KEY,
+    format      TEXT NOT NULL,
+    from_date   DATE,
+    to_date     DATE,
+    entry_count BIGINT NOT NULL,
+    path        TEXT NOT NULL,
+    exported_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE exported_entries (
+    format    TEXT NOT NULL,
+    entry_id  BIGINT NOT NULL REFERENCES ledger_entries(id),
+    batch_id  BIGINT NOT NULL REFERENCES export_batches(id),
+    PRIMARY KEY (format, entry_id)
+);

@@ -84,3 +84,21 @@ CREATE TRIGGER ledger_lines_no_delete BEFORE DELETE ON ledger_lines
 BEGIN
     SELECT RAISE(ABORT, 'ledger: posted lines are never deleted; post a reversal');
 END;
+
+-- Exports to accounting software are batches: each entry goes out once per format unless asked
+-- again (the FEC is not a batch: it is written whole, any time).
+CREATE TABLE export_batches (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    format      TEXT NOT NULL,
+    from_date   TEXT,
+    to_date     TEXT,
+    entry_count INTEGER NOT NULL,
+    path        TEXT NOT NULL,
+    exported_at TEXT NOT NULL
+);
+CREATE TABLE exported_entries (
+    format    TEXT NOT NULL,
+    entry_id  INTEGER NOT NULL REFERENCES ledger_entries(id),
+    batch_id  INTEGER NOT NULL REFERENCES export_batches(id),
+    PRIMARY KEY (format, entry_id)
+);

@@ -1,5 +1,5 @@
-//! `facteur ledger verify|balance|entries|lock`, `facteur pay` and `facteur export fec`: the book
-//! as finance reads it. `verify` exits 0 when the hash chain holds and 1 naming the first broken entry.
+//! `facteur ledger verify|balance|entries|lock`, `facteur pay` and `facteur export
+//! fec|csv|xero|quickbooks`: the book as finance reads it. `verify` exits 0 when the hash chain holds and 1 naming the first broken entry.
 
 use std::path::PathBuf;
 
@@ -7,6 +7,7 @@ use chrono::{Datelike, Months, NaiveDate};
 
 use super::{init_logging, load_settings, table, Cli, CmdResult, Failure};
 use crate::ledger::account::{Chart, Lang};
+use crate::ledger::export::{self, Format};
 use crate::ledger::fec;
 use crate::store::ledger::ChainCheck;
 use crate::store::Store;
@@ -40,8 +41,33 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, clap::Args)]
+pub struct BatchArgs {
+    /// First entry date (inclusive).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last entry date (inclusive).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// Folder to write the file into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Export entries already exported in this format too.
+    #[arg(long)]
+    pub again: bool,
+    /// Xero only: the tax rate name on every line (VAT is on its own lines already).
+    #[arg(long, default_value = "No VAT")]
+    pub tax_rate: String,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum ExportCommand {
+    /// Generic journal CSV (a batch: each entry once unless --again).
+    Csv(BatchArgs),
+    /// Xero manual-journal import CSV (a batch).
+    Xero(BatchArgs),
+    /// QuickBooks Online journal import CSV (a batch).
+    Quickbooks(BatchArgs),
     /// The FEC of a fiscal year (article A47 A-1 LPF); prints the path of the file written.
     Fec {
         /// The fiscal year, by the calendar year it starts in.
@@ -207,9 +233,51 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
     }
 }
 
+/// Writes one batch: the file under a temporary name, the batch recorded, then the final name,
+/// so a failure leaves neither a file without its record nor entries marked but not written.
+async fn batch(store: &dyn Store, format: Format, a: &BatchArgs) -> CmdResult {
+    let f = format.as_str();
+    let entries = store
+        .entries_to_export(f, a.from, a.to, a.again)
+        .await
+        .map_err(other)?;
+    if entries.is_empty() {
+        outln!("nothing to export to {f} in that period (already exported: add --again)");
+        return Ok(());
+    }
+    let bytes = export::write(format, &entries, &Chart::pcg(), &a.tax_rate).map_err(other)?;
+    std::fs::create_dir_all(&a.out).map_err(other)?;
+    let span = |d: Option<NaiveDate>| {
+        d.map(|d| d.format("%Y%m%d").to_string())
+            .unwrap_or_else(|| "all".into())
+    };
+    let stamp = crate::domain::now_micros().format("%Y%m%dT%H%M%S%6f");
+    let path = a.out.join(format!(
+        "facteur-{f}-{}-{}-{stamp}.csv",
+        span(a.from),
+        span(a.to)
+    ));
+    let partial = path.with_extension("csv.partial");
+    std::fs::write(&partial, &bytes).map_err(other)?;
+    let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
+    let recorded = store
+        .record_export(f, a.from, a.to, &ids, &path.display().to_string(), a.again)
+        .await;
+    if let Err(e) = recorded {
+        let _ = std::fs::remove_file(&partial);
+        return Err(other(e));
+    }
+    std::fs::rename(&partial, &path).map_err(other)?;
+    outln!("{}", path.display());
+    Ok(())
+}
+
 pub async fn export(cli: &Cli, cmd: &ExportCommand) -> CmdResult {
     let (settings, store) = open(cli).await?;
     match cmd {
+        ExportCommand::Csv(a) => batch(store.as_ref(), Format::Csv, a).await,
+        ExportCommand::Xero(a) => batch(store.as_ref(), Format::Xero, a).await,
+        ExportCommand::Quickbooks(a) => batch(store.as_ref(), Format::QuickBooks, a).await,
         ExportCommand::Fec { year, out } => {
             let company = &settings.company;
             let Some(siren) = &company.siren else {

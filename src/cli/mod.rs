@@ -92,7 +92,7 @@ pub enum Command {
     Ledger(ledger::Command),
     /// Pay a posted invoice (bank journal); paid in full, its lines get a matching code.
     Pay(ledger::PayArgs),
-    /// Exports for accounting: the FEC of a fiscal year.
+    /// Exports for accounting: the FEC of a fiscal year, journal CSVs (generic, Xero, QuickBooks).
     #[command(subcommand)]
     Export(ledger::ExportCommand),
     /// Check the configuration and its pipelines; print every problem with file, line and column.

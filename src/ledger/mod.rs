@@ -8,6 +8,7 @@
 //! | `chain.rs` | the content hash of an entry and the chain that links it to the previous one |
 //! | `ap.rs` | what an approved supplier invoice posts |
 //! | `company.rs` | the company's own checks: an invoice addressed to us |
+//! | `export.rs` | journal CSVs for accounting software: generic, Xero, QuickBooks |
 //! | `fec.rs` | the Fichier des écritures comptables (article A47 A-1 LPF) |
 
 pub mod account;
@@ -15,6 +16,7 @@ pub mod ap;
 pub mod chain;
 pub mod company;
 pub mod entry;
+pub mod export;
 pub mod fec;
 
 pub use account::{AccountNumber, Chart};

@@ -81,6 +81,28 @@ pub trait LedgerStore: Send + Sync {
     /// Locks the period up to `date` (inclusive): nothing can be posted in it any more.
     async fn lock_period(&self, date: NaiveDate, by: &str) -> Result<(), StoreError>;
 
+    /// Entries dated from `from` to `to` not yet exported in `format` (every one when `again`).
+    async fn entries_to_export(
+        &self,
+        format: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        again: bool,
+    ) -> Result<Vec<PostedEntry>, StoreError>;
+
+    /// Records an export batch written to `path`: its entries go out once per format. `Conflict`
+    /// when one of them was exported meanwhile (unless `again`). Returns the batch id.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_export(
+        &self,
+        format: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        entries: &[i64],
+        path: &str,
+        again: bool,
+    ) -> Result<i64, StoreError>;
+
     /// Pays `amount` of posted invoice `document` on `date` (bank journal: Dr 401 / Cr 512).
     /// The same payment (document, date, amount, reference) asked twice is booked once. When
     /// nothing stays open, the invoice's and its payments' supplier lines get one matching code
@@ -623,6 +645,70 @@ impl LedgerStore for SqlStore {
             matched,
             replayed: false,
         })
+    }
+
+    async fn entries_to_export(
+        &self,
+        format: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        again: bool,
+    ) -> Result<Vec<PostedEntry>, StoreError> {
+        let all = self.ledger_entries(from, to).await?;
+        if again {
+            return Ok(all);
+        }
+        let done: Vec<i64> = sql("SELECT entry_id FROM exported_entries WHERE format = $1")
+            .bind(format)
+            .fetch_all(&self.db, "reading exported entries")
+            .await?
+            .iter()
+            .map(|r| r.get("entry_id"))
+            .collect::<Result<_, _>>()?;
+        Ok(all.into_iter().filter(|e| !done.contains(&e.id)).collect())
+    }
+
+    async fn record_export(
+        &self,
+        format: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        entries: &[i64],
+        path: &str,
+        again: bool,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.db.begin_write("starting an export batch").await?;
+        let id: i64 = sql(
+            "INSERT INTO export_batches (format, from_date, to_date, entry_count, path, \
+             exported_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(format)
+        .bind(from)
+        .bind(to)
+        .bind(entries.len() as i64)
+        .bind(path)
+        .bind(now_micros())
+        .scalar(&mut tx, "recording an export batch")
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("an export batch got no id".into()))?;
+        for e in entries {
+            let written = sql(
+                "INSERT INTO exported_entries (format, entry_id, batch_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(format)
+            .bind(*e)
+            .bind(id)
+            .execute(&mut tx, "recording an exported entry")
+            .await?;
+            if written == 0 && !again {
+                return Err(StoreError::Conflict(format!(
+                    "ledger entry {e} was exported to {format} meanwhile: export again to see what is left"
+                )));
+            }
+        }
+        tx.commit("committing an export batch").await?;
+        Ok(id)
     }
 
     async fn lock_period(&self, date: NaiveDate, by: &str) -> Result<(), StoreError> {

@@ -395,5 +395,32 @@ both_backends!(
         );
         assert_eq!(rows[3][11..13], ["0,00", "1481,40"]);
         assert_eq!(rows[3][6], "F732829320");
+        // Journal CSVs are batches: each entry goes out once per format unless asked again.
+        let csv_out = |extra: &[&str]| {
+            let d = dir.display().to_string();
+            facteur(&[&["export", "xero", "--out", &d], extra].concat())
+        };
+        let first = csv_out(&[]);
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        let file = String::from_utf8_lossy(&first.stdout).trim().to_string();
+        let xero = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(xero.lines().count(), 8, "header and 7 lines: {xero}");
+        let signed: Decimal = xero
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').nth(2).unwrap().parse::<Decimal>().unwrap())
+            .sum();
+        assert_eq!(signed, Decimal::ZERO);
+        let second = csv_out(&[]);
+        assert!(String::from_utf8_lossy(&second.stdout).contains("nothing to export to xero"));
+        let again = csv_out(&["--again"]);
+        assert!(again.status.success());
+        assert_ne!(String::from_utf8_lossy(&again.stdout).trim(), file);
+        let generic = facteur(&["export", "csv", "--out", &dir.display().to_string()]);
+        assert!(generic.status.success(), "another format is its own batch");
     }
 );
