@@ -33,6 +33,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Close a fiscal year: post the next year's opening entry (balances carried forward, the
+    /// result into 120/129) and lock the year.
+    Close {
+        /// The fiscal year, by the calendar year it starts in.
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Lock the period up to DATE (inclusive): nothing can be posted in it any more.
     Lock {
         date: NaiveDate,
@@ -141,9 +150,53 @@ fn other(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Other(e.into())
 }
 
+/// The first and last day of fiscal year `year`.
+fn fiscal_bounds(year: i32, start_month: u32) -> Result<(NaiveDate, NaiveDate), Failure> {
+    let bad = || Failure::Config(format!("{year} is not a fiscal year"));
+    let start = NaiveDate::from_ymd_opt(year, start_month, 1).ok_or_else(bad)?;
+    let end = start
+        .checked_add_months(Months::new(12))
+        .and_then(|d| d.pred_opt())
+        .ok_or_else(bad)?;
+    Ok((start, end))
+}
+
+fn who(by: &Option<String>) -> String {
+    by.clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".into())
+}
+
 pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
-    let (_, store) = open(cli).await?;
+    let (settings, store) = open(cli).await?;
     match cmd {
+        Command::Close { year, by } => {
+            let company = &settings.company;
+            let (start, end) = fiscal_bounds(*year, company.fiscal_year_start_month)?;
+            let entries: Vec<_> = store
+                .ledger_entries(Some(start), Some(end))
+                .await
+                .map_err(other)?;
+            let opens = end.succ_opt().unwrap_or(end);
+            if let Some(opening) =
+                crate::ledger::close::opening_entry(&entries, opens, company.currency)
+                    .map_err(|e| Failure::Config(e.to_string()))?
+            {
+                let posted = store
+                    .post_entry(&opening, company.fiscal_year_start_month)
+                    .await
+                    .map_err(other)?;
+                outln!(
+                    "opening entry {} of {opens}: {} lines",
+                    posted.entry_number(),
+                    posted.body.lines.len()
+                );
+            }
+            let by = who(by);
+            store.lock_period(end, &by).await.map_err(other)?;
+            outln!("fiscal year {year} closed: locked up to {end} (by {by})");
+            Ok(())
+        }
         Command::Verify => match store.verify_chain().await.map_err(other)? {
             ChainCheck::Holds { entries } => {
                 outln!("ledger chain holds: {entries} entries verified");
@@ -222,10 +275,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             Ok(())
         }
         Command::Lock { date, by } => {
-            let by = by
-                .clone()
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "cli".into());
+            let by = who(by);
             store.lock_period(*date, &by).await.map_err(other)?;
             outln!("ledger locked up to {date} (by {by})");
             Ok(())
@@ -285,12 +335,7 @@ pub async fn export(cli: &Cli, cmd: &ExportCommand) -> CmdResult {
                     "the FEC is named after the company's SIREN: add siren = \"…\" under [company] in facteur.toml".into(),
                 ));
             };
-            let start = NaiveDate::from_ymd_opt(*year, company.fiscal_year_start_month, 1)
-                .ok_or_else(|| Failure::Config(format!("{year} is not a year")))?;
-            let end = start
-                .checked_add_months(Months::new(12))
-                .and_then(|d| d.pred_opt())
-                .ok_or_else(|| Failure::Config(format!("{year} is not a year")))?;
+            let (start, end) = fiscal_bounds(*year, company.fiscal_year_start_month)?;
             let entries: Vec<_> = store
                 .ledger_entries(None, None)
                 .await

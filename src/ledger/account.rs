@@ -54,6 +54,15 @@ pub mod pcg {
     pub const BANK: &str = "512";
     /// Non-stocked purchases: the expense of a supplier invoice nothing else classifies.
     pub const DEFAULT_EXPENSE: &str = "606";
+    /// The year's result carried forward: profit, loss.
+    pub const PROFIT: &str = "120";
+    pub const LOSS: &str = "129";
+
+    /// Balance-sheet accounts (classes 1–5) carry their balance into the next year; income
+    /// statement accounts (6, 7) close into the result.
+    pub fn carried_forward(account: &str) -> bool {
+        matches!(account.as_bytes().first(), Some(b'1'..=b'5'))
+    }
 }
 
 /// Labels in the languages facteur speaks.

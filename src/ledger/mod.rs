@@ -7,6 +7,7 @@
 //! | `entry.rs` | journals, lines, a new entry that is balanced by construction |
 //! | `chain.rs` | the content hash of an entry and the chain that links it to the previous one |
 //! | `ap.rs` | what an approved supplier invoice posts |
+//! | `close.rs` | year-end: the opening entry of the next year |
 //! | `company.rs` | the company's own checks: an invoice addressed to us |
 //! | `export.rs` | journal CSVs for accounting software: generic, Xero, QuickBooks |
 //! | `fec.rs` | the Fichier des écritures comptables (article A47 A-1 LPF) |
@@ -14,6 +15,7 @@
 pub mod account;
 pub mod ap;
 pub mod chain;
+pub mod close;
 pub mod company;
 pub mod entry;
 pub mod export;

@@ -422,5 +422,52 @@ both_backends!(
         assert_ne!(String::from_utf8_lossy(&again.stdout).trim(), file);
         let generic = facteur(&["export", "csv", "--out", &dir.display().to_string()]);
         assert!(generic.status.success(), "another format is its own batch");
+        // Year-end: the next year opens with the balances carried forward, the year is locked.
+        let close = facteur(&["ledger", "close", "--year", "2026"]);
+        assert!(
+            close.status.success(),
+            "{}",
+            String::from_utf8_lossy(&close.stderr)
+        );
+        assert!(String::from_utf8_lossy(&close.stdout).contains("opening entry AN2027-000001"));
+        let again = facteur(&["ledger", "close", "--year", "2026"]);
+        assert!(
+            again.status.success(),
+            "closing twice posts the opening once"
+        );
+        let fec27 = facteur(&[
+            "export",
+            "fec",
+            "--year",
+            "2027",
+            "--out",
+            &dir.display().to_string(),
+        ]);
+        let path = String::from_utf8_lossy(&fec27.stdout).trim().to_string();
+        let fec27 = std::fs::read_to_string(&path).unwrap();
+        let opening: Vec<(String, String, String)> = fec27
+            .split("\r\n")
+            .skip(1)
+            .map(|l| l.split('\t').collect::<Vec<_>>())
+            .map(|c| (c[4].to_string(), c[11].to_string(), c[12].to_string()))
+            .collect();
+        assert_eq!(
+            opening,
+            vec![
+                (
+                    "44566".to_string(),
+                    "246,90".to_string(),
+                    "0,00".to_string()
+                ),
+                ("512".to_string(), "0,00".to_string(), "1481,40".to_string()),
+                ("129".to_string(), "1234,50".to_string(), "0,00".to_string()),
+            ]
+        );
+        let late = store.post_entry(&purchase("LATE-1", 20, dec!(5)), 1).await;
+        assert!(
+            matches!(&late, Err(StoreError::Invalid(m)) if m.contains("locked")),
+            "the closed year takes no posting: {late:?}"
+        );
+        assert_eq!(store.ledger_entries(None, None).await.unwrap().len(), 4);
     }
 );

@@ -1,0 +1,151 @@
+//! Year-end: the opening entry (à-nouveaux, journal AN) of the next fiscal year, carrying every
+//! balance-sheet account's balance (supplier and customer accounts one by one) and the year's
+//! result (classes 6 and 7) into 120 (profit) or 129 (loss). Its key is the year, so closing twice
+//! posts it once; the caller locks the closed year.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::account::{pcg, AccountNumber};
+use super::entry::{Auxiliary, EntryBody, Journal, LedgerError, Line, NewEntry, PostedEntry};
+use crate::domain::Currency;
+
+/// The opening entry of the year that starts on `opens`, from the closed year's `entries`.
+/// None when nothing carries forward.
+pub fn opening_entry(
+    entries: &[PostedEntry],
+    opens: NaiveDate,
+    currency: Currency,
+) -> Result<Option<NewEntry>, LedgerError> {
+    let mut carried: BTreeMap<(AccountNumber, Option<String>), (Decimal, Option<Auxiliary>)> =
+        BTreeMap::new();
+    let mut result = Decimal::ZERO;
+    for e in entries {
+        for l in &e.body.lines {
+            let net = l.debit - l.credit;
+            if pcg::carried_forward(l.account.as_str()) {
+                let key = (
+                    l.account.clone(),
+                    l.auxiliary.as_ref().map(|a| a.code.clone()),
+                );
+                let slot = carried
+                    .entry(key)
+                    .or_insert((Decimal::ZERO, l.auxiliary.clone()));
+                slot.0 += net;
+            } else {
+                result += net;
+            }
+        }
+    }
+    let label = format!("A-nouveaux {}", opens.format("%Y-%m-%d"));
+    let mut lines = Vec::new();
+    for ((account, _), (net, aux)) in carried {
+        let line = if net > Decimal::ZERO {
+            Line::debit(account, &label, net)
+        } else if net < Decimal::ZERO {
+            Line::credit(account, &label, -net)
+        } else {
+            continue;
+        };
+        lines.push(match aux {
+            Some(a) => line.with_auxiliary(a),
+            None => line,
+        });
+    }
+    // Expenses exceed income: a loss, carried as a debit.
+    let parse = |n: &str| AccountNumber::parse(n).map_err(LedgerError::Invalid);
+    if result > Decimal::ZERO {
+        lines.push(Line::debit(parse(pcg::LOSS)?, &label, result));
+    } else if result < Decimal::ZERO {
+        lines.push(Line::credit(parse(pcg::PROFIT)?, &label, -result));
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    NewEntry::new(
+        EntryBody {
+            journal: Journal::Opening,
+            date: opens,
+            label: label.clone(),
+            piece_ref: label,
+            piece_date: opens,
+            currency,
+            document: None,
+            reverses: None,
+            lines,
+        },
+        &format!("opening:{opens}"),
+    )
+    .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+    use rust_decimal_macros::dec;
+
+    fn posted(lines: Vec<Line>) -> PostedEntry {
+        let d = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        PostedEntry {
+            id: 1,
+            fiscal_year: 2026,
+            number: 1,
+            validated_at: DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+            body: EntryBody {
+                journal: Journal::Purchases,
+                date: d,
+                label: "x".into(),
+                piece_ref: "x".into(),
+                piece_date: d,
+                currency: Currency::EUR,
+                document: None,
+                reverses: None,
+                lines,
+            },
+            prev_hash: String::new(),
+            hash: String::new(),
+            matches: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn balances_carry_forward_and_the_result_closes_into_120_or_129() {
+        let acc = |n: &str| AccountNumber::parse(n).unwrap();
+        let acme = Auxiliary::of('F', "732829320", "ACME");
+        let year = [
+            posted(vec![
+                Line::debit(acc("606"), "x", dec!(100)),
+                Line::debit(acc("44566"), "x", dec!(20)),
+                Line::credit(acc("401"), "x", dec!(120)).with_auxiliary(acme.clone()),
+            ]),
+            posted(vec![
+                Line::debit(acc("401"), "x", dec!(50)).with_auxiliary(acme.clone()),
+                Line::credit(acc("512"), "x", dec!(50)),
+            ]),
+        ];
+        let opens = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        let e = opening_entry(&year, opens, Currency::EUR).unwrap().unwrap();
+        let lines: Vec<(String, Decimal, Decimal)> = e
+            .body()
+            .lines
+            .iter()
+            .map(|l| (l.account.to_string(), l.debit, l.credit))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                ("401".into(), dec!(0), dec!(70)),
+                ("44566".into(), dec!(20), dec!(0)),
+                ("512".into(), dec!(0), dec!(50)),
+                ("129".into(), dec!(100), dec!(0)),
+            ]
+        );
+        assert_eq!(e.body().lines[0].auxiliary, Some(acme));
+        assert_eq!(e.key(), "opening:2027-01-01");
+        assert_eq!(e.body().journal, Journal::Opening);
+        assert!(opening_entry(&[], opens, Currency::EUR).unwrap().is_none());
+    }
+}
