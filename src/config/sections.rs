@@ -286,6 +286,13 @@ pub struct CompanySettings {
     /// Expense account of a supplier invoice nothing else classifies (PCG 606).
     #[serde(default = "default_expense_account")]
     pub expense_account: crate::ledger::AccountNumber,
+    /// VAT rate (percent) the company self-assesses on a reverse-charge purchase.
+    #[serde(default = "default_reverse_charge_rate")]
+    pub reverse_charge_rate: rust_decimal::Decimal,
+}
+
+fn default_reverse_charge_rate() -> rust_decimal::Decimal {
+    rust_decimal::Decimal::new(20, 0)
 }
 
 fn default_country() -> String {
@@ -309,6 +316,7 @@ impl Default for CompanySettings {
             currency: default_currency(),
             fiscal_year_start_month: default_fiscal_year_start_month(),
             expense_account: default_expense_account(),
+            reverse_charge_rate: default_reverse_charge_rate(),
         }
     }
 }

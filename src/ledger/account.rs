@@ -50,6 +50,9 @@ pub mod pcg {
     pub const SUPPLIERS: &str = "401";
     pub const CUSTOMERS: &str = "411";
     pub const DEDUCTIBLE_VAT: &str = "44566";
+    /// Reverse charge: the VAT the company owes on a purchase and deducts at once.
+    pub const INTRA_EU_DEDUCTIBLE_VAT: &str = "445662";
+    pub const INTRA_EU_VAT_DUE: &str = "4452";
     pub const COLLECTED_VAT: &str = "44571";
     pub const BANK: &str = "512";
     /// Non-stocked purchases: the expense of a supplier invoice nothing else classifies.

@@ -8,7 +8,8 @@ use rust_decimal::Decimal;
 
 use super::account::{pcg, AccountNumber};
 use super::entry::{Auxiliary, EntryBody, Journal, LedgerError, Line, NewEntry};
-use crate::domain::{Currency, DocType, DocumentId, Invoice};
+use crate::config::CompanySettings;
+use crate::domain::{DocType, DocumentId, Invoice};
 
 /// The supplier's auxiliary account: by SIREN, VAT id, IBAN, then name (the same entity order as
 /// duplicate detection).
@@ -25,15 +26,54 @@ pub fn supplier_account(inv: &Invoice) -> Auxiliary {
     Auxiliary::of('F', &id, &name)
 }
 
-/// The purchases-journal entry of `inv` (document `doc`), dated `date`, its expense on `expense`.
-/// The key is the document: posting it twice returns the first entry.
+/// Words of an exemption mention that say the buyer owes the VAT.
+const REVERSE_CHARGE_MENTIONS: [&str; 6] = [
+    "autoliquidation",
+    "reverse charge",
+    "steuerschuldnerschaft",
+    "article 196",
+    "art. 196",
+    "283-2",
+];
+
+/// Whether the company owes the VAT of this purchase itself (autoliquidation): no VAT charged,
+/// and either the invoice says so (category AE/K/G, or an exemption mention) or the seller's VAT
+/// id is from another country than the company's.
+pub fn reverse_charge(inv: &Invoice, company_country: &str) -> bool {
+    if inv.total_tax.is_some_and(|t| !t.is_zero()) {
+        return false;
+    }
+    let said = inv.vat_breakdown.iter().any(|r| {
+        matches!(r.category.as_deref(), Some("AE" | "K" | "G"))
+            || r.exemption_reason.as_deref().is_some_and(|m| {
+                let m = m.to_lowercase();
+                REVERSE_CHARGE_MENTIONS.iter().any(|w| m.contains(w))
+            })
+    });
+    // VAT ids write Greece as EL.
+    let home = if company_country == "GR" {
+        "EL"
+    } else {
+        company_country
+    };
+    let foreign = inv
+        .seller
+        .vat_id
+        .as_ref()
+        .is_some_and(|v| v.country() != home);
+    said || foreign
+}
+
+/// The purchases-journal entry of `inv` (document `doc`), dated `date`, for `company`. The key
+/// is the document: posting it twice returns the first entry.
 pub fn purchase_entry(
     doc: DocumentId,
     inv: &Invoice,
-    expense: &AccountNumber,
-    company_currency: Currency,
+    company: &CompanySettings,
     date: NaiveDate,
 ) -> Result<NewEntry, LedgerError> {
+    let expense = &company.expense_account;
+    let company_currency = company.currency;
     let invalid = |s: &str| LedgerError::Invalid(format!("document {doc}: {s}"));
     let currency = inv.currency.unwrap_or(company_currency);
     if currency != company_currency {
@@ -99,6 +139,23 @@ pub fn purchase_entry(
         }
     }
     lines.push(Line::credit(suppliers, &label, gross.abs()).with_auxiliary(supplier));
+    if reverse_charge(inv, &company.country) {
+        // The company declares the VAT it owes and deducts it at once: 445662 / 4452.
+        let owed = (net.abs() * company.reverse_charge_rate / Decimal::ONE_HUNDRED).round_dp(2);
+        if !owed.is_zero() {
+            let rc = format!("Autoliquidation {label}");
+            lines.push(Line::debit(
+                AccountNumber::parse(pcg::INTRA_EU_DEDUCTIBLE_VAT).map_err(|e| invalid(&e))?,
+                &rc,
+                owed,
+            ));
+            lines.push(Line::credit(
+                AccountNumber::parse(pcg::INTRA_EU_VAT_DUE).map_err(|e| invalid(&e))?,
+                &rc,
+                owed,
+            ));
+        }
+    }
     if credit_note {
         lines = lines.iter().map(Line::swapped).collect();
     }
@@ -121,7 +178,7 @@ pub fn purchase_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{VatBreakdown, VatId};
+    use crate::domain::{Currency, VatBreakdown, VatId};
     use rust_decimal_macros::dec;
 
     fn invoice() -> Invoice {
@@ -150,13 +207,48 @@ mod tests {
     }
 
     fn post(inv: &Invoice) -> Result<NewEntry, LedgerError> {
+        let company = CompanySettings {
+            expense_account: AccountNumber::parse("6064").unwrap(),
+            ..CompanySettings::default()
+        };
         purchase_entry(
             DocumentId(7),
             inv,
-            &AccountNumber::parse("6064").unwrap(),
-            Currency::EUR,
+            &company,
             NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
         )
+    }
+
+    #[test]
+    fn an_intra_eu_purchase_without_vat_self_assesses_it() {
+        let mut inv = invoice();
+        inv.seller.vat_id = Some(VatId::parse("DE123456788").unwrap());
+        inv.total_tax = Some(dec!(0));
+        inv.total_gross = Some(dec!(110.00));
+        let e = post(&inv).unwrap();
+        assert_eq!(
+            sides(&e),
+            vec![
+                ("6064".into(), dec!(110.00), dec!(0)),
+                ("401".into(), dec!(0), dec!(110.00)),
+                ("445662".into(), dec!(22.00), dec!(0)),
+                ("4452".into(), dec!(0), dec!(22.00)),
+            ]
+        );
+        // A French supplier without VAT (a small business exemption) is not reverse charge…
+        let mut franchise = invoice();
+        franchise.total_tax = Some(dec!(0));
+        franchise.total_gross = Some(dec!(110.00));
+        assert_eq!(sides(&post(&franchise).unwrap()).len(), 2);
+        // …unless the invoice says so.
+        franchise.vat_breakdown = vec![VatBreakdown {
+            category: Some("E".into()),
+            rate: Some(dec!(0)),
+            taxable_amount: dec!(110.00),
+            tax_amount: dec!(0),
+            exemption_reason: Some("Autoliquidation, article 283-2 du CGI".into()),
+        }];
+        assert_eq!(sides(&post(&franchise).unwrap()).len(), 4);
     }
 
     fn sides(e: &NewEntry) -> Vec<(String, Decimal, Decimal)> {

@@ -28,13 +28,7 @@ pub fn decide(job: &Job, inv: &crate::domain::Invoice, company: &CompanySettings
     let date = inv
         .issue_date
         .unwrap_or_else(|| crate::domain::now_micros().date_naive());
-    match purchase_entry(
-        job.document,
-        inv,
-        &company.expense_account,
-        company.currency,
-        date,
-    ) {
+    match purchase_entry(job.document, inv, company, date) {
         Ok(entry) => Transition {
             to: DocumentState::Posted,
             reason: format!(
