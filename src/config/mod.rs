@@ -5,6 +5,7 @@
 //! world (no database, no folders created); `startup` builds running parts from it. Unknown keys are
 //! errors with a "did you mean" hint; every error names the file, line and column.
 
+mod delivery;
 pub mod diagnostics;
 pub mod pipeline;
 mod sections;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 
 pub use crate::secret::{DatabaseUrl, SecretString};
 pub use crate::stages::intake::IntakeSettings;
+pub use delivery::{SmtpSecurity, SmtpSettings, WebSettings};
 pub use diagnostics::{ConfigError, Diagnostic};
 pub use pipeline::{Pipeline, SourceConfig};
 pub use sections::{
@@ -39,6 +41,11 @@ pub struct Settings {
     pub dedupe: DedupeSettings,
     #[serde(default)]
     pub log: LogSettings,
+    /// Outgoing mail (approval requests); without it, mail waits in the outbox.
+    #[serde(default)]
+    pub smtp: Option<SmtpSettings>,
+    #[serde(default)]
+    pub web: WebSettings,
     /// Pipeline files, relative to this file's folder. Default: every `pipelines/*.toml` beside it.
     #[serde(default)]
     pub pipelines: Option<Vec<PathBuf>>,
@@ -226,6 +233,14 @@ impl Settings {
                 "dedupe.amount_tolerance and near_amount_percent cannot be negative".into(),
                 Some("write amount_tolerance = \"0.01\" and near_amount_percent = \"1\""),
             ));
+        }
+        let delivery = self
+            .smtp
+            .iter()
+            .flat_map(|s| s.problems().into_iter().map(|p| ("smtp", p)))
+            .chain(self.web.problems().into_iter().map(|p| ("web", p)));
+        for (section, (key, message, hint)) in delivery {
+            diagnostics.push(at([section, key], message, hint));
         }
         if self.worker.concurrency == 0 {
             diagnostics.push(at(

@@ -1,6 +1,6 @@
 //! Pipeline files (`pipelines/*.toml`): which sources feed facteur. Each `[[source]]` table has a
 //! `type` and that source kind's own keys, documented on its config struct in `sources/`.
-//! The workflow policy (approval routing) joins these files with the approval issue.
+//! `[[approval.rule]]` tables (`approval::policy`) choose who approves the invoices.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,7 @@ use super::diagnostics::{self, ConfigError, Diagnostic};
 use super::spans::{SpanTree, Step};
 use super::Settings;
 pub use crate::sources::SourceConfig;
+use crate::approval::ApprovalPolicy;
 use crate::sources::{KeyStep, Problem};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -19,6 +20,8 @@ struct PipelineFile {
     name: Option<String>,
     #[serde(default, rename = "source")]
     sources: Vec<SourceConfig>,
+    #[serde(default)]
+    approval: ApprovalPolicy,
 }
 
 /// A loaded pipeline file with its paths resolved against the file's folder.
@@ -27,6 +30,8 @@ pub struct Pipeline {
     pub name: String,
     pub file: PathBuf,
     pub sources: Vec<SourceConfig>,
+    /// Who approves this pipeline's invoices; no rule leaves them in `pending_approval`.
+    pub approval: ApprovalPolicy,
 }
 
 impl Pipeline {
@@ -35,16 +40,18 @@ impl Pipeline {
     pub fn parse(file: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         let parsed: PipelineFile = diagnostics::parse_all(file, text)?;
         let spans = &SpanTree::parse(text);
-        let diagnostics: Vec<Diagnostic> = parsed
-            .sources
-            .iter()
-            .enumerate()
-            .flat_map(|(i, s)| {
-                s.problems()
-                    .into_iter()
-                    .map(move |p| locate(file, text, spans, i, p))
-            })
-            .collect();
+        let source_problems = parsed.sources.iter().enumerate().flat_map(|(i, s)| {
+            let at = [Step::Key("source"), Step::Index(i)];
+            s.problems()
+                .into_iter()
+                .map(move |p| locate(file, text, spans, &at, p))
+        });
+        let approval_problems = parsed
+            .approval
+            .problems()
+            .into_iter()
+            .map(|p| locate(file, text, spans, &[Step::Key("approval")], p));
+        let diagnostics: Vec<Diagnostic> = source_problems.chain(approval_problems).collect();
         if !diagnostics.is_empty() {
             return Err(ConfigError { diagnostics });
         }
@@ -62,13 +69,14 @@ impl Pipeline {
             name,
             file: file.to_path_buf(),
             sources,
+            approval: parsed.approval,
         })
     }
 }
 
-/// A source's problem at its key's line and column (`source.<index>.<path>`).
-fn locate(file: &Path, text: &str, spans: &SpanTree, index: usize, p: Problem) -> Diagnostic {
-    let mut path: Vec<Step<'_>> = vec![Step::Key("source"), Step::Index(index)];
+/// A problem at its key's line and column (`<prefix>.<path>`, e.g. `source.1.folder`).
+fn locate(file: &Path, text: &str, spans: &SpanTree, prefix: &[Step<'_>], p: Problem) -> Diagnostic {
+    let mut path: Vec<Step<'_>> = prefix.to_vec();
     path.extend(p.path.iter().map(|s| match s {
         KeyStep::Key(k) => Step::Key(k),
         KeyStep::Index(i) => Step::Index(*i),

@@ -10,6 +10,8 @@
 //! | duplicate keys, findings, overrides | `DuplicateStore` | `duplicates.rs` |
 //! | the review queue, a person's decisions | `ReviewStore` | `review.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
+//! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
+//! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -19,6 +21,7 @@
 //! (money codec, how a write transaction begins, `FOR UPDATE SKIP LOCKED`). The URL scheme picks
 //! the backend at start-up. The conformance suite in tests/it/store.rs runs on both.
 
+pub mod approvals;
 mod db;
 pub mod documents;
 pub mod duplicates;
@@ -28,17 +31,20 @@ mod postgres;
 pub mod queue;
 mod reaper;
 pub mod review;
+pub mod outbox;
 mod sqlite;
 pub mod unit;
 
 use std::sync::Arc;
 
+pub use approvals::ApprovalStore;
 pub use documents::{
     Arrival, Counts, DocumentRecord, DocumentStore, DocumentSummary, IntakeOutcome,
 };
 pub use duplicates::DuplicateStore;
 pub use leases::LeaseStore;
 pub use mail::MailStore;
+pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use review::ReviewStore;
 pub use unit::{Effects, Transition};
@@ -95,6 +101,8 @@ pub trait Store:
     + MailStore
     + DuplicateStore
     + ReviewStore
+    + ApprovalStore
+    + OutboxStore
     + Send
     + Sync
     + 'static
@@ -108,6 +116,8 @@ impl<T> Store for T where
         + MailStore
         + DuplicateStore
         + ReviewStore
+        + ApprovalStore
+        + OutboxStore
         + Send
         + Sync
         + 'static

@@ -1,0 +1,375 @@
+//! A person's decision through an approval link, as one transaction: the token is looked up by
+//! its hash; a decided request answers with what was recorded (a replayed POST changes nothing);
+//! an expired link, a closed workflow, a changed invoice or a segregation-of-duties breach are
+//! refused before anything moves; the workflow row is locked first, so two concurrent decisions
+//! on one invoice are serialised and the document moves only from `pending_approval`.
+
+use chrono::{DateTime, Utc};
+
+use super::super::db::{sql, Db, Tx};
+use super::super::documents::{parse_state, DocumentSummary};
+use super::super::queue::enqueue;
+use super::super::unit::move_document;
+use super::super::StoreError;
+use super::{current, note, LinkView};
+use crate::approval::engine::{sod_refusal, step_complete};
+use crate::approval::Lang;
+use crate::domain::{ContentHash, DocumentId, DocumentState, Stage};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Decision> {
+        match s {
+            "approve" => Some(Decision::Approve),
+            "reject" => Some(Decision::Reject),
+            _ => None,
+        }
+    }
+}
+
+/// A decision as the web page posts it, with what the audit keeps.
+#[derive(Debug, Clone)]
+pub struct DecisionInput {
+    pub token_hash: String,
+    pub decision: Decision,
+    pub comment: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DecisionOutcome {
+    /// Recorded; the document is now in `state`.
+    Recorded { state: DocumentState },
+    /// This request was already decided (a replayed POST): what was recorded, and when.
+    AlreadyDecided { decision: Decision, at: DateTime<Utc> },
+    /// The workflow is over (another approver rejected, or it was approved without this one).
+    Closed { state: DocumentState },
+    /// The amount, supplier or IBAN changed since the link was sent.
+    Changed,
+    Expired,
+    Unknown,
+    /// Segregation of duties: why this person may not decide.
+    Refused(String),
+}
+
+/// One audit row.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn audit(
+    tx: &mut Tx,
+    doc: DocumentId,
+    request: Option<i64>,
+    step: Option<u32>,
+    actor: &str,
+    decision: &str,
+    comment: Option<&str>,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sql(
+        "INSERT INTO approval_decisions (document_id, request_id, step, actor, decision, \
+         comment, ip, user_agent, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(doc.0)
+    .bind(request)
+    .bind(step.map(i64::from))
+    .bind(actor)
+    .bind(decision)
+    .bind(comment)
+    .bind(ip)
+    .bind(user_agent)
+    .bind(at)
+    .execute(tx, "auditing an approval decision")
+    .await?;
+    Ok(())
+}
+
+/// The request behind a token.
+struct Found {
+    request: i64,
+    doc: DocumentId,
+    step: u32,
+    approver: String,
+    version: String,
+    expires_at: DateTime<Utc>,
+    decided: Option<(Decision, DateTime<Utc>)>,
+}
+
+const FIND: &str = "SELECT r.id, r.document_id, r.step, r.approver, r.lang, r.decision, \
+     r.decided_at, t.version, t.expires_at FROM approval_tokens t \
+     JOIN approval_requests r ON r.id = t.request_id WHERE t.hash = $1";
+
+fn found(r: &super::super::db::Row) -> Result<Found, StoreError> {
+    let decision: Option<String> = r.get("decision")?;
+    let at: Option<DateTime<Utc>> = r.get("decided_at")?;
+    Ok(Found {
+        request: r.get("id")?,
+        doc: DocumentId(r.get("document_id")?),
+        step: r.get::<i64>("step")?.max(0) as u32,
+        approver: r.get("approver")?,
+        version: r.get("version")?,
+        expires_at: r.get("expires_at")?,
+        decided: decision.as_deref().and_then(Decision::parse).zip(at),
+    })
+}
+
+/// What a link's page shows.
+pub(crate) async fn link(db: &Db, hash: &str) -> Result<Option<LinkView>, StoreError> {
+    let Some(row) = sql(FIND)
+        .bind(hash)
+        .fetch_optional(db, "looking up an approval link")
+        .await?
+    else {
+        return Ok(None);
+    };
+    let f = found(&row)?;
+    let lang = Lang::parse(&row.get::<String>("lang")?);
+    let mut tx = db.begin_read("reading an approval link").await?;
+    let (_, version) = current(&mut tx, f.doc).await?;
+    let d = sql(
+        "SELECT d.id, d.file_name, d.source, d.state, d.reason, d.received_at, d.invoice_number, \
+         d.issue_date, d.supplier_name, d.currency, d.total_gross, d.due_date, d.content_hash, \
+         w.rule, (SELECT COUNT(*) FROM approval_steps s WHERE s.document_id = d.id) AS steps \
+         FROM documents d JOIN approval_workflows w ON w.document_id = d.id WHERE d.id = $1",
+    )
+    .bind(f.doc.0)
+    .fetch_optional(&mut tx, "reading an approval's document")
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("workflow of document {}", f.doc)))?;
+    let warnings = sql(
+        "SELECT rule, of_document, evidence FROM duplicate_findings WHERE document_id = $1 \
+         ORDER BY id",
+    )
+    .bind(f.doc.0)
+    .fetch_all(&mut tx, "reading duplicate warnings")
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(format!(
+            "{} (document {}): {}",
+            r.get::<String>("rule")?,
+            r.get::<i64>("of_document")?,
+            r.get::<String>("evidence")?
+        ))
+    })
+    .collect::<Result<Vec<String>, StoreError>>()?;
+    tx.rollback("ending a read").await?;
+    let hash: String = d.get("content_hash")?;
+    Ok(Some(LinkView {
+        request_id: f.request,
+        summary: DocumentSummary {
+            id: f.doc,
+            file_name: d.get("file_name")?,
+            source: d.get("source")?,
+            state: parse_state(&d.get::<String>("state")?)?,
+            reason: d.get("reason")?,
+            received_at: d.get("received_at")?,
+            invoice_number: d.get("invoice_number")?,
+            issue_date: d.get("issue_date")?,
+            supplier_name: d.get("supplier_name")?,
+            currency: d.get("currency")?,
+            total_gross: d.money("total_gross")?,
+        },
+        due_date: d.get("due_date")?,
+        content_hash: ContentHash::parse(&hash)
+            .ok_or_else(|| StoreError::Corrupt(format!("content hash '{hash}'")))?,
+        step: f.step,
+        steps: d.get::<i64>("steps")?.max(0) as u32,
+        rule: d.get("rule")?,
+        approver: f.approver,
+        lang,
+        expires_at: f.expires_at,
+        changed: version.as_deref() != Some(f.version.as_str()),
+        decided: f.decided,
+        warnings,
+    }))
+}
+
+/// The decision transaction (see the module comment).
+pub(crate) async fn decide(
+    tx: &mut Tx,
+    input: &DecisionInput,
+    built: &[Stage],
+) -> Result<DecisionOutcome, StoreError> {
+    let now = input.now;
+    let Some(row) = sql(FIND)
+        .bind(input.token_hash.as_str())
+        .fetch_optional(&mut *tx, "looking up an approval link")
+        .await?
+    else {
+        return Ok(DecisionOutcome::Unknown);
+    };
+    let f = found(&row)?;
+    if let Some((decision, at)) = f.decided {
+        return Ok(DecisionOutcome::AlreadyDecided { decision, at });
+    }
+    if f.expires_at <= now {
+        return Ok(DecisionOutcome::Expired);
+    }
+    // Locks the workflow: concurrent deciders on this invoice wait here, then see the result.
+    let submitter: Option<Option<String>> = sql(
+        "UPDATE approval_workflows SET updated_at = $1 WHERE document_id = $2 \
+         AND status = 'open' RETURNING submitter",
+    )
+    .bind(now)
+    .bind(f.doc.0)
+    .scalar(&mut *tx, "locking an approval workflow")
+    .await?;
+    let (state, version) = current(tx, f.doc).await?;
+    let Some(submitter) = submitter else {
+        return Ok(DecisionOutcome::Closed { state });
+    };
+    if state != DocumentState::PendingApproval {
+        return Ok(DecisionOutcome::Closed { state });
+    }
+    if version.as_deref() != Some(f.version.as_str()) {
+        return Ok(DecisionOutcome::Changed);
+    }
+    let others: Vec<String> = sql(
+        "SELECT approver FROM approval_requests WHERE document_id = $1 AND step <> $2 \
+         AND decision = 'approve'",
+    )
+    .bind(f.doc.0)
+    .bind(f.step)
+    .fetch_all(&mut *tx, "reading earlier approvers")
+    .await?
+    .iter()
+    .map(|r| r.at::<String>(0))
+    .collect::<Result<_, _>>()?;
+    let ip = input.ip.as_deref();
+    let ua = input.user_agent.as_deref();
+    if input.decision == Decision::Approve {
+        if let Some(why) = sod_refusal(&f.approver, submitter.as_deref(), &others) {
+            audit(tx, f.doc, Some(f.request), Some(f.step), &f.approver, "refused", Some(&why), ip, ua, now).await?;
+            return Ok(DecisionOutcome::Refused(why));
+        }
+    }
+    let n = sql(
+        "UPDATE approval_requests SET decision = $1, decided_at = $2 WHERE id = $3 \
+         AND decision IS NULL",
+    )
+    .bind(input.decision.as_str())
+    .bind(now)
+    .bind(f.request)
+    .execute(&mut *tx, "recording a decision")
+    .await?;
+    if n != 1 {
+        return Err(StoreError::Conflict(format!(
+            "request {} was decided meanwhile",
+            f.request
+        )));
+    }
+    let comment = input.comment.as_deref().filter(|c| !c.trim().is_empty());
+    audit(tx, f.doc, Some(f.request), Some(f.step), &f.approver, input.decision.as_str(), comment, ip, ua, now).await?;
+    let step_name = f.step + 1;
+    let state = match input.decision {
+        Decision::Reject => {
+            let why = format!(
+                "rejected by {} at approval step {step_name}{}",
+                f.approver,
+                comment.map(|c| format!(": {c}")).unwrap_or_default()
+            );
+            close(tx, f.doc, "rejected", DocumentState::Rejected, &why, built, now).await?
+        }
+        Decision::Approve => approve(tx, &f, built, now).await?,
+    };
+    Ok(DecisionOutcome::Recorded { state })
+}
+
+/// An approval: completes the step when enough approvers agreed, then queues the next step or
+/// approves the invoice.
+async fn approve(
+    tx: &mut Tx,
+    f: &Found,
+    built: &[Stage],
+    now: DateTime<Utc>,
+) -> Result<DocumentState, StoreError> {
+    let approvals: i64 = sql(
+        "SELECT COUNT(DISTINCT approver) FROM approval_requests WHERE document_id = $1 \
+         AND step = $2 AND decision = 'approve'",
+    )
+    .bind(f.doc.0)
+    .bind(f.step)
+    .scalar(&mut *tx, "counting approvals")
+    .await?
+    .unwrap_or(0);
+    let needed: i64 = sql("SELECT needed FROM approval_steps WHERE document_id = $1 AND step = $2")
+        .bind(f.doc.0)
+        .bind(f.step)
+        .scalar(&mut *tx, "reading a step")
+        .await?
+        .unwrap_or(1);
+    let step_name = f.step + 1;
+    let needed = needed.clamp(0, i64::from(u32::MAX)) as u32;
+    let approvals = approvals.clamp(0, i64::from(u32::MAX)) as u32;
+    if !step_complete(needed, approvals) {
+        let why = format!(
+            "approved by {} at step {step_name} ({approvals} of {needed})",
+            f.approver
+        );
+        note(tx, f.doc, &why, now).await?;
+        return Ok(DocumentState::PendingApproval);
+    }
+    sql("UPDATE approval_steps SET done_at = $1 WHERE document_id = $2 AND step = $3")
+        .bind(now)
+        .bind(f.doc.0)
+        .bind(f.step)
+        .execute(&mut *tx, "completing a step")
+        .await?;
+    let more: Option<i64> =
+        sql("SELECT step FROM approval_steps WHERE document_id = $1 AND step > $2 LIMIT 1")
+            .bind(f.doc.0)
+            .bind(f.step)
+            .scalar(&mut *tx, "looking for the next step")
+            .await?;
+    if more.is_some() {
+        let why = format!(
+            "approved by {}: step {step_name} complete, the next step is asked",
+            f.approver
+        );
+        note(tx, f.doc, &why, now).await?;
+        if built.contains(&Stage::Approve) {
+            enqueue(tx, f.doc, Stage::Approve, DocumentState::PendingApproval, now).await?;
+        }
+        return Ok(DocumentState::PendingApproval);
+    }
+    let why = format!("approved by {} (step {step_name}, the last)", f.approver);
+    close(tx, f.doc, "approved", DocumentState::Approved, &why, built, now).await
+}
+
+/// Ends the workflow and moves the document, queueing its next stage when this version has it.
+async fn close(
+    tx: &mut Tx,
+    doc: DocumentId,
+    status: &str,
+    to: DocumentState,
+    why: &str,
+    built: &[Stage],
+    now: DateTime<Utc>,
+) -> Result<DocumentState, StoreError> {
+    sql("UPDATE approval_workflows SET status = $1, updated_at = $2 WHERE document_id = $3")
+        .bind(status)
+        .bind(now)
+        .bind(doc.0)
+        .execute(&mut *tx, "closing a workflow")
+        .await?;
+    move_document(tx, doc, DocumentState::PendingApproval, to, why, now).await?;
+    if let Some(next) = to.next_stage().filter(|s| built.contains(s)) {
+        enqueue(tx, doc, next, to, now).await?;
+    }
+    Ok(to)
+}
