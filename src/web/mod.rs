@@ -19,7 +19,6 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::domain::now_micros;
@@ -62,7 +61,7 @@ pub fn router(state: WebState) -> Router {
             "/approval/{token}/{action}",
             get(approval::confirm).post(approval::decide),
         )
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         // The token is in the URL: never leak it to another site, never cache a page.
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,

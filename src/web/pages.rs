@@ -103,7 +103,7 @@ pub fn confirm(v: &LinkView, d: Decision, token: &str, csrf: &str) -> Page {
                 label for="comment" { (t(l, "Comment", "Commentaire")) @if d == Decision::Reject { (t(l, " (why?)", " (pourquoi ?)")) } }
                 textarea id="comment" name="comment" maxlength="2000" {}
             }
-            button.(class) type="submit" name="confirm" value=(d.as_str()) { (button) }
+            button class=(class) type="submit" name="confirm" value=(d.as_str()) { (button) }
         }
         p { small { (t(l, "Nothing is decided until you press the button.", "Rien n'est décidé tant que vous n'appuyez pas sur le bouton.")) } }
     };

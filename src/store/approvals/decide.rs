@@ -254,7 +254,7 @@ pub(crate) async fn decide(
     let ua = input.user_agent.as_deref();
     if input.decision == Decision::Approve {
         if let Some(why) = sod_refusal(&f.approver, submitter.as_deref(), &others) {
-            audit(tx, f.doc, Some(f.request), Some(f.step), &f.approver, "refused", Some(&why), ip, ua, now).await?;
+            audit(tx, f.doc, Some(f.request), Some(f.step), &f.approver, "refused", Some(why.as_str()), ip, ua, now).await?;
             return Ok(DecisionOutcome::Refused(why));
         }
     }

@@ -266,7 +266,7 @@ pub(crate) async fn save(
                 steps: vec![],
             };
             insert_workflow(tx, doc, &wf, "auto_approved", now).await?;
-            decide::audit(tx, doc, None, None, "facteur", "auto_approve", Some(rule), None, None, now)
+            decide::audit(tx, doc, None, None, "facteur", "auto_approve", Some(rule.as_str()), None, None, now)
                 .await
         }
     }
