@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,6 @@ use serde::Deserialize;
 use super::pages::{self, Page};
 use super::WebState;
 use crate::approval::token::{nonce, parse_and_hash, same_secret};
-use crate::approval::Lang;
 use crate::domain::DocumentState;
 use crate::store::approvals::{Decision, DecisionInput, DecisionOutcome, LinkView};
 
@@ -24,7 +24,7 @@ const CSRF_COOKIE: &str = "facteur_csrf";
 const MAX_COMMENT_CHARS: usize = 2000;
 
 /// What the confirmation form posts.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct DecisionForm {
     csrf: Option<String>,
     /// The pressed button's value: absent when a script submits the form.
@@ -122,20 +122,23 @@ pub async fn decide(
     Path((token, action)): Path<(String, String)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(form): Form<DecisionForm>,
+    form: Result<Form<DecisionForm>, FormRejection>,
 ) -> Response {
     let Some((hash, decision)) = parse(&token, &action) else {
         return not_found();
     };
+    // An unknown token is 404 whatever was posted; only then is the form judged.
+    let lang = match view(&state, &hash).await {
+        Ok(Some(v)) => v.lang,
+        Ok(None) => return not_found(),
+        Err(r) => return r,
+    };
+    let form = form.map(|Form(f)| f).unwrap_or_default();
     let from_page = match (cookie(&headers, CSRF_COOKIE), form.csrf.as_deref()) {
         (Some(c), Some(f)) => !c.is_empty() && same_secret(&c, f),
         _ => false,
     };
     if !from_page || form.confirm.as_deref() != Some(decision.as_str()) {
-        let lang = match view(&state, &hash).await {
-            Ok(Some(v)) => v.lang,
-            _ => Lang::En,
-        };
         return render(StatusCode::FORBIDDEN, pages::use_the_button(lang));
     }
     let forwarded = header_text(&headers, header::HeaderName::from_static("x-forwarded-for"));
@@ -160,10 +163,6 @@ pub async fn decide(
             tracing::error!(error = %e, "cannot record an approval decision");
             return render(StatusCode::INTERNAL_SERVER_ERROR, pages::trouble());
         }
-    };
-    let lang = match view(&state, &hash).await {
-        Ok(Some(v)) => v.lang,
-        _ => Lang::En,
     };
     match outcome {
         DecisionOutcome::Recorded { state: s } => {

@@ -38,8 +38,9 @@ steps = [ { approvers = ["daf@example.test"] },
 
 [[approval.rule]]
 name = "default"
-steps = [ { approvers = ["manager@example.test"], reminder_days = 3,
-            escalate_to = "daf@example.test", escalate_days = 5 } ]
+steps = [
+  { approvers = ["manager@example.test"], reminder_days = 3, escalate_to = "daf@example.test", escalate_days = 5 },
+]
 "#;
 
 /// A workspace, its store, the SMTP server, and the web server on a clock the test moves.
@@ -235,14 +236,13 @@ impl Mail {
                 .cloned()
                 .expect("both decision links")
         };
+        let has_pdf = m.attachments().any(|a| a.contents().starts_with(b"%PDF"));
         Mail {
             subject: m.subject().unwrap_or_default().to_string(),
             approve: find("/approve"),
             reject: find("/reject"),
             links: links.len(),
-            has_pdf: m
-                .attachments()
-                .any(|a| a.contents().starts_with(b"%PDF")),
+            has_pdf,
             html,
         }
     }
