@@ -118,13 +118,20 @@ mod tests {
     #[test]
     fn the_version_changes_with_amount_or_iban_only() {
         let a = invoice_version(&extraction("120.00", None));
-        assert_eq!(a, invoice_version(&extraction("120.0", None)), "same amount");
+        assert_eq!(
+            a,
+            invoice_version(&extraction("120.0", None)),
+            "same amount"
+        );
         assert_ne!(a, invoice_version(&extraction("121.00", None)));
         let iban = "FR7630006000011234567890189";
         assert_ne!(a, invoice_version(&extraction("120.00", Some(iban))));
         let f = Facts::of(&extraction("120.00", None));
         assert!(f.supplier_is_one_of(&["FR 44 732 829 320".into()]));
-        assert!(f.supplier_is_one_of(&["acme fournitures s.a.r.l".into()]) || f.supplier_is_one_of(&["ACME Fournitures SARL".into()]));
+        assert!(
+            f.supplier_is_one_of(&["acme fournitures s.a.r.l".into()])
+                || f.supplier_is_one_of(&["ACME Fournitures SARL".into()])
+        );
     }
 
     #[test]
@@ -135,14 +142,20 @@ mod tests {
         assert!(sod_refusal("daf@x.test", None, &["DAF@x.test".into()])
             .unwrap()
             .contains("two steps"));
-        assert_eq!(sod_refusal("ceo@x.test", Some("clerk@x.test"), &["daf@x.test".into()]), None);
+        assert_eq!(
+            sod_refusal("ceo@x.test", Some("clerk@x.test"), &["daf@x.test".into()]),
+            None
+        );
     }
 
     #[test]
     fn steps_complete_on_their_count() {
         assert!(step_complete(1, 1));
         assert!(!step_complete(2, 1));
-        assert!(step_complete(0, 1), "a step never completes with no approval");
+        assert!(
+            step_complete(0, 1),
+            "a step never completes with no approval"
+        );
         assert!(!step_complete(0, 0));
     }
 }

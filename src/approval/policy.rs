@@ -256,17 +256,28 @@ impl ApprovalPolicy {
                 if min >= max {
                     out.push(at(
                         &[KeyStep::Key("max_amount")],
-                        format!("approval rule '{}': max_amount {max} is not above min_amount {min}", r.name),
+                        format!(
+                            "approval rule '{}': max_amount {max} is not above min_amount {min}",
+                            r.name
+                        ),
                         Some("min_amount is inclusive, max_amount exclusive"),
                     ));
                 }
             }
             if let Some(c) = &r.currency {
                 if let Err(e) = Currency::parse(c) {
-                    out.push(at(&[KeyStep::Key("currency")], format!("approval rule '{}': {e}", r.name), None));
+                    out.push(at(
+                        &[KeyStep::Key("currency")],
+                        format!("approval rule '{}': {e}", r.name),
+                        None,
+                    ));
                 }
             }
-            if r.auto_approve_below.is_some() != !r.trusted_suppliers.is_empty() {
+            let (limit, trusted) = (
+                r.auto_approve_below.is_some(),
+                !r.trusted_suppliers.is_empty(),
+            );
+            if limit != trusted {
                 out.push(at(
                     &[KeyStep::Key("auto_approve_below")],
                     format!("approval rule '{}': auto_approve_below and trusted_suppliers go together", r.name),
@@ -276,14 +287,21 @@ impl ApprovalPolicy {
             if r.steps.is_empty() {
                 out.push(at(
                     &[KeyStep::Key("steps")],
-                    format!("approval rule '{}' has no steps: nobody would be asked", r.name),
+                    format!(
+                        "approval rule '{}' has no steps: nobody would be asked",
+                        r.name
+                    ),
                     Some("steps = [ { approvers = [\"manager@example.test\"] } ]"),
                 ));
             }
             for (s, step) in r.steps.iter().enumerate() {
                 out.extend(step_problems(step).into_iter().map(|(key, message, hint)| {
                     let key = [KeyStep::Key("steps"), KeyStep::Index(s), KeyStep::Key(key)];
-                    at(&key, format!("approval rule '{}', step {}: {message}", r.name, s + 1), hint)
+                    at(
+                        &key,
+                        format!("approval rule '{}', step {}: {message}", r.name, s + 1),
+                        hint,
+                    )
                 }));
             }
         }
@@ -309,7 +327,9 @@ fn step_problems(step: &StepConfig) -> Vec<(&'static str, String, Option<&'stati
     }
     let n = step.approvers.len() as u32;
     match (step.mode, step.quorum) {
-        (Mode::Quorum, None) => out.push(("mode", "mode = \"quorum\" needs quorum = N".into(), None)),
+        (Mode::Quorum, None) => {
+            out.push(("mode", "mode = \"quorum\" needs quorum = N".into(), None))
+        }
         (Mode::Quorum, Some(q)) if q == 0 || q > n => out.push((
             "quorum",
             format!("quorum {q} is not between 1 and the {n} approver(s)"),
@@ -363,7 +383,11 @@ steps = [ { approvers = ["manager@example.test"] } ]
         assert!(p.problems().is_empty(), "{:?}", p.problems());
         assert_eq!(p.select(&facts("5000.00")).unwrap().name, "large");
         assert_eq!(p.select(&facts("4999.99")).unwrap().name, "default");
-        assert_eq!(p.select(&facts("")).unwrap().name, "default", "unread gross");
+        assert_eq!(
+            p.select(&facts("")).unwrap().name,
+            "default",
+            "unread gross"
+        );
         let large = p.select(&facts("9000")).unwrap();
         assert_eq!(large.steps[1].mode, Mode::All);
         assert_eq!(large.steps[1].needed(), 2);
@@ -392,7 +416,13 @@ steps = [ { approvers = [{ email = "B@x.test", lang = "fr" }] } ]
         f.has_po = true;
         assert_eq!(p.select(&f).unwrap().name, "with-po");
         let b = p.select(&f).unwrap().steps[0].approvers[0].resolve(Lang::En);
-        assert_eq!(b, Approver { email: "b@x.test".into(), lang: Lang::Fr });
+        assert_eq!(
+            b,
+            Approver {
+                email: "b@x.test".into(),
+                lang: Lang::Fr
+            }
+        );
         f.currency = Some("USD".into());
         assert_eq!(p.select(&f).unwrap().name, "acme-usd");
         f.gross = Some(Decimal::new(1000, 0));
@@ -438,9 +468,15 @@ steps = []
         let all: Vec<String> = p.problems().into_iter().map(|p| p.message).collect();
         let text = all.join("\n");
         assert!(text.contains("'nobody' is not an email address"), "{text}");
-        assert!(text.contains("quorum 3 is not between 1 and the 1"), "{text}");
+        assert!(
+            text.contains("quorum 3 is not between 1 and the 1"),
+            "{text}"
+        );
         assert!(text.contains("rule 'never' can never apply"), "{text}");
-        assert!(text.contains("max_amount 5 is not above min_amount 10"), "{text}");
+        assert!(
+            text.contains("max_amount 5 is not above min_amount 10"),
+            "{text}"
+        );
         assert!(text.contains("has no steps"), "{text}");
     }
 }

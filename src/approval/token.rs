@@ -38,8 +38,7 @@ pub fn nonce() -> String {
 /// Compares two secrets in time independent of where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -55,7 +54,10 @@ mod tests {
         assert_eq!(text.len(), TOKEN_HEX_LEN);
         assert_ne!(text, hash, "the stored form is not the token");
         assert_eq!(parse_and_hash(&text).as_deref(), Some(hash.as_str()));
-        assert_eq!(parse_and_hash(&text.to_uppercase()).as_deref(), Some(hash.as_str()));
+        assert_eq!(
+            parse_and_hash(&text.to_uppercase()).as_deref(),
+            Some(hash.as_str())
+        );
         let (other, _) = generate();
         assert_ne!(text, other);
     }

@@ -35,9 +35,19 @@ pub fn run(cli: &Cli) -> CmdResult {
         }
     }
     match &settings.smtp {
-        Some(s) => outln!("  smtp: {}:{} ({:?}), from {}", s.host, s.port(), s.security, s.from),
+        Some(s) => outln!(
+            "  smtp: {}:{} ({:?}), from {}",
+            s.host,
+            s.port(),
+            s.security,
+            s.from
+        ),
         None => outln!("  warning: no [smtp]: approval mail waits in the outbox"),
     }
-    outln!("  web: {} (links: {})", settings.web.listen, settings.web.base_url());
+    outln!(
+        "  web: {} (links: {})",
+        settings.web.listen,
+        settings.web.base_url()
+    );
     Ok(())
 }

@@ -133,7 +133,10 @@ async fn approval_mail(
     config: &std::path::Path,
 ) -> CmdResult {
     let now = crate::domain::now_micros();
-    let due = store.outbox_due(now, 100).await.map_err(anyhow::Error::from)?;
+    let due = store
+        .outbox_due(now, 100)
+        .await
+        .map_err(anyhow::Error::from)?;
     let Some(first) = due.first() else {
         return Ok(());
     };
@@ -143,12 +146,24 @@ async fn approval_mail(
         let sent = crate::notify::send_due(store, &sender, now)
             .await
             .map_err(anyhow::Error::from)?;
-        outln!("sent {sent} approval mail(s) through {}:{}", smtp.host, smtp.port());
+        outln!(
+            "sent {sent} approval mail(s) through {}:{}",
+            smtp.host,
+            smtp.port()
+        );
         return Ok(());
     }
-    outln!("no [smtp] configured; the first mail, to {}:", first.mail.recipient);
+    outln!(
+        "no [smtp] configured; the first mail, to {}:",
+        first.mail.recipient
+    );
     outln!("  {}", first.mail.subject);
-    for line in first.mail.body_text.lines().filter(|l| l.contains("/approval/")) {
+    for line in first
+        .mail
+        .body_text
+        .lines()
+        .filter(|l| l.contains("/approval/"))
+    {
         outln!("  {line}");
     }
     outln!(

@@ -83,10 +83,18 @@ impl SmtpSettings {
             ));
         }
         if !self.from.contains('@') {
-            out.push(("from", format!("smtp.from '{}' is not an address", self.from), Some("from = \"facteur <ap@example.com>\"")));
+            out.push((
+                "from",
+                format!("smtp.from '{}' is not an address", self.from),
+                Some("from = \"facteur <ap@example.com>\""),
+            ));
         }
         if self.password_env.is_some() && self.password_file.is_some() {
-            out.push(("password_env", "smtp.password_env and password_file: write one of them".into(), None));
+            out.push((
+                "password_env",
+                "smtp.password_env and password_file: write one of them".into(),
+                None,
+            ));
         }
         if self.user.is_none() && (self.password_env.is_some() || self.password_file.is_some()) {
             out.push(("user", "a password is given but no smtp.user".into(), None));
@@ -162,7 +170,11 @@ impl WebSettings {
             ));
         }
         if !(1..=90).contains(&self.link_days) {
-            out.push(("link_days", format!("web.link_days {} is outside 1–90", self.link_days), None));
+            out.push((
+                "link_days",
+                format!("web.link_days {} is outside 1–90", self.link_days),
+                None,
+            ));
         }
         if self.login_above.is_some() {
             out.push((

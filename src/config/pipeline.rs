@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::diagnostics::{self, ConfigError, Diagnostic};
 use super::spans::{SpanTree, Step};
 use super::Settings;
-pub use crate::sources::SourceConfig;
 use crate::approval::ApprovalPolicy;
+pub use crate::sources::SourceConfig;
 use crate::sources::{KeyStep, Problem};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,7 +75,13 @@ impl Pipeline {
 }
 
 /// A problem at its key's line and column (`<prefix>.<path>`, e.g. `source.1.folder`).
-fn locate(file: &Path, text: &str, spans: &SpanTree, prefix: &[Step<'_>], p: Problem) -> Diagnostic {
+fn locate(
+    file: &Path,
+    text: &str,
+    spans: &SpanTree,
+    prefix: &[Step<'_>],
+    p: Problem,
+) -> Diagnostic {
     let mut path: Vec<Step<'_>> = prefix.to_vec();
     path.extend(p.path.iter().map(|s| match s {
         KeyStep::Key(k) => Step::Key(k),

@@ -16,7 +16,9 @@ pub enum MailKind {
     Request,
     Reminder,
     /// Sent to the escalation's approver because `from` did not answer.
-    Escalation { from: String },
+    Escalation {
+        from: String,
+    },
 }
 
 /// What the mail says about the invoice.
@@ -198,13 +200,40 @@ mod tests {
             step: 1,
             steps: 1,
         };
-        let m = approval_mail(&MailKind::Request, Lang::Fr, "m@x.test", &f, "https://a/1/approve", "https://a/1/reject", Utc::now(), None);
-        assert!(m.subject.starts_with("Facture à approuver: ACME <SARL> F-1 (120.00 EUR)"), "{}", m.subject);
+        let m = approval_mail(
+            &MailKind::Request,
+            Lang::Fr,
+            "m@x.test",
+            &f,
+            "https://a/1/approve",
+            "https://a/1/reject",
+            Utc::now(),
+            None,
+        );
+        assert!(
+            m.subject
+                .starts_with("Facture à approuver: ACME <SARL> F-1 (120.00 EUR)"),
+            "{}",
+            m.subject
+        );
         assert!(m.body_html.contains(">Approuver</a>") && m.body_html.contains(">Rejeter</a>"));
-        assert!(m.body_html.contains("ACME &lt;SARL&gt;"), "escaped: {}", m.body_html);
+        assert!(
+            m.body_html.contains("ACME &lt;SARL&gt;"),
+            "escaped: {}",
+            m.body_html
+        );
         assert_eq!(m.body_html.matches("href=").count(), 2);
         assert!(m.body_text.contains("D4 (document 3)"));
-        let en = approval_mail(&MailKind::Reminder, Lang::En, "m@x.test", &f, "a", "r", Utc::now(), None);
+        let en = approval_mail(
+            &MailKind::Reminder,
+            Lang::En,
+            "m@x.test",
+            &f,
+            "a",
+            "r",
+            Utc::now(),
+            None,
+        );
         assert!(en.subject.starts_with("Reminder: invoice to approve"));
     }
 }

@@ -38,10 +38,8 @@ impl SmtpSender {
         let builder = match s.security {
             SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
                 .with_context(|| format!("SMTP TLS to {}", s.host))?,
-            SmtpSecurity::Starttls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
-                    .with_context(|| format!("SMTP STARTTLS to {}", s.host))?
-            }
+            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
+                .with_context(|| format!("SMTP STARTTLS to {}", s.host))?,
             SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
         };
         let mut builder = builder
@@ -83,7 +81,8 @@ impl SmtpSender {
             .recipient
             .parse()
             .with_context(|| format!("recipient '{}'", m.mail.recipient))?;
-        let body = MultiPart::alternative_plain_html(m.mail.body_text.clone(), m.mail.body_html.clone());
+        let body =
+            MultiPart::alternative_plain_html(m.mail.body_text.clone(), m.mail.body_html.clone());
         let mut parts = MultiPart::mixed().multipart(body);
         if let Some((name, hash)) = &m.mail.attachment {
             let bytes = store.blob(hash).await.context("reading the attachment")?;

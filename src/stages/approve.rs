@@ -76,7 +76,10 @@ pub fn route(
     }
     let steps = plan(rule, routing);
     let Some(first) = steps.first() else {
-        return stay(format!("approval rule '{}' has no steps", rule.name), Effects::None);
+        return stay(
+            format!("approval rule '{}' has no steps", rule.name),
+            Effects::None,
+        );
     };
     let ask = Ask {
         routing,
@@ -175,7 +178,10 @@ fn plan(rule: &Rule, routing: &Routing) -> Vec<StepPlan> {
                 .map(|a| a.resolve(routing.links.default_lang))
                 .collect(),
             reminder_days: s.reminder_days,
-            escalate_to: s.escalate_to.as_ref().map(|e| e.trim().to_ascii_lowercase()),
+            escalate_to: s
+                .escalate_to
+                .as_ref()
+                .map(|e| e.trim().to_ascii_lowercase()),
             escalate_days: s.escalate_days,
         })
         .collect()
@@ -183,7 +189,10 @@ fn plan(rule: &Rule, routing: &Routing) -> Vec<StepPlan> {
 
 /// Who sent the invoice in, when a source says (the sender of a forwarded mail).
 pub fn submitter(origin: &Origin) -> Option<String> {
-    let Origin::Imap { from: Some(from), .. } = origin else {
+    let Origin::Imap {
+        from: Some(from), ..
+    } = origin
+    else {
         return None;
     };
     let addr = match (from.rfind('<'), from.rfind('>')) {
@@ -239,7 +248,9 @@ impl Ask<'_> {
             token_hash: hash,
             version: self.version.to_string(),
             expires_at,
-            mail: approval_mail(kind, a.lang, &a.email, &facts, &approve, &reject, expires_at, attachment),
+            mail: approval_mail(
+                kind, a.lang, &a.email, &facts, &approve, &reject, expires_at, attachment,
+            ),
         }
     }
 }

@@ -27,11 +27,11 @@ pub mod documents;
 pub mod duplicates;
 pub mod leases;
 pub mod mail;
+pub mod outbox;
 mod postgres;
 pub mod queue;
 mod reaper;
 pub mod review;
-pub mod outbox;
 mod sqlite;
 pub mod unit;
 

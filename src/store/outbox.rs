@@ -34,8 +34,11 @@ pub struct OutboxMail {
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     /// Unsent messages whose next attempt is due, oldest first.
-    async fn outbox_due(&self, now: DateTime<Utc>, limit: u32)
-        -> Result<Vec<OutboxMail>, StoreError>;
+    async fn outbox_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxMail>, StoreError>;
     async fn outbox_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Records a failed attempt; the message is tried again at `retry_at`.
     async fn outbox_failed(

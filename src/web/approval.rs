@@ -90,7 +90,10 @@ fn settled(state: &WebState, v: &LinkView) -> Option<Response> {
         return Some(render(StatusCode::GONE, pages::expired(v.lang)));
     }
     if v.summary.state != DocumentState::PendingApproval {
-        return Some(render(StatusCode::OK, pages::closed(v.lang, v.summary.state)));
+        return Some(render(
+            StatusCode::OK,
+            pages::closed(v.lang, v.summary.state),
+        ));
     }
     if v.changed {
         return Some(render(StatusCode::CONFLICT, pages::changed(v.lang)));
@@ -181,10 +184,7 @@ pub async fn decide(
 }
 
 /// GET `/approval/{token}/document`: the invoice's original, for a valid link.
-pub async fn document(
-    State(state): State<WebState>,
-    Path(token): Path<String>,
-) -> Response {
+pub async fn document(State(state): State<WebState>, Path(token): Path<String>) -> Response {
     let Some(hash) = parse_and_hash(&token) else {
         return not_found();
     };

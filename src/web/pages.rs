@@ -68,7 +68,10 @@ pub fn confirm(v: &LinkView, d: Decision, token: &str, csrf: &str) -> Page {
         (t(l, "Supplier", "Fournisseur"), s.supplier_name.clone()),
         (t(l, "Number", "Numéro"), s.invoice_number.clone()),
         (t(l, "Amount (gross)", "Montant TTC"), Some(amount)),
-        (t(l, "Due date", "Échéance"), v.due_date.map(|d| d.to_string())),
+        (
+            t(l, "Due date", "Échéance"),
+            v.due_date.map(|d| d.to_string()),
+        ),
         (
             t(l, "Step", "Étape"),
             Some(format!("{} / {} ({})", v.step + 1, v.steps, v.rule)),
@@ -123,17 +126,29 @@ fn decision_word(l: Lang, d: Decision) -> &'static str {
 
 pub fn recorded(l: Lang, d: Decision, state: DocumentState) -> Page {
     let next = match state {
-        DocumentState::PendingApproval => t(l, " It now waits for the other approvers.", " Elle attend maintenant les autres approbateurs."),
+        DocumentState::PendingApproval => t(
+            l,
+            " It now waits for the other approvers.",
+            " Elle attend maintenant les autres approbateurs.",
+        ),
         _ => "",
     };
-    let text = format!("{} {}.{next}", t(l, "Thank you: the invoice is", "Merci : la facture est"), decision_word(l, d));
+    let text = format!(
+        "{} {}.{next}",
+        t(l, "Thank you: the invoice is", "Merci : la facture est"),
+        decision_word(l, d)
+    );
     page(l, t(l, "Decision recorded", "Décision enregistrée"), &text)
 }
 
 pub fn already(l: Lang, d: Decision, at: DateTime<Utc>) -> Page {
     let text = format!(
         "{} {} {} {}.",
-        t(l, "Your decision was already recorded: invoice", "Votre décision est déjà enregistrée : facture"),
+        t(
+            l,
+            "Your decision was already recorded: invoice",
+            "Votre décision est déjà enregistrée : facture"
+        ),
         decision_word(l, d),
         t(l, "on", "le"),
         at.format("%Y-%m-%d %H:%M UTC")
@@ -144,7 +159,11 @@ pub fn already(l: Lang, d: Decision, at: DateTime<Utc>) -> Page {
 pub fn closed(l: Lang, state: DocumentState) -> Page {
     let text = format!(
         "{} {state}.",
-        t(l, "This invoice no longer waits for approval; it is now", "Cette facture n'attend plus d'approbation ; elle est maintenant")
+        t(
+            l,
+            "This invoice no longer waits for approval; it is now",
+            "Cette facture n'attend plus d'approbation ; elle est maintenant"
+        )
     );
     page(l, t(l, "Nothing to decide", "Rien à décider"), &text)
 }
@@ -162,12 +181,24 @@ pub fn expired(l: Lang) -> Page {
     page(
         l,
         t(l, "This link has expired", "Ce lien a expiré"),
-        t(l, "Ask accounts payable for a new request.", "Demandez une nouvelle demande à la comptabilité fournisseurs."),
+        t(
+            l,
+            "Ask accounts payable for a new request.",
+            "Demandez une nouvelle demande à la comptabilité fournisseurs.",
+        ),
     )
 }
 
 pub fn refused(l: Lang, why: &str) -> Page {
-    page(l, t(l, "You cannot approve this invoice", "Vous ne pouvez pas approuver cette facture"), why)
+    page(
+        l,
+        t(
+            l,
+            "You cannot approve this invoice",
+            "Vous ne pouvez pas approuver cette facture",
+        ),
+        why,
+    )
 }
 
 pub fn use_the_button(l: Lang) -> Page {

@@ -281,13 +281,23 @@ async fn spawn_approvals(
         Some(smtp) => {
             let sender = crate::notify::SmtpSender::build(smtp, &settings.base_dir)?;
             let every = Duration::from_secs(5);
-            tasks.spawn(crate::notify::sender::run(store.clone(), sender, every, shutdown.clone()));
+            tasks.spawn(crate::notify::sender::run(
+                store.clone(),
+                sender,
+                every,
+                shutdown.clone(),
+            ));
         }
         None => tracing::warn!("no [smtp] section: approval mail waits in the outbox"),
     }
     let routing = worker.ctx.routing.clone();
     let every = Duration::from_secs(60);
-    tasks.spawn(scheduler::run(store.clone(), routing, every, shutdown.clone()));
+    tasks.spawn(scheduler::run(
+        store.clone(),
+        routing,
+        every,
+        shutdown.clone(),
+    ));
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! then followed over HTTP against the real axum server, first as a link scanner would (GET,
 //! HEAD, a form submitted by script), then as a person.
 
+mod flow;
 #[path = "../services/smtp.rs"]
 mod smtp;
 
@@ -24,6 +25,13 @@ use crate::helpers::{facteur_bin, invoice_pdf, TestDb};
 use smtp::Smtp;
 
 const PIPELINE: &str = r#"
+[[approval.rule]]
+name = "trusted"
+max_amount = "100.00"
+auto_approve_below = "100.00"
+trusted_suppliers = ["FR44732829320"]
+steps = [ { approvers = ["manager@example.test"] } ]
+
 [[approval.rule]]
 name = "large"
 min_amount = "5000.00"
@@ -77,9 +85,8 @@ impl Approvals {
         let skew = Arc::new(AtomicI64::new(0));
         let mut state = facteur::web::WebState::new(store.clone(), "http://127.0.0.1");
         let clock_skew = skew.clone();
-        state.clock = Arc::new(move || {
-            now_micros() + Duration::seconds(clock_skew.load(Ordering::SeqCst))
-        });
+        state.clock =
+            Arc::new(move || now_micros() + Duration::seconds(clock_skew.load(Ordering::SeqCst)));
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(facteur::web::serve(listener, state, stop));
         Approvals {
@@ -189,22 +196,32 @@ impl Approvals {
 
     /// Presses the button of a page already opened (again, for a replay).
     async fn submit(&self, link: &str, page: &Reply, comment: &str) -> Reply {
-        let cookie = page.cookie().expect("the page sets its nonce cookie");
-        let csrf = page.hidden("csrf").expect("the form carries the nonce");
-        let action = link.rsplit('/').next().unwrap();
-        let form = format!("csrf={csrf}&confirm={action}&comment={}", comment.replace(' ', "+"));
-        self.http(
-            "POST",
-            link,
-            &[
-                ("Cookie", &cookie),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-                ("User-Agent", "Mozilla/5.0 (approver's phone)"),
-            ],
-            &form,
-        )
-        .await
+        submit(self.port, link, page, comment).await
     }
+}
+
+/// Presses the button of an opened confirmation page, as a browser does: the page's cookie, its
+/// hidden nonce and the button's own value.
+async fn submit(port: u16, link: &str, page: &Reply, comment: &str) -> Reply {
+    let cookie = page.cookie().expect("the page sets its nonce cookie");
+    let csrf = page.hidden("csrf").expect("the form carries the nonce");
+    let action = link.rsplit('/').next().unwrap();
+    let form = format!(
+        "csrf={csrf}&confirm={action}&comment={}",
+        comment.replace(' ', "+")
+    );
+    http(
+        port,
+        "POST",
+        link,
+        &[
+            ("Cookie", &cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("User-Agent", "Mozilla/5.0 (approver's phone)"),
+        ],
+        &form,
+    )
+    .await
 }
 
 /// An approval mail as the approver sees it.
@@ -300,8 +317,14 @@ async fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bod
 /// What a link scanner does with every link of a mail, seconds after delivery.
 async fn scan(a: &Approvals, mail: &Mail) {
     for link in [&mail.approve, &mail.reject] {
-        let get = a.http("GET", link, &[("User-Agent", "SafeLinks")], "").await;
-        assert_eq!(get.status, 200, "a scanner's GET sees the page: {}", get.body);
+        let get = a
+            .http("GET", link, &[("User-Agent", "SafeLinks")], "")
+            .await;
+        assert_eq!(
+            get.status, 200,
+            "a scanner's GET sees the page: {}",
+            get.body
+        );
         let head = a.http("HEAD", link, &[], "").await;
         assert_eq!(head.status, 200);
         // A scanner that submits the form by script: no button value, no cookie of the page.
@@ -336,26 +359,44 @@ both_backends!(
     scanners_change_nothing_and_a_person_approves,
     |db: TestDb| async move {
         let mut a = Approvals::start(&db).await;
-        let doc = a.invoice("120.00", Some("Clerk <clerk@example.test>")).await;
+        let doc = a
+            .invoice("120.00", Some("Clerk <clerk@example.test>"))
+            .await;
         assert_eq!(a.state(doc).await, DocumentState::PendingApproval);
         let mail = a.links_to("manager@example.test");
         assert_eq!(mail.links, 2, "exactly two decision links: {}", mail.html);
-        assert!(mail.subject.starts_with("Invoice to approve"), "{}", mail.subject);
+        assert!(
+            mail.subject.starts_with("Invoice to approve"),
+            "{}",
+            mail.subject
+        );
         assert!(mail.html.contains(">Approve</a>") && mail.html.contains(">Reject</a>"));
         assert!(mail.has_pdf, "the invoice is attached");
 
         scan(&a, &mail).await;
         assert_eq!(a.state(doc).await, DocumentState::PendingApproval);
-        assert!(a.store.approval_audit(doc).await.unwrap().is_empty(), "nothing recorded");
+        assert!(
+            a.store.approval_audit(doc).await.unwrap().is_empty(),
+            "nothing recorded"
+        );
 
         // Forged and malformed tokens: 404, whatever the method.
         let forged = format!("/approval/{}/approve", "ab".repeat(32));
         assert_eq!(a.http("GET", &forged, &[], "").await.status, 404);
         assert_eq!(a.http("POST", &forged, &[], "").await.status, 404);
-        assert_eq!(a.http("GET", "/approval/not-a-token/approve", &[], "").await.status, 404);
+        assert_eq!(
+            a.http("GET", "/approval/not-a-token/approve", &[], "")
+                .await
+                .status,
+            404
+        );
 
         let page = a.http("GET", &mail.approve, &[], "").await;
-        assert!(page.body.contains("Open the invoice (PDF)"), "{}", page.body);
+        assert!(
+            page.body.contains("Open the invoice (PDF)"),
+            "{}",
+            page.body
+        );
         assert!(!page.body.contains("<script"), "no script on the page");
         let done = a.submit(&mail.approve, &page, "ok for me").await;
         assert_eq!(done.status, 200, "{}", done.body);
@@ -365,7 +406,11 @@ both_backends!(
         assert!(again.body.contains("already recorded"), "{}", again.body);
         let reject = a.http("GET", &mail.reject, &[], "").await;
         assert!(reject.body.contains("already recorded"), "{}", reject.body);
-        assert_eq!(a.state(doc).await, DocumentState::Approved, "a replay changes nothing");
+        assert_eq!(
+            a.state(doc).await,
+            DocumentState::Approved,
+            "a replay changes nothing"
+        );
 
         let audit = a.store.approval_audit(doc).await.unwrap();
         assert_eq!(audit.len(), 1, "{audit:?}");
@@ -373,7 +418,11 @@ both_backends!(
         assert_eq!(audit[0].decision, "approve");
         assert_eq!(audit[0].comment.as_deref(), Some("ok for me"));
         assert_eq!(audit[0].ip.as_deref(), Some("127.0.0.1"));
-        assert!(audit[0].user_agent.as_deref().unwrap().contains("approver's phone"));
+        assert!(audit[0]
+            .user_agent
+            .as_deref()
+            .unwrap()
+            .contains("approver's phone"));
     }
 );
 
@@ -383,15 +432,27 @@ both_backends!(
         let mut a = Approvals::start(&db).await;
         let doc = a.invoice("6000.00", None).await;
         let daf = a.links_to("daf@example.test");
-        assert!(a.press(&daf.approve, "").await.body.contains("other approvers"));
+        assert!(a
+            .press(&daf.approve, "")
+            .await
+            .body
+            .contains("other approvers"));
         assert_eq!(a.state(doc).await, DocumentState::PendingApproval);
         a.run().await; // the next step's requests
         let ceo = a.links_to("ceo@example.test");
         let coo = a.links_to("coo@example.test");
-        assert!(coo.subject.starts_with("Facture à approuver"), "{}", coo.subject);
+        assert!(
+            coo.subject.starts_with("Facture à approuver"),
+            "{}",
+            coo.subject
+        );
         assert!(coo.html.contains(">Approuver</a>") && coo.html.contains(">Rejeter</a>"));
         assert_eq!(a.press(&ceo.approve, "").await.status, 200);
-        assert_eq!(a.state(doc).await, DocumentState::PendingApproval, "all of: 1 of 2");
+        assert_eq!(
+            a.state(doc).await,
+            DocumentState::PendingApproval,
+            "all of: 1 of 2"
+        );
         assert_eq!(a.press(&coo.approve, "").await.status, 200);
         assert_eq!(a.state(doc).await, DocumentState::Approved);
 
@@ -435,23 +496,47 @@ both_backends!(
         let routing = facteur::worker::routing(&a.settings);
         let sched = |days: i64| now_micros() + Duration::days(days) + Duration::minutes(1);
         let follow = facteur::worker::scheduler::follow_up;
-        assert_eq!(follow(a.store.as_ref(), &routing, sched(2)).await.unwrap(), 0);
-        assert_eq!(follow(a.store.as_ref(), &routing, sched(3)).await.unwrap(), 1);
+        assert_eq!(
+            follow(a.store.as_ref(), &routing, sched(2)).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            follow(a.store.as_ref(), &routing, sched(3)).await.unwrap(),
+            1
+        );
         a.send(sched(3)).await;
         let reminder = a.links_to("manager@example.test");
-        assert!(reminder.subject.starts_with("Reminder"), "{}", reminder.subject);
+        assert!(
+            reminder.subject.starts_with("Reminder"),
+            "{}",
+            reminder.subject
+        );
         assert_ne!(reminder.approve, first.approve, "a fresh link");
-        assert_eq!(follow(a.store.as_ref(), &routing, sched(4)).await.unwrap(), 0, "once");
-        assert_eq!(follow(a.store.as_ref(), &routing, sched(5)).await.unwrap(), 1);
+        assert_eq!(
+            follow(a.store.as_ref(), &routing, sched(4)).await.unwrap(),
+            0,
+            "once"
+        );
+        assert_eq!(
+            follow(a.store.as_ref(), &routing, sched(5)).await.unwrap(),
+            1
+        );
         a.send(sched(5)).await;
         let escalated = a.links_to("daf@example.test");
-        assert!(escalated.subject.starts_with("Escalated"), "{}", escalated.subject);
+        assert!(
+            escalated.subject.starts_with("Escalated"),
+            "{}",
+            escalated.subject
+        );
 
         // Eight days on, the first mail's links have expired: 410, and nothing changes.
         a.skew.store(8 * 86_400, Ordering::SeqCst);
         assert_eq!(a.http("GET", &first.approve, &[], "").await.status, 410);
         let page = a.http("GET", &escalated.approve, &[], "").await;
-        assert_eq!(page.status, 200, "the escalation's link is seven days from its own mail");
+        assert_eq!(
+            page.status, 200,
+            "the escalation's link is seven days from its own mail"
+        );
         a.skew.store(6 * 86_400, Ordering::SeqCst);
         let stale = a.http("GET", &first.approve, &[], "").await;
         assert_eq!(stale.status, 200);
@@ -465,7 +550,10 @@ both_backends!(
             .http(
                 "POST",
                 &first.approve,
-                &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+                &[
+                    ("Cookie", &cookie),
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                ],
                 &form,
             )
             .await;

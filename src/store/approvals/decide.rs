@@ -53,11 +53,18 @@ pub struct DecisionInput {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DecisionOutcome {
     /// Recorded; the document is now in `state`.
-    Recorded { state: DocumentState },
+    Recorded {
+        state: DocumentState,
+    },
     /// This request was already decided (a replayed POST): what was recorded, and when.
-    AlreadyDecided { decision: Decision, at: DateTime<Utc> },
+    AlreadyDecided {
+        decision: Decision,
+        at: DateTime<Utc>,
+    },
     /// The workflow is over (another approver rejected, or it was approved without this one).
-    Closed { state: DocumentState },
+    Closed {
+        state: DocumentState,
+    },
     /// The amount, supplier or IBAN changed since the link was sent.
     Changed,
     Expired,
@@ -254,7 +261,19 @@ pub(crate) async fn decide(
     let ua = input.user_agent.as_deref();
     if input.decision == Decision::Approve {
         if let Some(why) = sod_refusal(&f.approver, submitter.as_deref(), &others) {
-            audit(tx, f.doc, Some(f.request), Some(f.step), &f.approver, "refused", Some(why.as_str()), ip, ua, now).await?;
+            audit(
+                tx,
+                f.doc,
+                Some(f.request),
+                Some(f.step),
+                &f.approver,
+                "refused",
+                Some(why.as_str()),
+                ip,
+                ua,
+                now,
+            )
+            .await?;
             return Ok(DecisionOutcome::Refused(why));
         }
     }
@@ -274,7 +293,19 @@ pub(crate) async fn decide(
         )));
     }
     let comment = input.comment.as_deref().filter(|c| !c.trim().is_empty());
-    audit(tx, f.doc, Some(f.request), Some(f.step), &f.approver, input.decision.as_str(), comment, ip, ua, now).await?;
+    audit(
+        tx,
+        f.doc,
+        Some(f.request),
+        Some(f.step),
+        &f.approver,
+        input.decision.as_str(),
+        comment,
+        ip,
+        ua,
+        now,
+    )
+    .await?;
     let step_name = f.step + 1;
     let state = match input.decision {
         Decision::Reject => {
@@ -283,7 +314,16 @@ pub(crate) async fn decide(
                 f.approver,
                 comment.map(|c| format!(": {c}")).unwrap_or_default()
             );
-            close(tx, f.doc, "rejected", DocumentState::Rejected, &why, built, now).await?
+            close(
+                tx,
+                f.doc,
+                "rejected",
+                DocumentState::Rejected,
+                &why,
+                built,
+                now,
+            )
+            .await?
         }
         Decision::Approve => approve(tx, &f, built, now).await?,
     };
@@ -343,12 +383,28 @@ async fn approve(
         );
         note(tx, f.doc, &why, now).await?;
         if built.contains(&Stage::Approve) {
-            enqueue(tx, f.doc, Stage::Approve, DocumentState::PendingApproval, now).await?;
+            enqueue(
+                tx,
+                f.doc,
+                Stage::Approve,
+                DocumentState::PendingApproval,
+                now,
+            )
+            .await?;
         }
         return Ok(DocumentState::PendingApproval);
     }
     let why = format!("approved by {} (step {step_name}, the last)", f.approver);
-    close(tx, f.doc, "approved", DocumentState::Approved, &why, built, now).await
+    close(
+        tx,
+        f.doc,
+        "approved",
+        DocumentState::Approved,
+        &why,
+        built,
+        now,
+    )
+    .await
 }
 
 /// Ends the workflow and moves the document, queueing its next stage when this version has it.

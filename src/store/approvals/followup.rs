@@ -16,7 +16,9 @@ use crate::domain::DocumentId;
 pub enum DueKind {
     Reminder,
     /// Ask this person too.
-    Escalation { to: String },
+    Escalation {
+        to: String,
+    },
 }
 
 /// An open request whose reminder or escalation is due.
@@ -65,7 +67,8 @@ pub(crate) async fn due(db: &Db, now: DateTime<Utc>) -> Result<Vec<Due>, StoreEr
     for r in &rows {
         let sent: DateTime<Utc> = r.get("sent_at")?;
         let after = |c: &str| -> Result<Option<DateTime<Utc>>, StoreError> {
-            Ok(r.get::<Option<i64>>(c)?.map(|d| sent + Duration::days(d.clamp(0, 3650))))
+            Ok(r.get::<Option<i64>>(c)?
+                .map(|d| sent + Duration::days(d.clamp(0, 3650))))
         };
         let base = Due {
             request_id: r.get("id")?,
@@ -130,7 +133,9 @@ pub(crate) async fn record(
             note(tx, doc, &why, now).await?;
         }
         FollowUp::Escalation {
-            document, request: r, ..
+            document,
+            request: r,
+            ..
         } => {
             insert_request(tx, *document, r, Some(request), now).await?;
             let why = format!(

@@ -62,7 +62,10 @@ pub enum ApprovalEffects {
         requests: Vec<NewRequest>,
     },
     /// The requests of a later step, once the one before it is complete.
-    Issue { step: u32, requests: Vec<NewRequest> },
+    Issue {
+        step: u32,
+        requests: Vec<NewRequest>,
+    },
     /// No one is asked: a trusted supplier below the rule's limit (recorded as such).
     AutoApproved { rule: String, version: String },
 }
@@ -143,8 +146,11 @@ pub trait ApprovalStore: Send + Sync {
 
     /// Records a reminder or an escalation with its new link and mail; false (nothing written)
     /// if the request was decided or followed up meanwhile.
-    async fn approval_follow_up(&self, f: &FollowUp, now: DateTime<Utc>)
-        -> Result<bool, StoreError>;
+    async fn approval_follow_up(
+        &self,
+        f: &FollowUp,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 pub(crate) fn plans_json(p: &StepPlan) -> Result<String, StoreError> {
@@ -266,8 +272,19 @@ pub(crate) async fn save(
                 steps: vec![],
             };
             insert_workflow(tx, doc, &wf, "auto_approved", now).await?;
-            decide::audit(tx, doc, None, None, "facteur", "auto_approve", Some(rule.as_str()), None, None, now)
-                .await
+            decide::audit(
+                tx,
+                doc,
+                None,
+                None,
+                "facteur",
+                "auto_approve",
+                Some(rule.as_str()),
+                None,
+                None,
+                now,
+            )
+            .await
         }
     }
 }
@@ -356,10 +373,11 @@ impl ApprovalStore for SqlStore {
         &self,
         document: DocumentId,
     ) -> Result<Option<Progress>, StoreError> {
-        let Some(w) = sql("SELECT rule, status, version FROM approval_workflows WHERE document_id = $1")
-            .bind(document.0)
-            .fetch_optional(&self.db, "reading a workflow")
-            .await?
+        let Some(w) =
+            sql("SELECT rule, status, version FROM approval_workflows WHERE document_id = $1")
+                .bind(document.0)
+                .fetch_optional(&self.db, "reading a workflow")
+                .await?
         else {
             return Ok(None);
         };

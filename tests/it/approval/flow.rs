@@ -1,0 +1,168 @@
+//! The whole way, as the issue's "done when" says: `facteur run` watching a folder, an invoice
+//! dropped in it, the approval mail in the approver's mailbox (aiosmtpd), a click on Approve and
+//! on the confirmation button against the server `facteur run` started, the invoice approved.
+//! Also: a changed invoice's link refuses (409), and a trusted supplier's small invoice is
+//! approved without asking anyone.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::*;
+use crate::helpers::wait_until;
+
+/// `facteur run`, killed on drop.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+both_backends!(
+    an_invoice_dropped_in_the_folder_is_approved_from_the_mailbox,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let smtp = Smtp::start();
+        let port = free_port();
+        let ws = db.dir.path().join("ws");
+        let inbox = ws.join("inbox");
+        std::fs::create_dir_all(ws.join("pipelines")).unwrap();
+        std::fs::create_dir_all(&inbox).unwrap();
+        std::fs::write(
+            ws.join("facteur.toml"),
+            format!(
+                "[database]\nurl = \"{}\"\n[worker]\nconcurrency = 1\npoll_interval_ms = 100\n\
+                 [read]\nsandbox_workers = 1\n[web]\nlisten = \"127.0.0.1:{port}\"\n\
+                 public_url = \"http://127.0.0.1:{port}\"\n{}",
+                db.url,
+                smtp.config()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            ws.join("pipelines/default.toml"),
+            "[[source]]\ntype = \"folder\"\nname = \"inbox\"\npath = \"../inbox\"\n\
+             stable_secs = 1\npoll_interval_secs = 1\n\n[[approval.rule]]\nname = \"default\"\n\
+             steps = [ { approvers = [{ email = \"manager@example.test\", lang = \"fr\" }] } ]\n",
+        )
+        .unwrap();
+        let log = std::fs::File::create(ws.join("run.log")).unwrap();
+        let _run = Running(
+            Command::new(facteur_bin())
+                .args([
+                    "--config",
+                    &ws.join("facteur.toml").display().to_string(),
+                    "run",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("start facteur run"),
+        );
+        std::fs::write(
+            inbox.join("facture.pdf"),
+            invoice_pdf("FA-2026-0777", "200.00", "40.00", "240.00"),
+        )
+        .unwrap();
+        let arrived = wait_until(Duration::from_secs(60), || async {
+            smtp.messages()
+                .iter()
+                .any(|m| m.contains("To: manager@example.test"))
+        })
+        .await;
+        let run_log = || std::fs::read_to_string(ws.join("run.log")).unwrap_or_default();
+        assert!(arrived, "no approval mail arrived:\n{}", run_log());
+        let raw = smtp.messages().pop().unwrap();
+        let mail = Mail::parse(&raw, port);
+        assert!(
+            mail.subject.starts_with("Facture à approuver"),
+            "{}",
+            mail.subject
+        );
+        assert!(mail.has_pdf);
+        let doc = store.list_documents(None, 1).await.unwrap()[0].id;
+        assert_eq!(
+            store.document(doc).await.unwrap().summary.state,
+            DocumentState::PendingApproval
+        );
+        let page = http(port, "GET", &mail.approve, &[], "").await;
+        assert_eq!(page.status, 200, "{}\n{}", page.body, run_log());
+        assert!(
+            page.body.contains("Approuver cette facture ?"),
+            "{}",
+            page.body
+        );
+        let done = submit(port, &mail.approve, &page, "bon pour accord").await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        assert!(done.body.contains("approuvée"), "{}", done.body);
+        assert_eq!(
+            store.document(doc).await.unwrap().summary.state,
+            DocumentState::Approved
+        );
+    }
+);
+
+/// Runs one statement on the test database directly (what no command does yet).
+async fn execute(db: &TestDb, statement: &str) {
+    match db.backend {
+        crate::helpers::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        crate::helpers::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+    }
+}
+
+both_backends!(
+    a_changed_invoice_refuses_its_links_and_a_trusted_small_one_needs_nobody,
+    |db: TestDb| async move {
+        let mut a = Approvals::start(&db).await;
+        let doc = a.invoice("140.00", None).await;
+        let mail = a.links_to("manager@example.test");
+        let page = a.http("GET", &mail.approve, &[], "").await;
+        assert_eq!(page.status, 200);
+        // The amount changes after the mail was sent (no command edits an invoice waiting for
+        // approval yet: the database is edited directly).
+        execute(
+            &db,
+            &format!(
+                "UPDATE documents SET extraction = REPLACE(extraction, \
+                 '\"total_gross\":\"140.00\"', '\"total_gross\":\"141.00\"') WHERE id = {}",
+                doc.0
+            ),
+        )
+        .await;
+        let again = a.http("GET", &mail.approve, &[], "").await;
+        assert_eq!(again.status, 409, "{}", again.body);
+        assert!(
+            again.body.contains("This invoice changed"),
+            "{}",
+            again.body
+        );
+        let post = a.submit(&mail.approve, &page, "").await;
+        assert_eq!(post.status, 409, "{}", post.body);
+        assert_eq!(a.state(doc).await, DocumentState::PendingApproval);
+        assert!(a.store.approval_audit(doc).await.unwrap().is_empty());
+
+        let before = a.smtp.messages().len();
+        let small = a.invoice("90.00", None).await;
+        assert_eq!(a.state(small).await, DocumentState::Approved);
+        let audit = a.store.approval_audit(small).await.unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].decision, "auto_approve");
+        assert_eq!(a.smtp.messages().len(), before, "nobody was asked");
+    }
+);
