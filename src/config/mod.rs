@@ -369,6 +369,45 @@ mod tests {
     }
 
     #[test]
+    fn smtp_and_web_are_checked_at_their_keys() {
+        let e = check(
+            "[web]\nlogin_above = \"10000\"\n[smtp]\nhost = \"mail.example.com\"\n\
+             security = \"none\"\nfrom = \"ap@example.com\"\n",
+            vec![],
+        );
+        assert!(
+            e.contains("facteur.toml:2:1: web.login_above needs user accounts"),
+            "{e}"
+        );
+        assert!(
+            e.contains("facteur.toml:5:1: smtp.security = \"none\""),
+            "{e}"
+        );
+        let s = Settings::parse(
+            Path::new("f"),
+            "[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"ap@x.test\"\n",
+            std::iter::empty(),
+        )
+        .unwrap();
+        assert_eq!(s.smtp.as_ref().map(|s| s.port()), Some(25));
+        assert!(
+            s.check(Path::new("f"), "").is_ok(),
+            "loopback without TLS is allowed"
+        );
+        let env = vec![(
+            "FACTEUR_SMTP__HOST".to_string(),
+            "smtp.example.com".to_string(),
+        )];
+        let s = Settings::parse(
+            Path::new("f"),
+            "[smtp]\nhost = \"x\"\nfrom = \"ap@x.test\"\n",
+            env.into_iter(),
+        )
+        .unwrap();
+        assert_eq!(s.smtp.unwrap().host, "smtp.example.com");
+    }
+
+    #[test]
     fn a_check_on_an_overridden_key_names_the_variable() {
         let env = vec![("FACTEUR_WORKER__CONCURRENCY".to_string(), "0".to_string())];
         let e = check("[worker]\nconcurrency = 2\n", env);

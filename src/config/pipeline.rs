@@ -163,3 +163,26 @@ pub fn load_all(settings: &Settings) -> Result<Vec<Pipeline>, ConfigError> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_problems_point_at_their_key() {
+        let text = "name = \"p\"\n\n[[approval.rule]]\nname = \"a\"\n\
+                    steps = [ { approvers = [\"nobody\"], mode = \"all\" } ]\n";
+        let e = Pipeline::parse(Path::new("p.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "p.toml:5:13: approval rule 'a', step 1: 'nobody' is not an email address"
+            ),
+            "{e}"
+        );
+        let ok = "[[approval.rule]]\nname = \"a\"\nsteps = [ { approvers = [\"m@x.test\"] } ]\n";
+        let p = Pipeline::parse(Path::new("p.toml"), ok).unwrap();
+        assert_eq!(p.approval.rules.len(), 1);
+    }
+}
