@@ -41,7 +41,6 @@ mod logging;
 pub mod mail;
 mod review;
 mod run;
-mod serve;
 pub mod table;
 
 use std::path::PathBuf;
@@ -217,7 +216,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
     match &cli.command {
         Command::Init(args) => init::run(args),
         Command::Run => run::run(&cli).await,
-        Command::Serve => serve::run(&cli).await,
+        Command::Serve => run::serve(&cli).await,
         Command::Ingest(args) => ingest::run(&cli, args).await,
         Command::Extract(args) => extract::run(&cli, args).await,
         Command::Documents(cmd) => documents::run(&cli, cmd).await,

@@ -144,15 +144,12 @@ pub async fn run(
     every: Duration,
     shutdown: CancellationToken,
 ) {
-    while !shutdown.is_cancelled() {
+    crate::worker::periodically(every, shutdown, || async {
         match send_due(store.as_ref(), &sender, now_micros()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(mails = n, "approval mail sent"),
             Err(e) => tracing::warn!(error = %e, "cannot read the outbox"),
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => {}
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+    })
+    .await
 }

@@ -74,6 +74,22 @@ pub fn routing(settings: &Settings) -> crate::approval::Routing {
     )
 }
 
+/// Runs `pass` now and then every `every` until `shutdown` (the outbox sender, the approval
+/// scheduler).
+pub async fn periodically<F, Fut>(every: Duration, shutdown: CancellationToken, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    while !shutdown.is_cancelled() {
+        pass().await;
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
 /// This process's lease owner name (`host:pid:pidns`); see `identity`.
 pub fn worker_id() -> String {
     identity::WorkerId::current().to_string()

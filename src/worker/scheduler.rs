@@ -75,15 +75,12 @@ pub async fn run(
     every: Duration,
     shutdown: CancellationToken,
 ) {
-    while !shutdown.is_cancelled() {
+    super::periodically(every, shutdown, || async {
         match follow_up(store.as_ref(), &routing, now_micros()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(follow_ups = n, "approval reminders and escalations sent"),
             Err(e) => tracing::warn!(error = %e, "approval scheduler failed"),
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => {}
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+    })
+    .await
 }

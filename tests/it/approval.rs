@@ -167,6 +167,16 @@ impl Approvals {
             .unwrap();
     }
 
+    /// Runs the approval scheduler at `now` and delivers what it queued; returns its count.
+    async fn follow_up(&self, now: DateTime<Utc>) -> usize {
+        let routing = facteur::worker::routing(&self.settings);
+        let n = facteur::worker::scheduler::follow_up(self.store.as_ref(), &routing, now)
+            .await
+            .unwrap();
+        self.send(now).await;
+        n
+    }
+
     async fn state(&self, id: DocumentId) -> DocumentState {
         self.store.document(id).await.unwrap().summary.state
     }
@@ -493,18 +503,11 @@ both_backends!(
         let mut a = Approvals::start(&db).await;
         let doc = a.invoice("130.00", None).await;
         let first = a.links_to("manager@example.test");
-        let routing = facteur::worker::routing(&a.settings);
-        let sched = |days: i64| now_micros() + Duration::days(days) + Duration::minutes(1);
-        let follow = facteur::worker::scheduler::follow_up;
-        assert_eq!(
-            follow(a.store.as_ref(), &routing, sched(2)).await.unwrap(),
-            0
-        );
-        assert_eq!(
-            follow(a.store.as_ref(), &routing, sched(3)).await.unwrap(),
-            1
-        );
-        a.send(sched(3)).await;
+        // The scheduler's clock: `days` after the request (and a minute).
+        let fire =
+            |days: i64| a.follow_up(now_micros() + Duration::days(days) + Duration::minutes(1));
+        assert_eq!(fire(2).await, 0, "no reminder before 3 days");
+        assert_eq!(fire(3).await, 1);
         let reminder = a.links_to("manager@example.test");
         assert!(
             reminder.subject.starts_with("Reminder"),
@@ -512,16 +515,8 @@ both_backends!(
             reminder.subject
         );
         assert_ne!(reminder.approve, first.approve, "a fresh link");
-        assert_eq!(
-            follow(a.store.as_ref(), &routing, sched(4)).await.unwrap(),
-            0,
-            "once"
-        );
-        assert_eq!(
-            follow(a.store.as_ref(), &routing, sched(5)).await.unwrap(),
-            1
-        );
-        a.send(sched(5)).await;
+        assert_eq!(fire(4).await, 0, "one reminder");
+        assert_eq!(fire(5).await, 1, "the escalation");
         let escalated = a.links_to("daf@example.test");
         assert!(
             escalated.subject.starts_with("Escalated"),

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::helpers::free_port;
+
 /// Debian's interpreter, where `python3-aiosmtpd` lives (a pyenv `python3` on PATH lacks it).
 const PYTHON: &str = "/usr/bin/python3";
 
@@ -14,13 +16,6 @@ pub struct Smtp {
     pub port: u16,
     pub dir: tempfile::TempDir,
     child: Child,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("the OS hands out a free port")
 }
 
 impl Smtp {

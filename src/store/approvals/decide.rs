@@ -73,20 +73,33 @@ pub enum DecisionOutcome {
     Refused(String),
 }
 
+/// Who acts on which request, from where: what every audit row of one decision shares.
+pub(crate) struct By<'a> {
+    pub doc: DocumentId,
+    pub request: Option<i64>,
+    pub step: Option<u32>,
+    pub actor: &'a str,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
 /// One audit row.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn audit(
     tx: &mut Tx,
-    doc: DocumentId,
-    request: Option<i64>,
-    step: Option<u32>,
-    actor: &str,
+    by: &By<'_>,
     decision: &str,
     comment: Option<&str>,
-    ip: Option<&str>,
-    user_agent: Option<&str>,
-    at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let By {
+        doc,
+        request,
+        step,
+        actor,
+        ip,
+        user_agent,
+        at,
+    } = *by;
     sql(
         "INSERT INTO approval_decisions (document_id, request_id, step, actor, decision, \
          comment, ip, user_agent, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -257,23 +270,18 @@ pub(crate) async fn decide(
     .iter()
     .map(|r| r.at::<String>(0))
     .collect::<Result<_, _>>()?;
-    let ip = input.ip.as_deref();
-    let ua = input.user_agent.as_deref();
+    let by = By {
+        doc: f.doc,
+        request: Some(f.request),
+        step: Some(f.step),
+        actor: &f.approver,
+        ip: input.ip.as_deref(),
+        user_agent: input.user_agent.as_deref(),
+        at: now,
+    };
     if input.decision == Decision::Approve {
         if let Some(why) = sod_refusal(&f.approver, submitter.as_deref(), &others) {
-            audit(
-                tx,
-                f.doc,
-                Some(f.request),
-                Some(f.step),
-                &f.approver,
-                "refused",
-                Some(why.as_str()),
-                ip,
-                ua,
-                now,
-            )
-            .await?;
+            audit(tx, &by, "refused", Some(why.as_str())).await?;
             return Ok(DecisionOutcome::Refused(why));
         }
     }
@@ -293,19 +301,7 @@ pub(crate) async fn decide(
         )));
     }
     let comment = input.comment.as_deref().filter(|c| !c.trim().is_empty());
-    audit(
-        tx,
-        f.doc,
-        Some(f.request),
-        Some(f.step),
-        &f.approver,
-        input.decision.as_str(),
-        comment,
-        ip,
-        ua,
-        now,
-    )
-    .await?;
+    audit(tx, &by, input.decision.as_str(), comment).await?;
     let step_name = f.step + 1;
     let state = match input.decision {
         Decision::Reject => {

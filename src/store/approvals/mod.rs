@@ -272,19 +272,16 @@ pub(crate) async fn save(
                 steps: vec![],
             };
             insert_workflow(tx, doc, &wf, "auto_approved", now).await?;
-            decide::audit(
-                tx,
+            let by = decide::By {
                 doc,
-                None,
-                None,
-                "facteur",
-                "auto_approve",
-                Some(rule.as_str()),
-                None,
-                None,
-                now,
-            )
-            .await
+                request: None,
+                step: None,
+                actor: "facteur",
+                ip: None,
+                user_agent: None,
+                at: now,
+            };
+            decide::audit(tx, &by, "auto_approve", Some(rule.as_str())).await
         }
     }
 }

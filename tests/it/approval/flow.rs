@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use super::*;
-use crate::helpers::wait_until;
+use crate::helpers::{free_port, wait_until};
 
 /// `facteur run`, killed on drop.
 struct Running(Child);
@@ -18,13 +18,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
 }
 
 both_backends!(
@@ -164,5 +157,42 @@ both_backends!(
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0].decision, "auto_approve");
         assert_eq!(a.smtp.messages().len(), before, "nobody was asked");
+    }
+);
+
+both_backends!(
+    an_invoice_accepted_in_review_gets_its_approval_request,
+    |db: TestDb| async move {
+        let mut a = Approvals::start(&db).await;
+        let first = a.invoice("250.00", None).await;
+        // The same supplier and amount again under another number: held for a person.
+        let copy = a.invoice("250.00", None).await;
+        assert_eq!(a.state(copy).await, DocumentState::DuplicateSuspected);
+        let before = a.smtp.messages().len();
+        a.store
+            .review_decide(
+                copy,
+                DocumentState::DuplicateSuspected,
+                facteur::store::review::Decision::Accept,
+                "clerk@example.test",
+                "billed twice on purpose: two deliveries",
+                facteur::stages::BUILT,
+            )
+            .await
+            .unwrap();
+        a.run().await;
+        assert_eq!(
+            a.smtp.messages().len(),
+            before + 1,
+            "one request, to the manager"
+        );
+        let mail = a.links_to("manager@example.test");
+        assert!(
+            mail.html.contains(&format!("(document {first})")),
+            "the cleared warning is in the mail: {}",
+            mail.html
+        );
+        assert_eq!(a.press(&mail.approve, "").await.status, 200);
+        assert_eq!(a.state(copy).await, DocumentState::Approved);
     }
 );
