@@ -32,6 +32,7 @@ CREATE TABLE approval_requests (
     document_id  BIGINT NOT NULL REFERENCES documents(id),
     step         BIGINT NOT NULL,
     approver     TEXT NOT NULL,
+    on_behalf_of TEXT,                     -- the absent approver a delegate stands in for
     lang         TEXT NOT NULL,
     escalated_from BIGINT,                -- the request this one escalates
     sent_at      TIMESTAMPTZ NOT NULL,
@@ -58,6 +59,7 @@ CREATE TABLE approval_decisions (
     request_id  BIGINT REFERENCES approval_requests(id),
     step        BIGINT,
     actor       TEXT NOT NULL,
+    on_behalf_of TEXT,
     decision    TEXT NOT NULL,             -- approve | reject | auto_approve | refused
     comment     TEXT,
     ip          TEXT,

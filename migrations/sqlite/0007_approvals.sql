@@ -32,6 +32,7 @@ CREATE TABLE approval_requests (
     document_id  INTEGER NOT NULL REFERENCES documents(id),
     step         INTEGER NOT NULL,
     approver     TEXT NOT NULL,
+    on_behalf_of TEXT,                     -- the absent approver a delegate stands in for
     lang         TEXT NOT NULL,
     escalated_from INTEGER,                -- the request this one escalates
     sent_at      TEXT NOT NULL,
@@ -58,6 +59,7 @@ CREATE TABLE approval_decisions (
     request_id  INTEGER REFERENCES approval_requests(id),
     step        INTEGER,
     actor       TEXT NOT NULL,
+    on_behalf_of TEXT,
     decision    TEXT NOT NULL,             -- approve | reject | auto_approve | refused
     comment     TEXT,
     ip          TEXT,

@@ -90,6 +90,20 @@ pub fn sod_refusal(
     None
 }
 
+/// The refusal for a delegate deciding for an absent approver: the delegate inherits the
+/// approver's exclusions, and keeps their own.
+pub fn sod_refusal_delegated(
+    delegate: &str,
+    on_behalf_of: Option<&str>,
+    submitter: Option<&str>,
+    approved_other_steps: &[String],
+) -> Option<String> {
+    [Some(delegate), on_behalf_of]
+        .into_iter()
+        .flatten()
+        .find_map(|who| sod_refusal(who, submitter, approved_other_steps))
+}
+
 /// Whether a step with `approvals` distinct approvals is complete.
 pub fn step_complete(needed: u32, approvals: u32) -> bool {
     approvals >= needed.max(1)
@@ -144,6 +158,32 @@ mod tests {
             .contains("two steps"));
         assert_eq!(
             sod_refusal("ceo@x.test", Some("clerk@x.test"), &["daf@x.test".into()]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_delegate_inherits_the_exclusions_of_whom_they_stand_in_for() {
+        let submitted =
+            sod_refusal_delegated("deputy@x.test", Some("daf@x.test"), Some("daf@x.test"), &[]);
+        assert!(submitted.unwrap().contains("daf@x.test submitted"));
+        let approved = ["daf@x.test".to_string()];
+        let twice = sod_refusal_delegated("deputy@x.test", Some("daf@x.test"), None, &approved);
+        assert!(twice.unwrap().contains("two steps"));
+        let own = sod_refusal_delegated(
+            "deputy@x.test",
+            Some("daf@x.test"),
+            Some("deputy@x.test"),
+            &[],
+        );
+        assert!(own.is_some(), "and keeps their own");
+        assert_eq!(
+            sod_refusal_delegated(
+                "deputy@x.test",
+                Some("daf@x.test"),
+                Some("clerk@x.test"),
+                &[]
+            ),
             None
         );
     }

@@ -29,6 +29,9 @@ pub struct ApprovalPolicy {
     /// The rules, tried in order; the first that matches applies.
     #[serde(default, rename = "rule")]
     pub rules: Vec<Rule>,
+    /// Approvers away between two dates and who decides for them (`delegation.rs`).
+    #[serde(default, rename = "delegation")]
+    pub delegations: Vec<super::delegation::Delegation>,
 }
 
 /// One `[[approval.rule]]`: conditions (all must hold; none at all matches everything) and the
@@ -231,7 +234,7 @@ impl ApprovalPolicy {
 
     /// What `check-config` reports beyond types, each at its key (relative to `approval`).
     pub fn problems(&self) -> Vec<Problem> {
-        let mut out = Vec::new();
+        let mut out = super::delegation::problems(&self.delegations);
         let mut catch_all: Option<&str> = None;
         for (i, r) in self.rules.iter().enumerate() {
             let at = |keys: &[KeyStep], message: String, hint: Option<&str>| Problem {

@@ -31,6 +31,8 @@ pub struct InvoiceFacts {
     pub due: Option<NaiveDate>,
     pub warnings: Vec<String>,
     pub rule: String,
+    /// The absent approver the recipient decides for (a delegation).
+    pub on_behalf_of: Option<String>,
     /// 1-based.
     pub step: u32,
     pub steps: u32,
@@ -60,6 +62,7 @@ struct Words {
     due: &'static str,
     warnings: &'static str,
     step: &'static str,
+    on_behalf: &'static str,
     approve: &'static str,
     reject: &'static str,
     expires: &'static str,
@@ -79,6 +82,7 @@ const EN: Words = Words {
     due: "Due date",
     warnings: "Possible duplicate, cleared by a person",
     step: "Step",
+    on_behalf: "On behalf of",
     approve: "Approve",
     reject: "Reject",
     expires: "These links expire on",
@@ -98,6 +102,7 @@ const FR: Words = Words {
     due: "Échéance",
     warnings: "Doublon possible, levé par une personne",
     step: "Étape",
+    on_behalf: "Pour le compte de",
     approve: "Approuver",
     reject: "Rejeter",
     expires: "Ces liens expirent le",
@@ -139,13 +144,16 @@ pub fn approval_mail(
     let subject = format!("{title}: {supplier} {number} ({})", f.amount());
     let due = f.due.map_or_else(|| "?".into(), |d| d.to_string());
     let expires = expires.format("%Y-%m-%d %H:%M UTC").to_string();
-    let rows = [
+    let mut rows = vec![
         (w.supplier, supplier.clone()),
         (w.number, number.clone()),
         (w.amount, f.amount()),
         (w.due, due),
         (w.step, format!("{} / {} ({})", f.step, f.steps, f.rule)),
     ];
+    if let Some(absent) = &f.on_behalf_of {
+        rows.push((w.on_behalf, absent.clone()));
+    }
     let mut text = format!("{lead}\n\n");
     for (k, v) in &rows {
         text.push_str(&format!("{k}: {v}\n"));
@@ -197,6 +205,7 @@ mod tests {
             due: None,
             warnings: vec!["D4 (document 3): same amount".into()],
             rule: "default".into(),
+            on_behalf_of: None,
             step: 1,
             steps: 1,
         };

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::approval::delegation::delegate;
 use crate::approval::{invoice_version, token, Approver, Facts, Routing, Rule};
 use crate::domain::{now_micros, DocumentState, Extraction, Origin};
 use crate::notify::{approval_mail, InvoiceFacts, MailKind};
@@ -213,10 +214,20 @@ pub struct Ask<'a> {
 }
 
 impl Ask<'_> {
-    /// A fresh link token (only its hash is kept) and the mail that carries it.
+    /// A fresh link token (only its hash is kept) and the mail that carries it, to the approver
+    /// or to their delegate on this day.
     pub fn request(&self, step: u32, a: &Approver, kind: &MailKind) -> NewRequest {
         let (text, hash) = token::generate();
         let links = &self.routing.links;
+        let delegations = self
+            .routing
+            .policy_for(&self.record.summary.source)
+            .map_or(&[][..], |p| &p.delegations[..]);
+        let (to, on_behalf_of) =
+            match delegate(delegations, a, self.now.date_naive(), links.default_lang) {
+                Some(d) => (d, Some(a.email.clone())),
+                None => (a.clone(), None),
+            };
         let (approve, reject) = links.links(&text);
         let expires_at = self.now + Duration::days(i64::from(links.valid_days.max(1)));
         let s = &self.record.summary;
@@ -237,6 +248,7 @@ impl Ask<'_> {
                 .map(|d| format!("{:?} (document {}): {}", d.rule, d.of, d.evidence))
                 .collect(),
             rule: self.rule.to_string(),
+            on_behalf_of: on_behalf_of.clone(),
             step: step + 1,
             steps: self.steps,
         };
@@ -244,13 +256,14 @@ impl Ask<'_> {
             .then(|| (s.file_name.clone(), self.record.content_hash.clone()));
         NewRequest {
             step,
-            approver: a.clone(),
             token_hash: hash,
             version: self.version.to_string(),
             expires_at,
             mail: approval_mail(
-                kind, a.lang, &a.email, &facts, &approve, &reject, expires_at, attachment,
+                kind, to.lang, &to.email, &facts, &approve, &reject, expires_at, attachment,
             ),
+            approver: to,
+            on_behalf_of,
         }
     }
 }

@@ -64,7 +64,7 @@ pub fn confirm(v: &LinkView, d: Decision, token: &str, csrf: &str) -> Page {
         (Some(g), None) => g.to_string(),
         _ => "?".into(),
     };
-    let rows = [
+    let mut rows = vec![
         (t(l, "Supplier", "Fournisseur"), s.supplier_name.clone()),
         (t(l, "Number", "Numéro"), s.invoice_number.clone()),
         (t(l, "Amount (gross)", "Montant TTC"), Some(amount)),
@@ -78,6 +78,12 @@ pub fn confirm(v: &LinkView, d: Decision, token: &str, csrf: &str) -> Page {
         ),
         (t(l, "Approver", "Approbateur"), Some(v.approver.clone())),
     ];
+    if let Some(absent) = &v.on_behalf_of {
+        rows.push((
+            t(l, "On behalf of", "Pour le compte de"),
+            Some(absent.clone()),
+        ));
+    }
     let (title, button, class) = match d {
         Decision::Approve => (
             t(l, "Approve this invoice?", "Approuver cette facture ?"),

@@ -25,6 +25,12 @@ use crate::helpers::{facteur_bin, invoice_pdf, TestDb};
 use smtp::Smtp;
 
 const PIPELINE: &str = r#"
+[[approval.delegation]]
+from = "coo@example.test"
+to = { email = "deputy@example.test", lang = "fr" }
+start = "2000-01-01"
+end = "2999-12-31"
+
 [[approval.rule]]
 name = "trusted"
 max_amount = "100.00"
@@ -450,13 +456,20 @@ both_backends!(
         assert_eq!(a.state(doc).await, DocumentState::PendingApproval);
         a.run().await; // the next step's requests
         let ceo = a.links_to("ceo@example.test");
-        let coo = a.links_to("coo@example.test");
+        // The COO is away: their deputy is asked, in French, and decides for them.
+        let coo = a.links_to("deputy@example.test");
         assert!(
             coo.subject.starts_with("Facture à approuver"),
             "{}",
             coo.subject
         );
         assert!(coo.html.contains(">Approuver</a>") && coo.html.contains(">Rejeter</a>"));
+        assert!(coo.html.contains("Pour le compte de"), "{}", coo.html);
+        assert!(!a
+            .smtp
+            .messages()
+            .iter()
+            .any(|m| m.contains("To: coo@example.test")));
         assert_eq!(a.press(&ceo.approve, "").await.status, 200);
         assert_eq!(
             a.state(doc).await,
@@ -465,6 +478,13 @@ both_backends!(
         );
         assert_eq!(a.press(&coo.approve, "").await.status, 200);
         assert_eq!(a.state(doc).await, DocumentState::Approved);
+        let audit = a.store.approval_audit(doc).await.unwrap();
+        let last = audit.last().unwrap();
+        assert_eq!(
+            (last.actor.as_str(), last.on_behalf_of.as_deref()),
+            ("deputy@example.test", Some("coo@example.test")),
+            "both are recorded"
+        );
 
         // One person cannot satisfy two steps: the DAF approved step 1 of this one.
         let medium = a.invoice("1200.00", None).await;

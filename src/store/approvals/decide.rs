@@ -12,7 +12,7 @@ use super::super::queue::enqueue;
 use super::super::unit::move_document;
 use super::super::StoreError;
 use super::{current, note, LinkView};
-use crate::approval::engine::{sod_refusal, step_complete};
+use crate::approval::engine::{sod_refusal_delegated, step_complete};
 use crate::approval::Lang;
 use crate::domain::{ContentHash, DocumentId, DocumentState, Stage};
 
@@ -79,6 +79,7 @@ pub(crate) struct By<'a> {
     pub request: Option<i64>,
     pub step: Option<u32>,
     pub actor: &'a str,
+    pub on_behalf_of: Option<&'a str>,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub at: DateTime<Utc>,
@@ -96,18 +97,20 @@ pub(crate) async fn audit(
         request,
         step,
         actor,
+        on_behalf_of,
         ip,
         user_agent,
         at,
     } = *by;
     sql(
-        "INSERT INTO approval_decisions (document_id, request_id, step, actor, decision, \
-         comment, ip, user_agent, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO approval_decisions (document_id, request_id, step, actor, on_behalf_of, \
+         decision, comment, ip, user_agent, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(doc.0)
     .bind(request)
     .bind(step.map(i64::from))
     .bind(actor)
+    .bind(on_behalf_of)
     .bind(decision)
     .bind(comment)
     .bind(ip)
@@ -124,12 +127,14 @@ struct Found {
     doc: DocumentId,
     step: u32,
     approver: String,
+    on_behalf_of: Option<String>,
     version: String,
     expires_at: DateTime<Utc>,
     decided: Option<(Decision, DateTime<Utc>)>,
 }
 
-const FIND: &str = "SELECT r.id, r.document_id, r.step, r.approver, r.lang, r.decision, \
+const FIND: &str = "SELECT r.id, r.document_id, r.step, r.approver, r.on_behalf_of, r.lang, \
+     r.decision, \
      r.decided_at, t.version, t.expires_at FROM approval_tokens t \
      JOIN approval_requests r ON r.id = t.request_id WHERE t.hash = $1";
 
@@ -141,10 +146,19 @@ fn found(r: &super::super::db::Row) -> Result<Found, StoreError> {
         doc: DocumentId(r.get("document_id")?),
         step: r.get::<i64>("step")?.max(0) as u32,
         approver: r.get("approver")?,
+        on_behalf_of: r.get("on_behalf_of")?,
         version: r.get("version")?,
         expires_at: r.get("expires_at")?,
         decided: decision.as_deref().and_then(Decision::parse).zip(at),
     })
+}
+
+/// Who decided, for people: the approver, or the delegate and whom they stood in for.
+fn who(f: &Found) -> String {
+    match &f.on_behalf_of {
+        Some(absent) => format!("{} for {absent}", f.approver),
+        None => f.approver.clone(),
+    }
 }
 
 /// What a link's page shows.
@@ -211,6 +225,7 @@ pub(crate) async fn link(db: &Db, hash: &str) -> Result<Option<LinkView>, StoreE
         steps: d.get::<i64>("steps")?.max(0) as u32,
         rule: d.get("rule")?,
         approver: f.approver,
+        on_behalf_of: f.on_behalf_of,
         lang,
         expires_at: f.expires_at,
         changed: version.as_deref() != Some(f.version.as_str()),
@@ -260,27 +275,38 @@ pub(crate) async fn decide(
         return Ok(DecisionOutcome::Changed);
     }
     let others: Vec<String> = sql(
-        "SELECT approver FROM approval_requests WHERE document_id = $1 AND step <> $2 \
-         AND decision = 'approve'",
+        "SELECT approver, on_behalf_of FROM approval_requests WHERE document_id = $1 \
+         AND step <> $2 AND decision = 'approve'",
     )
     .bind(f.doc.0)
     .bind(f.step)
     .fetch_all(&mut *tx, "reading earlier approvers")
     .await?
     .iter()
-    .map(|r| r.at::<String>(0))
-    .collect::<Result<_, _>>()?;
+    .map(|r| Ok([r.get("approver")?, r.get::<Option<String>>("on_behalf_of")?]))
+    .collect::<Result<Vec<[Option<String>; 2]>, StoreError>>()?
+    .into_iter()
+    .flatten()
+    .flatten()
+    .collect();
     let by = By {
         doc: f.doc,
         request: Some(f.request),
         step: Some(f.step),
         actor: &f.approver,
+        on_behalf_of: f.on_behalf_of.as_deref(),
         ip: input.ip.as_deref(),
         user_agent: input.user_agent.as_deref(),
         at: now,
     };
     if input.decision == Decision::Approve {
-        if let Some(why) = sod_refusal(&f.approver, submitter.as_deref(), &others) {
+        let refusal = sod_refusal_delegated(
+            &f.approver,
+            f.on_behalf_of.as_deref(),
+            submitter.as_deref(),
+            &others,
+        );
+        if let Some(why) = refusal {
             audit(tx, &by, "refused", Some(why.as_str())).await?;
             return Ok(DecisionOutcome::Refused(why));
         }
@@ -307,7 +333,7 @@ pub(crate) async fn decide(
         Decision::Reject => {
             let why = format!(
                 "rejected by {} at approval step {step_name}{}",
-                f.approver,
+                who(&f),
                 comment.map(|c| format!(": {c}")).unwrap_or_default()
             );
             close(
@@ -335,7 +361,8 @@ async fn approve(
     now: DateTime<Utc>,
 ) -> Result<DocumentState, StoreError> {
     let approvals: i64 = sql(
-        "SELECT COUNT(DISTINCT approver) FROM approval_requests WHERE document_id = $1 \
+        "SELECT COUNT(DISTINCT COALESCE(on_behalf_of, approver)) FROM approval_requests \
+         WHERE document_id = $1 \
          AND step = $2 AND decision = 'approve'",
     )
     .bind(f.doc.0)
@@ -355,7 +382,7 @@ async fn approve(
     if !step_complete(needed, approvals) {
         let why = format!(
             "approved by {} at step {step_name} ({approvals} of {needed})",
-            f.approver
+            who(f)
         );
         note(tx, f.doc, &why, now).await?;
         return Ok(DocumentState::PendingApproval);
@@ -375,7 +402,7 @@ async fn approve(
     if more.is_some() {
         let why = format!(
             "approved by {}: step {step_name} complete, the next step is asked",
-            f.approver
+            who(f)
         );
         note(tx, f.doc, &why, now).await?;
         if built.contains(&Stage::Approve) {
@@ -390,7 +417,7 @@ async fn approve(
         }
         return Ok(DocumentState::PendingApproval);
     }
-    let why = format!("approved by {} (step {step_name}, the last)", f.approver);
+    let why = format!("approved by {} (step {step_name}, the last)", who(f));
     close(
         tx,
         f.doc,

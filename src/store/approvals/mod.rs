@@ -46,7 +46,10 @@ pub struct StepPlan {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRequest {
     pub step: u32,
+    /// Who is asked: the approver, or their delegate.
     pub approver: Approver,
+    /// The approver a delegate stands in for.
+    pub on_behalf_of: Option<String>,
     pub token_hash: String,
     pub version: String,
     pub expires_at: DateTime<Utc>,
@@ -98,6 +101,7 @@ pub struct LinkView {
     pub steps: u32,
     pub rule: String,
     pub approver: String,
+    pub on_behalf_of: Option<String>,
     pub lang: Lang,
     pub expires_at: DateTime<Utc>,
     /// The invoice changed since the link was sent (amount, supplier, IBAN).
@@ -113,6 +117,8 @@ pub struct LinkView {
 pub struct AuditRecord {
     pub at: DateTime<Utc>,
     pub actor: String,
+    /// The absent approver a delegate decided for.
+    pub on_behalf_of: Option<String>,
     /// `approve`, `reject`, `refused` (segregation of duties) or `auto_approve`.
     pub decision: String,
     pub step: Option<u32>,
@@ -167,12 +173,13 @@ pub(crate) async fn insert_request(
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     let id: i64 = sql(
-        "INSERT INTO approval_requests (document_id, step, approver, lang, escalated_from, \
-         sent_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO approval_requests (document_id, step, approver, on_behalf_of, lang, \
+         escalated_from, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(doc.0)
     .bind(r.step)
     .bind(r.approver.email.as_str())
+    .bind(r.on_behalf_of.clone())
     .bind(r.approver.lang.as_str())
     .bind(escalated_from)
     .bind(now)
@@ -277,6 +284,7 @@ pub(crate) async fn save(
                 request: None,
                 step: None,
                 actor: "facteur",
+                on_behalf_of: None,
                 ip: None,
                 user_agent: None,
                 at: now,
@@ -345,7 +353,8 @@ pub(crate) async fn note(
 impl ApprovalStore for SqlStore {
     async fn approval_audit(&self, document: DocumentId) -> Result<Vec<AuditRecord>, StoreError> {
         sql(
-            "SELECT at, actor, decision, step, comment, ip, user_agent FROM approval_decisions \
+            "SELECT at, actor, on_behalf_of, decision, step, comment, ip, user_agent \
+             FROM approval_decisions \
              WHERE document_id = $1 ORDER BY id",
         )
         .bind(document.0)
@@ -356,6 +365,7 @@ impl ApprovalStore for SqlStore {
             Ok(AuditRecord {
                 at: r.get("at")?,
                 actor: r.get("actor")?,
+                on_behalf_of: r.get("on_behalf_of")?,
                 decision: r.get("decision")?,
                 step: r.get::<Option<i64>>("step")?.map(|s| s.max(0) as u32),
                 comment: r.get("comment")?,
