@@ -102,6 +102,16 @@ both_backends!(
             store.document(doc).await.unwrap().summary.state,
             DocumentState::Approved
         );
+        // `documents show` tells who decided, from where, and why.
+        let show = Command::new(facteur_bin())
+            .args(["--config", &ws.join("facteur.toml").display().to_string()])
+            .args(["documents", "show", &doc.0.to_string(), "--json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&show.stdout).expect("JSON");
+        assert_eq!(v["approvals"][0]["actor"], "manager@example.test", "{v}");
+        assert_eq!(v["approvals"][0]["comment"], "bon pour accord");
+        assert_eq!(v["approvals"][0]["ip"], "127.0.0.1");
     }
 );
 
