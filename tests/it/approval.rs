@@ -414,6 +414,10 @@ both_backends!(
             page.body
         );
         assert!(!page.body.contains("<script"), "no script on the page");
+        let pdf_link = mail.approve.replace("/approve", "/document");
+        let pdf = a.http("GET", &pdf_link, &[], "").await;
+        assert_eq!(pdf.status, 200);
+        assert!(pdf.head.contains("application/pdf") && pdf.body.starts_with("%PDF"));
         let done = a.submit(&mail.approve, &page, "ok for me").await;
         assert_eq!(done.status, 200, "{}", done.body);
         assert_eq!(a.state(doc).await, DocumentState::Approved);

@@ -206,3 +206,35 @@ both_backends!(
         assert_eq!(a.state(copy).await, DocumentState::Approved);
     }
 );
+
+both_backends!(
+    mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_out_later,
+    |db: TestDb| async move {
+        let mut a = Approvals::start(&db).await;
+        let good = a.settings.smtp.clone().unwrap();
+        let mut down = good.clone();
+        down.port = Some(free_port()); // nobody listens there
+        a.settings.smtp = Some(down);
+        let before = a.smtp.messages().len();
+        let doc = a.invoice("160.00", None).await; // its send fails
+        assert_eq!(a.state(doc).await, DocumentState::PendingApproval);
+        assert_eq!(a.smtp.messages().len(), before, "nothing delivered");
+        a.settings.smtp = Some(good);
+        a.send(now_micros()).await;
+        assert_eq!(a.smtp.messages().len(), before, "not before its retry time");
+        a.send(now_micros() + chrono::Duration::minutes(2)).await;
+        assert_eq!(
+            a.smtp.messages().len(),
+            before + 1,
+            "delivered on the retry"
+        );
+        let raw = a.smtp.messages().pop().unwrap();
+        let id = raw
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+            .expect("a Message-ID");
+        assert!(id.trim_end().ends_with("@facteur>"), "{id}");
+        a.send(now_micros() + chrono::Duration::hours(2)).await;
+        assert_eq!(a.smtp.messages().len(), before + 1, "sent once");
+    }
+);
