@@ -32,6 +32,10 @@ pub struct ApprovalPolicy {
     /// Approvers away between two dates and who decides for them (`delegation.rs`).
     #[serde(default, rename = "delegation")]
     pub delegations: Vec<super::delegation::Delegation>,
+    /// Named groups of people, used in a step as `"role:NAME"`:
+    /// `[approval.roles] finance = ["daf@example.test", "controller@example.test"]`.
+    #[serde(default)]
+    pub roles: std::collections::BTreeMap<String, Vec<ApproverEntry>>,
 }
 
 /// One `[[approval.rule]]`: conditions (all must hold; none at all matches everything) and the
@@ -173,12 +177,38 @@ impl ApproverEntry {
     }
 }
 
+/// How a step names a role.
+const ROLE: &str = "role:";
+
 impl StepConfig {
-    /// Approvals that complete the step.
-    pub fn needed(&self) -> u32 {
+    /// The people asked at this step: roles expanded (`roles`), addresses lower-cased, each
+    /// person once, languages defaulted.
+    pub fn people(
+        &self,
+        roles: &std::collections::BTreeMap<String, Vec<ApproverEntry>>,
+        default_lang: Lang,
+    ) -> Vec<Approver> {
+        let mut out: Vec<Approver> = Vec::new();
+        for entry in &self.approvers {
+            let members = match entry.email().strip_prefix(ROLE) {
+                Some(role) => roles.get(role.trim()).map_or(&[][..], |m| &m[..]),
+                None => std::slice::from_ref(entry),
+            };
+            for m in members {
+                let a = m.resolve(default_lang);
+                if !out.iter().any(|o| o.email == a.email) {
+                    out.push(a);
+                }
+            }
+        }
+        out
+    }
+
+    /// Approvals that complete the step, asked of `people` people.
+    pub fn needed(&self, people: usize) -> u32 {
         match self.mode {
             Mode::Any => 1,
-            Mode::All => self.approvers.len() as u32,
+            Mode::All => people as u32,
             Mode::Quorum => self.quorum.unwrap_or(1),
         }
     }
@@ -298,7 +328,8 @@ impl ApprovalPolicy {
                 ));
             }
             for (s, step) in r.steps.iter().enumerate() {
-                out.extend(step_problems(step).into_iter().map(|(key, message, hint)| {
+                let problems = step_problems(step, &self.roles);
+                out.extend(problems.into_iter().map(|(key, message, hint)| {
                     let key = [KeyStep::Key("steps"), KeyStep::Index(s), KeyStep::Key(key)];
                     at(
                         &key,
@@ -313,14 +344,28 @@ impl ApprovalPolicy {
 }
 
 /// A step's problems: (key, message, hint).
-fn step_problems(step: &StepConfig) -> Vec<(&'static str, String, Option<&'static str>)> {
+fn step_problems(
+    step: &StepConfig,
+    roles: &std::collections::BTreeMap<String, Vec<ApproverEntry>>,
+) -> Vec<(&'static str, String, Option<&'static str>)> {
     let mut out = Vec::new();
     if step.approvers.is_empty() {
         out.push(("approvers", "no approvers".to_string(), None));
     }
     for a in &step.approvers {
         let e = a.email();
-        if !e.contains('@') || e.trim() != e || e.len() < 3 {
+        if let Some(role) = e.strip_prefix(ROLE) {
+            if roles.get(role.trim()).is_none_or(|m| m.is_empty()) {
+                out.push((
+                    "approvers",
+                    format!(
+                        "'{e}': no role '{}' with members in [approval.roles]",
+                        role.trim()
+                    ),
+                    Some("[approval.roles] finance = [\"daf@example.test\"]"),
+                ));
+            }
+        } else if !e.contains('@') || e.trim() != e || e.len() < 3 {
             out.push((
                 "approvers",
                 format!("'{e}' is not an email address"),
@@ -328,7 +373,7 @@ fn step_problems(step: &StepConfig) -> Vec<(&'static str, String, Option<&'stati
             ));
         }
     }
-    let n = step.approvers.len() as u32;
+    let n = step.people(roles, Lang::En).len() as u32;
     match (step.mode, step.quorum) {
         (Mode::Quorum, None) => {
             out.push(("mode", "mode = \"quorum\" needs quorum = N".into(), None))
@@ -393,8 +438,8 @@ steps = [ { approvers = ["manager@example.test"] } ]
         );
         let large = p.select(&facts("9000")).unwrap();
         assert_eq!(large.steps[1].mode, Mode::All);
-        assert_eq!(large.steps[1].needed(), 2);
-        assert_eq!(large.steps[0].needed(), 1, "mode defaults to any");
+        assert_eq!(large.steps[1].needed(2), 2);
+        assert_eq!(large.steps[0].needed(1), 1, "mode defaults to any");
     }
 
     #[test]
@@ -431,6 +476,35 @@ steps = [ { approvers = [{ email = "B@x.test", lang = "fr" }] } ]
         f.gross = Some(Decimal::new(1000, 0));
         f.currency = None;
         assert!(p.select(&f).is_none(), "max_amount is exclusive");
+    }
+
+    #[test]
+    fn roles_expand_to_their_members_once() {
+        let p: ApprovalPolicy = toml::from_str(
+            r#"
+[roles]
+finance = ["DAF@x.test", { email = "ctl@x.test", lang = "fr" }]
+[[rule]]
+name = "r"
+steps = [ { approvers = ["role:finance", "daf@x.test", "ceo@x.test"], mode = "all" } ]
+[[rule]]
+name = "bad"
+min_amount = "1"
+steps = [ { approvers = ["role:nobody"] } ]
+"#,
+        )
+        .unwrap();
+        let step = &p.rules[0].steps[0];
+        let people = step.people(&p.roles, Lang::En);
+        let emails: Vec<&str> = people.iter().map(|a| a.email.as_str()).collect();
+        assert_eq!(emails, ["daf@x.test", "ctl@x.test", "ceo@x.test"]);
+        assert_eq!(people[1].lang, Lang::Fr);
+        assert_eq!(step.needed(people.len()), 3);
+        let problems: Vec<String> = p.problems().into_iter().map(|p| p.message).collect();
+        assert!(
+            problems.iter().any(|m| m.contains("no role 'nobody'")),
+            "{problems:?}"
+        );
     }
 
     #[test]

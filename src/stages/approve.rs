@@ -75,7 +75,8 @@ pub fn route(
             next: next_after(to),
         };
     }
-    let steps = plan(rule, routing);
+    let roles = policy.map(|p| &p.roles);
+    let steps = plan(rule, roles, routing);
     let Some(first) = steps.first() else {
         return stay(
             format!("approval rule '{}' has no steps", rule.name),
@@ -166,18 +167,24 @@ fn names(s: &StepPlan) -> String {
     }
 }
 
-/// The rule's steps with approvers resolved (addresses lower-cased, languages defaulted).
-fn plan(rule: &Rule, routing: &Routing) -> Vec<StepPlan> {
+/// `[approval.roles]`: a name and its members.
+type Roles = std::collections::BTreeMap<String, Vec<crate::approval::policy::ApproverEntry>>;
+
+/// The rule's steps with approvers resolved (roles expanded, addresses lower-cased, languages
+/// defaulted).
+fn plan(rule: &Rule, roles: Option<&Roles>, routing: &Routing) -> Vec<StepPlan> {
+    let none = Roles::new();
+    let roles = roles.unwrap_or(&none);
     rule.steps
         .iter()
-        .map(|s| StepPlan {
+        .map(|s| {
+            let approvers = s.people(roles, routing.links.default_lang);
+            (s, approvers)
+        })
+        .map(|(s, approvers)| StepPlan {
             mode: s.mode.as_str().to_string(),
-            needed: s.needed(),
-            approvers: s
-                .approvers
-                .iter()
-                .map(|a| a.resolve(routing.links.default_lang))
-                .collect(),
+            needed: s.needed(approvers.len()),
+            approvers,
             reminder_days: s.reminder_days,
             escalate_to: s
                 .escalate_to

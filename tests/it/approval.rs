@@ -25,6 +25,9 @@ use crate::helpers::{facteur_bin, invoice_pdf, TestDb};
 use smtp::Smtp;
 
 const PIPELINE: &str = r#"
+[approval.roles]
+board = ["ceo@example.test"]
+
 [[approval.delegation]]
 from = "coo@example.test"
 to = { email = "deputy@example.test", lang = "fr" }
@@ -48,7 +51,7 @@ steps = [ { approvers = ["daf@example.test"] },
 name = "medium"
 min_amount = "1000.00"
 steps = [ { approvers = ["daf@example.test"] },
-          { approvers = ["daf@example.test", "ceo@example.test"] } ]
+          { approvers = ["daf@example.test", "role:board"] } ]
 
 [[approval.rule]]
 name = "default"
