@@ -255,18 +255,31 @@ pub(crate) async fn decide(
     if f.expires_at <= now {
         return Ok(DecisionOutcome::Expired);
     }
-    // Locks the workflow: concurrent deciders on this invoice wait here, then see the result.
-    let submitter: Option<Option<String>> = sql(
+    // Locks the workflow: concurrent deciders on this invoice wait here, then read what the
+    // one before them committed (a second press of the same button finds its decision).
+    let locked = sql(
         "UPDATE approval_workflows SET updated_at = $1 WHERE document_id = $2 \
-         AND status = 'open' RETURNING submitter",
+         RETURNING status, submitter",
     )
     .bind(now)
     .bind(f.doc.0)
-    .scalar(&mut *tx, "locking an approval workflow")
+    .fetch_optional(&mut *tx, "locking an approval workflow")
     .await?;
+    let again = sql("SELECT decision, decided_at FROM approval_requests WHERE id = $1")
+        .bind(f.request)
+        .fetch_optional(&mut *tx, "reading a request after the lock")
+        .await?;
+    if let Some(r) = again {
+        let decision: Option<String> = r.get("decision")?;
+        let at: Option<DateTime<Utc>> = r.get("decided_at")?;
+        if let Some((decision, at)) = decision.as_deref().and_then(Decision::parse).zip(at) {
+            return Ok(DecisionOutcome::AlreadyDecided { decision, at });
+        }
+    }
     let (state, version) = current(tx, f.doc).await?;
-    let Some(submitter) = submitter else {
-        return Ok(DecisionOutcome::Closed { state });
+    let submitter = match locked {
+        Some(w) if w.get::<String>("status")? == "open" => w.get::<Option<String>>("submitter")?,
+        _ => return Ok(DecisionOutcome::Closed { state }),
     };
     if state != DocumentState::PendingApproval {
         return Ok(DecisionOutcome::Closed { state });

@@ -238,3 +238,48 @@ both_backends!(
         assert_eq!(a.smtp.messages().len(), before + 1, "sent once");
     }
 );
+
+both_backends!(
+    concurrent_decisions_are_serialised_on_the_invoice,
+    |db: TestDb| async move {
+        let mut a = Approvals::start(&db).await;
+        let doc = a.invoice("7000.00", None).await;
+        let daf = a.links_to("daf@example.test");
+        // The same button pressed twice at once: one decision, one audit row.
+        let page = a.http("GET", &daf.approve, &[], "").await;
+        let (one, two) = tokio::join!(
+            a.submit(&daf.approve, &page, ""),
+            a.submit(&daf.approve, &page, "")
+        );
+        assert_eq!((one.status, two.status), (200, 200));
+        assert_eq!(a.store.approval_audit(doc).await.unwrap().len(), 1);
+        a.run().await;
+        // Both approvers of an all-of step at once: each counts, the invoice moves once.
+        let ceo = a.links_to("ceo@example.test");
+        let deputy = a.links_to("deputy@example.test");
+        let (p1, p2) = tokio::join!(
+            a.http("GET", &ceo.approve, &[], ""),
+            a.http("GET", &deputy.approve, &[], "")
+        );
+        let (r1, r2) = tokio::join!(
+            a.submit(&ceo.approve, &p1, ""),
+            a.submit(&deputy.approve, &p2, "")
+        );
+        assert_eq!(
+            (r1.status, r2.status),
+            (200, 200),
+            "{}\n{}",
+            r1.body,
+            r2.body
+        );
+        assert_eq!(a.state(doc).await, DocumentState::Approved);
+        let approvals = a.store.approval_audit(doc).await.unwrap();
+        assert_eq!(approvals.len(), 3, "{approvals:?}");
+        let history = a.store.document(doc).await.unwrap().events;
+        let moves = history
+            .iter()
+            .filter(|e| e.to_state == DocumentState::Approved)
+            .count();
+        assert_eq!(moves, 1, "approved once");
+    }
+);
