@@ -6,6 +6,7 @@
 //! `routing` (which pipeline's policy applies, what links look like). The store records, the
 //! `approve` stage routes, `notify` mails, `web` takes the decisions.
 
+mod checks;
 pub mod delegation;
 pub mod engine;
 pub mod policy;
