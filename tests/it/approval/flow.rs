@@ -283,3 +283,36 @@ both_backends!(
         assert_eq!(moves, 1, "approved once");
     }
 );
+
+#[test]
+fn check_config_warns_without_rules_and_refuses_a_login_it_cannot_ask() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = Command::new(facteur_bin())
+        .arg("init")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let config = dir.path().join("facteur.toml");
+    let check = || {
+        Command::new(facteur_bin())
+            .args(["--config", &config.display().to_string(), "check-config"])
+            .output()
+            .unwrap()
+    };
+    let out = check();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("no [[approval.rule]]"), "{stdout}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replace("[web]\n", "[web]\nlogin_above = \"10000.00\"\n");
+    std::fs::write(&config, text).unwrap();
+    let out = check();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("web.login_above needs user accounts"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("facteur.toml:"), "with its line: {stderr}");
+}
