@@ -178,8 +178,8 @@ pub fn changed(l: Lang) -> Page {
     page(
         l,
         t(l, "This invoice changed", "Cette facture a changé"),
-        t(l, "Its amount, supplier or bank details changed since this mail was sent, so this link no longer applies: approve it from the new request.",
-          "Son montant, son fournisseur ou ses coordonnées bancaires ont changé depuis l'envoi de ce mail : ce lien ne vaut plus, approuvez-la depuis la nouvelle demande."),
+        t(l, "Its amount, supplier or bank details changed since this mail was sent, so this link no longer applies: approval is asked again with a new request.",
+          "Son montant, son fournisseur ou ses coordonnées bancaires ont changé depuis l'envoi de ce mail : ce lien ne vaut plus : l'approbation est redemandée par une nouvelle demande."),
     )
 }
 

@@ -63,7 +63,8 @@ pub enum DecisionOutcome {
     Closed {
         state: DocumentState,
     },
-    /// The amount, supplier or IBAN changed since the link was sent.
+    /// The amount, supplier or IBAN changed since the link was sent: approvals were reset and
+    /// the invoice is asked again.
     Changed,
     Expired,
     Unknown,
@@ -203,14 +204,20 @@ pub(crate) async fn decide(
         }
     }
     let (state, version) = current(tx, f.doc).await?;
+    let changed = version.as_deref() != Some(f.version.as_str());
     let submitter = match locked {
         Some(w) if w.get::<String>("status")? == "open" => w.get::<Option<String>>("submitter")?,
+        // Reset by an earlier decider who found the invoice changed: a new request is on its way.
+        None if changed && state == DocumentState::PendingApproval => {
+            return Ok(DecisionOutcome::Changed)
+        }
         _ => return Ok(DecisionOutcome::Closed { state }),
     };
     if state != DocumentState::PendingApproval {
         return Ok(DecisionOutcome::Closed { state });
     }
-    if version.as_deref() != Some(f.version.as_str()) {
+    if changed {
+        reset(tx, f.doc, built, now).await?;
         return Ok(DecisionOutcome::Changed);
     }
     let others: Vec<String> = sql(
@@ -289,6 +296,38 @@ pub(crate) async fn decide(
         Decision::Approve => approve(tx, &f, built, now).await?,
     };
     Ok(DecisionOutcome::Recorded { state })
+}
+
+/// The amount, supplier or IBAN changed after approval was asked: every approval and open
+/// request of the document is set aside (kept, marked `superseded`, for the audit), the workflow
+/// is dropped, and the approve stage routes the invoice again and sends new requests.
+async fn reset(
+    tx: &mut Tx,
+    doc: DocumentId,
+    built: &[Stage],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sql(
+        "UPDATE approval_requests SET decision = 'superseded', decided_at = $1 \
+         WHERE document_id = $2 AND (decision IS NULL OR decision = 'approve')",
+    )
+    .bind(now)
+    .bind(doc.0)
+    .execute(&mut *tx, "setting aside earlier approvals")
+    .await?;
+    for table in ["approval_steps", "approval_workflows"] {
+        sql(format!("DELETE FROM {table} WHERE document_id = $1"))
+            .bind(doc.0)
+            .execute(&mut *tx, "dropping a changed invoice's workflow")
+            .await?;
+    }
+    let why = "the amount, supplier or IBAN changed after approval was asked: \
+               earlier approvals are reset and a new request is sent";
+    note(tx, doc, why, now).await?;
+    if built.contains(&Stage::Approve) {
+        enqueue(tx, doc, Stage::Approve, DocumentState::PendingApproval, now).await?;
+    }
+    Ok(())
 }
 
 /// An approval: completes the step when enough approvers agreed, then queues the next step or

@@ -27,7 +27,7 @@ pub(crate) async fn link(db: &Db, hash: &str) -> Result<Option<LinkView>, StoreE
         "SELECT d.id, d.file_name, d.source, d.state, d.reason, d.received_at, d.invoice_number, \
          d.issue_date, d.supplier_name, d.currency, d.total_gross, d.due_date, d.content_hash, \
          w.rule, (SELECT COUNT(*) FROM approval_steps s WHERE s.document_id = d.id) AS steps \
-         FROM documents d JOIN approval_workflows w ON w.document_id = d.id WHERE d.id = $1",
+         FROM documents d LEFT JOIN approval_workflows w ON w.document_id = d.id WHERE d.id = $1",
     )
     .bind(f.doc.0)
     .fetch_optional(&mut tx, "reading an approval's document")
@@ -72,7 +72,7 @@ pub(crate) async fn link(db: &Db, hash: &str) -> Result<Option<LinkView>, StoreE
             .ok_or_else(|| StoreError::Corrupt(format!("content hash '{hash}'")))?,
         step: f.step,
         steps: d.get::<i64>("steps")?.max(0) as u32,
-        rule: d.get("rule")?,
+        rule: d.get::<Option<String>>("rule")?.unwrap_or_default(),
         approver: f.approver,
         on_behalf_of: f.on_behalf_of,
         lang,

@@ -143,7 +143,8 @@ both_backends!(
             &db,
             &format!(
                 "UPDATE documents SET extraction = REPLACE(extraction, \
-                 '\"total_gross\":\"140.00\"', '\"total_gross\":\"141.00\"') WHERE id = {}",
+                 '\"total_gross\":\"140.00\"', '\"total_gross\":\"141.00\"'), \
+                 total_gross = '141.00' WHERE id = {}",
                 doc.0
             ),
         )
@@ -159,6 +160,19 @@ both_backends!(
         assert_eq!(post.status, 409, "{}", post.body);
         assert_eq!(a.state(doc).await, DocumentState::PendingApproval);
         assert!(a.store.approval_audit(doc).await.unwrap().is_empty());
+        assert_eq!(a.http("GET", &mail.approve, &[], "").await.status, 409);
+        // The approvals were reset and the invoice is asked again, with new links.
+        a.run().await;
+        let asked_again = a.links_to("manager@example.test");
+        assert_ne!(asked_again.approve, mail.approve);
+        assert!(
+            asked_again.subject.contains("141.00"),
+            "{}",
+            asked_again.subject
+        );
+        assert_eq!(a.http("GET", &mail.approve, &[], "").await.status, 409);
+        assert_eq!(a.press(&asked_again.approve, "").await.status, 200);
+        assert_eq!(a.state(doc).await, DocumentState::Approved);
 
         let before = a.smtp.messages().len();
         let small = a.invoice("90.00", None).await;
