@@ -65,7 +65,7 @@ pub async fn confirm(
         Ok(None) => return not_found(),
         Err(r) => return r,
     };
-    if let Some(r) = settled(&state, &v) {
+    if let Some(r) = settled(&state, &v, true) {
         return r;
     }
     let csrf = nonce();
@@ -81,8 +81,10 @@ pub async fn confirm(
     response
 }
 
-/// The answer for a link that can no longer decide anything, if it cannot.
-fn settled(state: &WebState, v: &LinkView) -> Option<Response> {
+/// The answer for a link that can no longer decide anything, if it cannot. A changed invoice is
+/// answered here for a page (`changed_too`); a posted decision goes on to the store, which
+/// resets the approvals and asks again.
+fn settled(state: &WebState, v: &LinkView, changed_too: bool) -> Option<Response> {
     if let Some((d, at)) = v.decided {
         return Some(render(StatusCode::OK, pages::already(v.lang, d, at)));
     }
@@ -95,7 +97,7 @@ fn settled(state: &WebState, v: &LinkView) -> Option<Response> {
             pages::closed(v.lang, v.summary.state),
         ));
     }
-    if v.changed {
+    if changed_too && v.changed {
         return Some(render(StatusCode::CONFLICT, pages::changed(v.lang)));
     }
     None
@@ -130,12 +132,17 @@ pub async fn decide(
     let Some((hash, decision)) = parse(&token, &action) else {
         return not_found();
     };
-    // An unknown token is 404 whatever was posted; only then is the form judged.
-    let lang = match view(&state, &hash).await {
-        Ok(Some(v)) => v.lang,
+    // An unknown, expired or settled link answers plainly whatever was posted; only a link that
+    // can still decide has its form judged.
+    let v = match view(&state, &hash).await {
+        Ok(Some(v)) => v,
         Ok(None) => return not_found(),
         Err(r) => return r,
     };
+    if let Some(r) = settled(&state, &v, false) {
+        return r;
+    }
+    let lang = v.lang;
     let form = form.map(|Form(f)| f).unwrap_or_default();
     let from_page = match (cookie(&headers, CSRF_COOKIE), form.csrf.as_deref()) {
         (Some(c), Some(f)) => !c.is_empty() && same_secret(&c, f),

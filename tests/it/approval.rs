@@ -580,6 +580,8 @@ both_backends!(
             )
             .await;
         assert_eq!(late.status, 410, "{}", late.body);
+        let bare = a.http("POST", &first.approve, &[], "").await;
+        assert_eq!(bare.status, 410, "expired, plainly, whatever was posted");
         assert_eq!(a.state(doc).await, DocumentState::Approved);
     }
 );
