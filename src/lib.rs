@@ -4,12 +4,14 @@
 //! `stages` move each document through intake → read → dedupe → route → approve → post → export,
 //! handing over only through the `store`; `cli` and (later) `web` are the ways in for people.
 
+pub mod approval;
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod dedupe;
 pub mod domain;
 pub mod ledger;
+pub mod notify;
 pub mod printable;
 pub mod read;
 pub mod secret;
@@ -17,4 +19,5 @@ pub mod sources;
 pub mod stages;
 pub mod store;
 pub mod testing;
+pub mod web;
 pub mod worker;

@@ -24,6 +24,30 @@ pub fn run(cli: &Cli) -> CmdResult {
         for s in &p.sources {
             outln!("    {} ← {}", s.name(), p.file.display());
         }
+        let rules: Vec<&str> = p.approval.rules.iter().map(|r| r.name.as_str()).collect();
+        if rules.is_empty() {
+            outln!(
+                "  warning: {}: no [[approval.rule]]: read invoices wait in pending_approval with nobody asked",
+                p.file.display()
+            );
+        } else {
+            outln!("    approval rules: {}", rules.join(", "));
+        }
     }
+    match &settings.smtp {
+        Some(s) => outln!(
+            "  smtp: {}:{} ({:?}), from {}",
+            s.host,
+            s.port(),
+            s.security,
+            s.from
+        ),
+        None => outln!("  warning: no [smtp]: approval mail waits in the outbox"),
+    }
+    outln!(
+        "  web: {} (links: {})",
+        settings.web.listen,
+        settings.web.base_url()
+    );
     Ok(())
 }

@@ -48,6 +48,7 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
             .keep(),
     };
     super::init::write_workspace(&workspace).map_err(anyhow::Error::from)?;
+    add_demo_policy(&workspace).map_err(anyhow::Error::from)?;
     let config = workspace.join("facteur.toml");
     let settings = Settings::load(&config, false)?;
     outln!("facteur demo — workspace {}", workspace.display());
@@ -100,12 +101,73 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     if let Some(original) = original {
         resend(&settings, store.clone(), &original, &workspace).await?;
     }
+    approval_mail(&settings, store.as_ref(), &config).await?;
     outln!(
         "\nExplore: facteur --config {} documents list   (or: documents show ID)",
         config.display()
     );
     outln!(
         "Review:  facteur --config {} review list   (then review show|accept|reject|not-duplicate ID --reason …)",
+        config.display()
+    );
+    Ok(())
+}
+
+/// The demo's approval rule: every invoice to one manager (the init template has none active).
+fn add_demo_policy(workspace: &std::path::Path) -> std::io::Result<()> {
+    let pipeline = workspace.join("pipelines/default.toml");
+    let text = std::fs::read_to_string(&pipeline)?;
+    if text.lines().any(|l| l.trim() == "[[approval.rule]]") {
+        return Ok(());
+    }
+    let rule = "\n[[approval.rule]]\nname = \"demo\"\n\
+                steps = [ { approvers = [\"manager@example.test\"] } ]\n";
+    std::fs::write(&pipeline, format!("{text}{rule}"))
+}
+
+/// The approval requests the demo queued: sent when `[smtp]` is configured, else the first
+/// one's links printed (open them with `facteur serve` running).
+async fn approval_mail(
+    settings: &Settings,
+    store: &dyn crate::store::Store,
+    config: &std::path::Path,
+) -> CmdResult {
+    let now = crate::domain::now_micros();
+    let due = store
+        .outbox_due(now, 100)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let Some(first) = due.first() else {
+        return Ok(());
+    };
+    outln!("\n── approval: {} request(s) queued", due.len());
+    if let Some(smtp) = &settings.smtp {
+        let sender = crate::notify::SmtpSender::build(smtp, &settings.base_dir)?;
+        let sent = crate::notify::send_due(store, &sender, now)
+            .await
+            .map_err(anyhow::Error::from)?;
+        outln!(
+            "sent {sent} approval mail(s) through {}:{}",
+            smtp.host,
+            smtp.port()
+        );
+        return Ok(());
+    }
+    outln!(
+        "no [smtp] configured; the first mail, to {}:",
+        first.mail.recipient
+    );
+    outln!("  {}", first.mail.subject);
+    for line in first
+        .mail
+        .body_text
+        .lines()
+        .filter(|l| l.contains("/approval/"))
+    {
+        outln!("  {line}");
+    }
+    outln!(
+        "Open a link after starting the pages: facteur --config {} serve",
         config.display()
     );
     Ok(())

@@ -76,9 +76,14 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 .mail_messages_of_document(doc.summary.id)
                 .await
                 .map_err(|e| Failure::Other(e.into()))?;
+            let approvals = store
+                .approval_audit(doc.summary.id)
+                .await
+                .map_err(|e| Failure::Other(e.into()))?;
             if *json {
                 let mut v = serde_json::to_value(&doc).map_err(anyhow::Error::from)?;
                 v["mail_messages"] = serde_json::to_value(&mails).map_err(anyhow::Error::from)?;
+                v["approvals"] = serde_json::to_value(&approvals).map_err(anyhow::Error::from)?;
                 outln!(
                     "{}",
                     serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?
@@ -131,6 +136,25 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                         )),
                         d.of,
                         esc(&d.evidence)
+                    );
+                }
+            }
+            if !approvals.is_empty() {
+                outln!("\napprovals:");
+                for a in &approvals {
+                    outln!(
+                        "  {}  {} {}{}{}  from {} ({})",
+                        a.at.format("%Y-%m-%d %H:%M:%S"),
+                        esc(&a.actor),
+                        a.decision,
+                        a.on_behalf_of
+                            .as_ref()
+                            .map_or(String::new(), |o| format!(" for {}", esc(o))),
+                        a.comment
+                            .as_ref()
+                            .map_or(String::new(), |c| format!(": {}", esc(c))),
+                        esc(a.ip.as_deref().unwrap_or("-")),
+                        esc(a.user_agent.as_deref().unwrap_or("-"))
                     );
                 }
             }

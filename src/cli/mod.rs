@@ -77,6 +77,8 @@ pub enum Command {
     Init(init::Args),
     /// Run every source and stage worker until Ctrl-C (graceful: in-flight work finishes or is released).
     Run,
+    /// Serve the approval pages alone (web.listen), without sources or stage workers.
+    Serve,
     /// Ingest files or folders once, read them, and print a summary.
     Ingest(ingest::Args),
     /// Read one file and print what was extracted (no database involved).
@@ -223,6 +225,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
     match &cli.command {
         Command::Init(args) => init::run(args),
         Command::Run => run::run(&cli).await,
+        Command::Serve => run::serve(&cli).await,
         Command::Ingest(args) => ingest::run(&cli, args).await,
         Command::Extract(args) => extract::run(&cli, args).await,
         Command::Documents(cmd) => documents::run(&cli, cmd).await,

@@ -1,10 +1,17 @@
-//! `facteur run`: sources and stage workers until Ctrl-C or SIGTERM.
+//! `facteur run`: sources, stage workers and the approval pages until Ctrl-C or SIGTERM; and
+//! `facteur serve`: the approval pages alone.
+
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
 use super::{init_logging, load_settings, Cli, CmdResult, Failure};
+use crate::config::Settings;
+use crate::store::Store;
 
-pub async fn run(cli: &Cli) -> CmdResult {
+/// The settings, the store, and a token cancelled by the first Ctrl-C or SIGTERM (a second one
+/// exits at once).
+async fn start(cli: &Cli) -> Result<(Settings, Arc<dyn Store>, CancellationToken), Failure> {
     let settings = load_settings(cli, false)?;
     init_logging(cli, Some(&settings));
     let store = crate::store::open(&settings.database_url(), settings.database.max_connections)
@@ -21,7 +28,21 @@ pub async fn run(cli: &Cli) -> CmdResult {
         wait_for_signal().await;
         std::process::exit(130);
     });
+    Ok((settings, store, shutdown))
+}
+
+pub async fn run(cli: &Cli) -> CmdResult {
+    let (settings, store, shutdown) = start(cli).await?;
     crate::worker::run(&settings, store, shutdown)
+        .await
+        .map_err(Failure::Other)
+}
+
+pub async fn serve(cli: &Cli) -> CmdResult {
+    let (settings, store, shutdown) = start(cli).await?;
+    let listener = crate::web::bind(&settings.web.listen).await?;
+    let state = crate::web::WebState::new(store, settings.web.base_url());
+    crate::web::serve(listener, state, shutdown)
         .await
         .map_err(Failure::Other)
 }

@@ -5,6 +5,7 @@
 //! world (no database, no folders created); `startup` builds running parts from it. Unknown keys are
 //! errors with a "did you mean" hint; every error names the file, line and column.
 
+mod delivery;
 pub mod diagnostics;
 pub mod pipeline;
 mod sections;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 
 pub use crate::secret::{DatabaseUrl, SecretString};
 pub use crate::stages::intake::IntakeSettings;
+pub use delivery::{SmtpSecurity, SmtpSettings, WebSettings};
 pub use diagnostics::{ConfigError, Diagnostic};
 pub use pipeline::{Pipeline, SourceConfig};
 pub use sections::{
@@ -42,6 +44,11 @@ pub struct Settings {
     pub company: CompanySettings,
     #[serde(default)]
     pub log: LogSettings,
+    /// Outgoing mail (approval requests); without it, mail waits in the outbox.
+    #[serde(default)]
+    pub smtp: Option<SmtpSettings>,
+    #[serde(default)]
+    pub web: WebSettings,
     /// Pipeline files, relative to this file's folder. Default: every `pipelines/*.toml` beside it.
     #[serde(default)]
     pub pipelines: Option<Vec<PathBuf>>,
@@ -240,6 +247,14 @@ impl Settings {
                 Some("write amount_tolerance = \"0.01\" and near_amount_percent = \"1\""),
             ));
         }
+        let delivery = self
+            .smtp
+            .iter()
+            .flat_map(|s| s.problems().into_iter().map(|p| ("smtp", p)))
+            .chain(self.web.problems().into_iter().map(|p| ("web", p)));
+        for (section, (key, message, hint)) in delivery {
+            diagnostics.push(at([section, key], message, hint));
+        }
         if self.worker.concurrency == 0 {
             diagnostics.push(at(
                 ["worker", "concurrency"],
@@ -364,6 +379,45 @@ mod tests {
             e.contains("facteur.toml:3:1: dedupe.fiscal_year_start_month 13 is not a month"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn smtp_and_web_are_checked_at_their_keys() {
+        let e = check(
+            "[web]\nlogin_above = \"10000\"\n[smtp]\nhost = \"mail.example.com\"\n\
+             security = \"none\"\nfrom = \"ap@example.com\"\n",
+            vec![],
+        );
+        assert!(
+            e.contains("facteur.toml:2:1: web.login_above needs user accounts"),
+            "{e}"
+        );
+        assert!(
+            e.contains("facteur.toml:5:1: smtp.security = \"none\""),
+            "{e}"
+        );
+        let s = Settings::parse(
+            Path::new("f"),
+            "[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"ap@x.test\"\n",
+            std::iter::empty(),
+        )
+        .unwrap();
+        assert_eq!(s.smtp.as_ref().map(|s| s.port()), Some(25));
+        assert!(
+            s.check(Path::new("f"), "").is_ok(),
+            "loopback without TLS is allowed"
+        );
+        let env = vec![(
+            "FACTEUR_SMTP__HOST".to_string(),
+            "smtp.example.com".to_string(),
+        )];
+        let s = Settings::parse(
+            Path::new("f"),
+            "[smtp]\nhost = \"x\"\nfrom = \"ap@x.test\"\n",
+            env.into_iter(),
+        )
+        .unwrap();
+        assert_eq!(s.smtp.unwrap().host, "smtp.example.com");
     }
 
     #[test]

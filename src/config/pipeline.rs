@@ -1,6 +1,6 @@
 //! Pipeline files (`pipelines/*.toml`): which sources feed facteur. Each `[[source]]` table has a
 //! `type` and that source kind's own keys, documented on its config struct in `sources/`.
-//! The workflow policy (approval routing) joins these files with the approval issue.
+//! `[[approval.rule]]` tables (`approval::policy`) choose who approves the invoices.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::diagnostics::{self, ConfigError, Diagnostic};
 use super::spans::{SpanTree, Step};
 use super::Settings;
+use crate::approval::ApprovalPolicy;
 pub use crate::sources::SourceConfig;
 use crate::sources::{KeyStep, Problem};
 
@@ -19,6 +20,8 @@ struct PipelineFile {
     name: Option<String>,
     #[serde(default, rename = "source")]
     sources: Vec<SourceConfig>,
+    #[serde(default)]
+    approval: ApprovalPolicy,
 }
 
 /// A loaded pipeline file with its paths resolved against the file's folder.
@@ -27,6 +30,8 @@ pub struct Pipeline {
     pub name: String,
     pub file: PathBuf,
     pub sources: Vec<SourceConfig>,
+    /// Who approves this pipeline's invoices; no rule leaves them in `pending_approval`.
+    pub approval: ApprovalPolicy,
 }
 
 impl Pipeline {
@@ -35,16 +40,18 @@ impl Pipeline {
     pub fn parse(file: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         let parsed: PipelineFile = diagnostics::parse_all(file, text)?;
         let spans = &SpanTree::parse(text);
-        let diagnostics: Vec<Diagnostic> = parsed
-            .sources
-            .iter()
-            .enumerate()
-            .flat_map(|(i, s)| {
-                s.problems()
-                    .into_iter()
-                    .map(move |p| locate(file, text, spans, i, p))
-            })
-            .collect();
+        let source_problems = parsed.sources.iter().enumerate().flat_map(|(i, s)| {
+            let at = [Step::Key("source"), Step::Index(i)];
+            s.problems()
+                .into_iter()
+                .map(move |p| locate(file, text, spans, &at, p))
+        });
+        let approval_problems = parsed
+            .approval
+            .problems()
+            .into_iter()
+            .map(|p| locate(file, text, spans, &[Step::Key("approval")], p));
+        let diagnostics: Vec<Diagnostic> = source_problems.chain(approval_problems).collect();
         if !diagnostics.is_empty() {
             return Err(ConfigError { diagnostics });
         }
@@ -62,13 +69,20 @@ impl Pipeline {
             name,
             file: file.to_path_buf(),
             sources,
+            approval: parsed.approval,
         })
     }
 }
 
-/// A source's problem at its key's line and column (`source.<index>.<path>`).
-fn locate(file: &Path, text: &str, spans: &SpanTree, index: usize, p: Problem) -> Diagnostic {
-    let mut path: Vec<Step<'_>> = vec![Step::Key("source"), Step::Index(index)];
+/// A problem at its key's line and column (`<prefix>.<path>`, e.g. `source.1.folder`).
+fn locate(
+    file: &Path,
+    text: &str,
+    spans: &SpanTree,
+    prefix: &[Step<'_>],
+    p: Problem,
+) -> Diagnostic {
+    let mut path: Vec<Step<'_>> = prefix.to_vec();
     path.extend(p.path.iter().map(|s| match s {
         KeyStep::Key(k) => Step::Key(k),
         KeyStep::Index(i) => Step::Index(*i),
@@ -147,5 +161,28 @@ pub fn load_all(settings: &Settings) -> Result<Vec<Pipeline>, ConfigError> {
         Err(ConfigError {
             diagnostics: errors.into_iter().flat_map(|e| e.diagnostics).collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_problems_point_at_their_key() {
+        let text = "name = \"p\"\n\n[[approval.rule]]\nname = \"a\"\n\
+                    steps = [ { approvers = [\"nobody\"], mode = \"all\" } ]\n";
+        let e = Pipeline::parse(Path::new("p.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "p.toml:5:13: approval rule 'a', step 1: 'nobody' is not an email address"
+            ),
+            "{e}"
+        );
+        let ok = "[[approval.rule]]\nname = \"a\"\nsteps = [ { approvers = [\"m@x.test\"] } ]\n";
+        let p = Pipeline::parse(Path::new("p.toml"), ok).unwrap();
+        assert_eq!(p.approval.rules.len(), 1);
     }
 }

@@ -172,6 +172,7 @@ impl DocumentState {
         match self {
             DocumentState::Received => Some(Stage::Read),
             DocumentState::Read => Some(Stage::Dedupe),
+            DocumentState::PendingApproval => Some(Stage::Approve),
             DocumentState::Approved => Some(Stage::Post),
             _ => None,
         }

@@ -2,11 +2,12 @@
 //! what it needs from the store, does its work, and returns the document's next state and the
 //! next stage; the worker commits that in one transaction. Stages never call each other.
 //!
-//! Built so far: intake (called by sources), read, dedupe and post. The later stages of DESIGN.md §1 (dedupe,
+//! Built so far: intake (called by sources), read, dedupe, approve and post. The later stages of DESIGN.md §1 (dedupe,
 //! route, approve, post, export) arrive with their issues: add the module, its `Stage` to `BUILT`,
 //! and its line in `DocumentState::next_stage`. A transition queues the next stage only when it is
 //! built (`next_after`); documents parked meanwhile get their job from the start-up backfill.
 
+pub mod approve;
 pub mod dedupe;
 pub mod intake;
 pub mod post;
@@ -30,6 +31,8 @@ pub struct StageContext {
     pub dedupe: crate::dedupe::rules::Thresholds,
     /// Whose ledger, in which currency, which fiscal year, which default expense account.
     pub company: crate::config::CompanySettings,
+    /// Approval policies by pipeline, and what links look like.
+    pub routing: crate::approval::Routing,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +48,7 @@ pub enum StageError {
 }
 
 /// The stages this version can run; workers claim only these.
-pub const BUILT: &[Stage] = &[Stage::Read, Stage::Dedupe, Stage::Post];
+pub const BUILT: &[Stage] = &[Stage::Read, Stage::Dedupe, Stage::Approve, Stage::Post];
 
 /// The stage to queue after a document reaches `state`, if this version has it.
 pub fn next_after(state: DocumentState) -> Option<Stage> {
@@ -61,6 +64,7 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
         Stage::Read => read::run(ctx, job).await,
         Stage::Dedupe => dedupe::run(ctx, job).await,
         Stage::Post => post::run(ctx, job).await,
+        Stage::Approve => approve::run(ctx, job).await,
         other => Err(StageError::Retryable(format!(
             "stage {other} is not available in this version of facteur"
         ))),

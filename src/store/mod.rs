@@ -12,6 +12,8 @@
 //! | what corrections taught about suppliers | `HintStore` | `hints.rs` |
 //! | the ledger: postings, chain, balances, period locks | `LedgerStore` | `ledger.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
+//! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
+//! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -21,6 +23,7 @@
 //! (money codec, how a write transaction begins, `FOR UPDATE SKIP LOCKED`). The URL scheme picks
 //! the backend at start-up. The conformance suite in tests/it/store.rs runs on both.
 
+pub mod approvals;
 mod db;
 pub mod documents;
 pub mod duplicates;
@@ -28,6 +31,7 @@ pub mod hints;
 pub mod leases;
 pub mod ledger;
 pub mod mail;
+pub mod outbox;
 mod postgres;
 pub mod queue;
 mod reaper;
@@ -37,6 +41,7 @@ pub mod unit;
 
 use std::sync::Arc;
 
+pub use approvals::ApprovalStore;
 pub use documents::{
     Arrival, Counts, DocumentRecord, DocumentStore, DocumentSummary, IntakeOutcome,
 };
@@ -45,6 +50,7 @@ pub use hints::HintStore;
 pub use leases::LeaseStore;
 pub use ledger::LedgerStore;
 pub use mail::MailStore;
+pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use review::ReviewStore;
 pub use unit::{Effects, Transition};
@@ -103,6 +109,8 @@ pub trait Store:
     + ReviewStore
     + HintStore
     + LedgerStore
+    + ApprovalStore
+    + OutboxStore
     + Send
     + Sync
     + 'static
@@ -118,6 +126,8 @@ impl<T> Store for T where
         + ReviewStore
         + HintStore
         + LedgerStore
+        + ApprovalStore
+        + OutboxStore
         + Send
         + Sync
         + 'static

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::approvals::{self, ApprovalEffects};
 use super::db::{sql, Tx};
 use super::documents::{insert_event, parse_state, save_extraction};
 use super::duplicates::{self, DedupeEffects};
@@ -28,6 +29,8 @@ pub enum Effects {
     Dedupe(Box<DedupeEffects>),
     /// The post stage's journal entry.
     Post(Box<Posting>),
+    /// The approve stage's workflow, requests, link tokens and mails.
+    Approval(Box<ApprovalEffects>),
 }
 
 /// A document's move to a new state, the stage's effects, and the stage to run next (if any).
@@ -82,6 +85,38 @@ pub(crate) async fn move_document(
     insert_event(tx, doc, Some(from), to, reason, at).await
 }
 
+/// A stage that leaves the document where it is (the approve stage sending a step's requests):
+/// the same guard as a move (`Stale` when the document is elsewhere now), and a history line
+/// unless `reason` is empty.
+async fn stay(
+    tx: &mut Tx,
+    doc: DocumentId,
+    state: DocumentState,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let n = sql("UPDATE documents SET updated_at = $1 WHERE id = $2 AND state = $3")
+        .bind(at)
+        .bind(doc.0)
+        .bind(state.as_str())
+        .execute(&mut *tx, "checking a document's state")
+        .await?;
+    if n != 1 {
+        return Err(StoreError::Stale(format!(
+            "document {doc} is no longer {state}"
+        )));
+    }
+    if reason.is_empty() {
+        return Ok(());
+    }
+    sql("UPDATE documents SET reason = $1 WHERE id = $2")
+        .bind(reason)
+        .bind(doc.0)
+        .execute(&mut *tx, "updating a document's reason")
+        .await?;
+    insert_event(tx, doc, Some(state), state, reason, at).await
+}
+
 /// Applies a completed job's transition inside the caller's transaction.
 pub(crate) async fn apply(
     tx: &mut Tx,
@@ -89,7 +124,11 @@ pub(crate) async fn apply(
     t: &Transition,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    move_document(tx, job.document, job.for_state, t.to, &t.reason, at).await?;
+    if t.to == job.for_state {
+        stay(tx, job.document, t.to, &t.reason, at).await?;
+    } else {
+        move_document(tx, job.document, job.for_state, t.to, &t.reason, at).await?;
+    }
     match &t.effects {
         Effects::None => {}
         Effects::Read(x) => save_extraction(tx, job.document, x).await?,
@@ -97,6 +136,7 @@ pub(crate) async fn apply(
         Effects::Post(p) => {
             ledger::post(tx, &p.entry, p.fiscal_start_month).await?;
         }
+        Effects::Approval(e) => approvals::save(tx, job.document, e, at).await?,
     }
     if let Some(next) = t.next {
         enqueue(tx, job.document, next, t.to, at).await?;

@@ -8,6 +8,7 @@
 
 pub mod identity;
 pub mod recovery;
+pub mod scheduler;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +52,44 @@ pub struct Worker {
     pub stages: Vec<Stage>,
 }
 
+/// Approval policies by pipeline and link settings, from the configuration.
+pub fn routing(settings: &Settings) -> crate::approval::Routing {
+    let pipelines = settings
+        .loaded_pipelines
+        .iter()
+        .map(|p| {
+            let sources = p.sources.iter().map(|s| s.name().to_string()).collect();
+            (sources, p.approval.clone())
+        })
+        .collect();
+    let max_mb = settings.smtp.as_ref().map_or(10, |s| s.max_attachment_mb);
+    crate::approval::Routing::new(
+        pipelines,
+        crate::approval::LinkSettings {
+            public_url: settings.web.base_url().to_string(),
+            valid_days: settings.web.link_days,
+            default_lang: settings.web.lang,
+            max_attachment_bytes: max_mb.saturating_mul(1 << 20),
+        },
+    )
+}
+
+/// Runs `pass` now and then every `every` until `shutdown` (the outbox sender, the approval
+/// scheduler).
+pub async fn periodically<F, Fut>(every: Duration, shutdown: CancellationToken, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    while !shutdown.is_cancelled() {
+        pass().await;
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
 /// This process's lease owner name (`host:pid:pidns`); see `identity`.
 pub fn worker_id() -> String {
     identity::WorkerId::current().to_string()
@@ -67,6 +106,7 @@ impl Worker {
                 review_threshold: settings.read.review_threshold,
                 dedupe: settings.dedupe.thresholds(),
                 company: settings.company.clone(),
+                routing: routing(settings),
             }),
             lease: Duration::from_secs(settings.worker.lease_secs.max(5)),
             retry: RetryPolicy {
@@ -229,6 +269,55 @@ impl Worker {
     }
 }
 
+/// The approval side of `facteur run`: the web server for approval links, the outbox sender
+/// (when `[smtp]` is configured) and the reminder/escalation scheduler.
+async fn spawn_approvals(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    worker: &Worker,
+    shutdown: &CancellationToken,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> anyhow::Result<()> {
+    // A port already taken must not stop intake and reading: the pages are one way in of many.
+    match crate::web::bind(&settings.web.listen).await {
+        Ok(listener) => {
+            let state = crate::web::WebState::new(store.clone(), settings.web.base_url());
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                if let Err(e) = crate::web::serve(listener, state, stop).await {
+                    tracing::error!(error = %format!("{e:#}"), "the approval web server stopped");
+                }
+            });
+        }
+        Err(e) => tracing::error!(
+            error = %format!("{e:#}"),
+            "approval links will not answer until `facteur serve` or a restart can listen"
+        ),
+    }
+    match &settings.smtp {
+        Some(smtp) => {
+            let sender = crate::notify::SmtpSender::build(smtp, &settings.base_dir)?;
+            let every = Duration::from_secs(5);
+            tasks.spawn(crate::notify::sender::run(
+                store.clone(),
+                sender,
+                every,
+                shutdown.clone(),
+            ));
+        }
+        None => tracing::warn!("no [smtp] section: approval mail waits in the outbox"),
+    }
+    let routing = worker.ctx.routing.clone();
+    let every = Duration::from_secs(60);
+    tasks.spawn(scheduler::run(
+        store.clone(),
+        routing,
+        every,
+        shutdown.clone(),
+    ));
+    Ok(())
+}
+
 /// `facteur run`: every configured source, `worker.concurrency` stage loops and the reaper, until
 /// `shutdown` is cancelled (Ctrl-C / SIGTERM).
 pub async fn run(
@@ -288,6 +377,7 @@ pub async fn run(
             }
         }
     });
+    spawn_approvals(settings, &store, &worker, &shutdown, &mut tasks).await?;
     tracing::info!(worker = %worker.id, "facteur running");
     while tasks.join_next().await.is_some() {}
     tracing::info!("facteur stopped");

@@ -219,6 +219,14 @@ where
     check().await
 }
 
+/// A port of 127.0.0.1 nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("the OS hands out a free port")
+}
+
 /// Every file below `dir`, recursively.
 pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod approval;
 mod cli;
 mod dedupe;
 mod einvoice;

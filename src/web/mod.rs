@@ -1,0 +1,109 @@
+//! The web server (axum): the approval pages behind `web.public_url`, and `/health`. Started by
+//! `facteur run`, alone by `facteur serve`.
+//!
+//! Link scanners (Outlook Safe Links, Mimecast…) fetch every link of a mail seconds after it
+//! arrives, some run JavaScript and submit forms. So a link only ever shows a page: GET and
+//! HEAD change nothing, and the decision is a POST that must carry both the nonce of the page's
+//! own cookie (set for that link's path only) in a hidden field and the value of the button a
+//! person pressed (a script's `form.submit()` sends no button). The page has no script at all.
+
+mod approval;
+mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::http::{header, HeaderValue};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::domain::now_micros;
+use crate::store::Store;
+
+/// Largest request body accepted (a comment box).
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The time as the server sees it; tests move it to expire links.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct WebState {
+    pub store: Arc<dyn Store>,
+    pub clock: Clock,
+    /// Cookies get `Secure` when the public URL is https.
+    pub secure: bool,
+}
+
+impl WebState {
+    pub fn new(store: Arc<dyn Store>, public_url: &str) -> WebState {
+        WebState {
+            store,
+            clock: Arc::new(now_micros),
+            secure: public_url.starts_with("https://"),
+        }
+    }
+}
+
+/// The application's routes.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route(
+            "/approval/{token}/document",
+            get(approval::document),
+        )
+        .route(
+            "/approval/{token}/{action}",
+            get(approval::confirm).post(approval::decide),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // The token is in the URL: never leak it to another site, never cache a page.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        ))
+        .with_state(state)
+}
+
+/// Binds the listen address (port 0 for tests).
+pub async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (web.listen)"))
+}
+
+/// Serves until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: WebState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr().ok();
+    tracing::info!(listen = ?addr, "approval pages served");
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+    .context("serving the approval pages")
+}
