@@ -171,6 +171,11 @@ both_backends!(
             asked_again.subject
         );
         assert_eq!(a.http("GET", &mail.approve, &[], "").await.status, 409);
+        let stale = a.submit(&mail.approve, &page, "").await;
+        assert_eq!(
+            stale.status, 409,
+            "an old link cannot reset the new request"
+        );
         assert_eq!(a.press(&asked_again.approve, "").await.status, 200);
         assert_eq!(a.state(doc).await, DocumentState::Approved);
 
