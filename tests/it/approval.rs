@@ -48,6 +48,11 @@ steps = [ { approvers = ["daf@example.test"] },
           { approvers = ["ceo@example.test", { email = "coo@example.test", lang = "fr" }], mode = "all" } ]
 
 [[approval.rule]]
+name = "board"
+min_amount = "3000.00"
+steps = [ { approvers = ["a@example.test", "b@example.test", "c@example.test"], mode = "quorum", quorum = 2 } ]
+
+[[approval.rule]]
 name = "medium"
 min_amount = "1000.00"
 steps = [ { approvers = ["daf@example.test"] },

@@ -72,6 +72,9 @@ pub enum DecisionOutcome {
     Refused(String),
 }
 
+/// A request's decision once its invoice changed and its approvals were reset.
+const SUPERSEDED: &str = "superseded";
+
 /// Who acts on which request, from where: what every audit row of one decision shares.
 pub(crate) struct By<'a> {
     pub doc: DocumentId,
@@ -130,6 +133,8 @@ pub(super) struct Found {
     pub(super) version: String,
     pub(super) expires_at: DateTime<Utc>,
     pub(super) decided: Option<(Decision, DateTime<Utc>)>,
+    /// Set aside when the invoice changed (`reset`): the link can decide nothing any more.
+    pub(super) superseded: bool,
 }
 
 pub(super) const FIND: &str =
@@ -150,6 +155,7 @@ pub(super) fn found(r: &super::super::db::Row) -> Result<Found, StoreError> {
         version: r.get("version")?,
         expires_at: r.get("expires_at")?,
         decided: decision.as_deref().and_then(Decision::parse).zip(at),
+        superseded: decision.as_deref() == Some(SUPERSEDED),
     })
 }
 
@@ -179,6 +185,9 @@ pub(crate) async fn decide(
     if let Some((decision, at)) = f.decided {
         return Ok(DecisionOutcome::AlreadyDecided { decision, at });
     }
+    if f.superseded {
+        return Ok(DecisionOutcome::Changed);
+    }
     if f.expires_at <= now {
         return Ok(DecisionOutcome::Expired);
     }
@@ -201,6 +210,9 @@ pub(crate) async fn decide(
         let at: Option<DateTime<Utc>> = r.get("decided_at")?;
         if let Some((decision, at)) = decision.as_deref().and_then(Decision::parse).zip(at) {
             return Ok(DecisionOutcome::AlreadyDecided { decision, at });
+        }
+        if decision.as_deref() == Some(SUPERSEDED) {
+            return Ok(DecisionOutcome::Changed);
         }
     }
     let (state, version) = current(tx, f.doc).await?;
@@ -308,9 +320,10 @@ async fn reset(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sql(
-        "UPDATE approval_requests SET decision = 'superseded', decided_at = $1 \
-         WHERE document_id = $2 AND (decision IS NULL OR decision = 'approve')",
+        "UPDATE approval_requests SET decision = $1, decided_at = $2 \
+         WHERE document_id = $3 AND (decision IS NULL OR decision = 'approve')",
     )
+    .bind(SUPERSEDED)
     .bind(now)
     .bind(doc.0)
     .execute(&mut *tx, "setting aside earlier approvals")

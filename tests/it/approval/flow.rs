@@ -171,6 +171,11 @@ both_backends!(
             asked_again.subject
         );
         assert_eq!(a.http("GET", &mail.approve, &[], "").await.status, 409);
+        let stale = a.submit(&mail.approve, &page, "").await;
+        assert_eq!(
+            stale.status, 409,
+            "an old link cannot reset the new request"
+        );
         assert_eq!(a.press(&asked_again.approve, "").await.status, 200);
         assert_eq!(a.state(doc).await, DocumentState::Approved);
 
@@ -330,3 +335,26 @@ fn check_config_warns_without_rules_and_refuses_a_login_it_cannot_ask() {
     );
     assert!(stderr.contains("facteur.toml:"), "with its line: {stderr}");
 }
+
+both_backends!(
+    a_quorum_step_completes_with_two_of_three,
+    |db: TestDb| async move {
+        let mut a = Approvals::start(&db).await;
+        let doc = a.invoice("3500.00", None).await;
+        let (ma, mb, mc) = (
+            a.links_to("a@example.test"),
+            a.links_to("b@example.test"),
+            a.links_to("c@example.test"),
+        );
+        assert!(a
+            .press(&ma.approve, "")
+            .await
+            .body
+            .contains("other approvers"));
+        assert_eq!(a.state(doc).await, DocumentState::PendingApproval, "1 of 2");
+        assert_eq!(a.press(&mb.approve, "").await.status, 200);
+        assert_eq!(a.state(doc).await, DocumentState::Approved);
+        let late = a.http("GET", &mc.approve, &[], "").await;
+        assert!(late.body.contains("no longer waits"), "{}", late.body);
+    }
+);
