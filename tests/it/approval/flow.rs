@@ -98,10 +98,24 @@ both_backends!(
         let done = submit(port, &mail.approve, &page, "bon pour accord").await;
         assert_eq!(done.status, 200, "{}", done.body);
         assert!(done.body.contains("approuvée"), "{}", done.body);
-        assert_eq!(
-            store.document(doc).await.unwrap().summary.state,
-            DocumentState::Approved
-        );
+        // Approved, then posted to the ledger by the running worker.
+        let posted = wait_until(Duration::from_secs(30), || async {
+            store.document(doc).await.unwrap().summary.state == DocumentState::Posted
+        })
+        .await;
+        assert!(posted, "{}", run_log());
+        let history: Vec<DocumentState> = store
+            .document(doc)
+            .await
+            .unwrap()
+            .events
+            .iter()
+            .map(|e| e.to_state)
+            .collect();
+        assert!(history.contains(&DocumentState::Approved), "{history:?}");
+        let entries = store.ledger_entries(None, None).await.unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].body.document, Some(doc));
         // `documents show` tells who decided, from where, and why.
         let show = Command::new(facteur_bin())
             .args(["--config", &ws.join("facteur.toml").display().to_string()])
@@ -181,7 +195,10 @@ both_backends!(
 
         let before = a.smtp.messages().len();
         let small = a.invoice("90.00", None).await;
-        assert_eq!(a.state(small).await, DocumentState::Approved);
+        // Approved by itself, then posted to the ledger by the same run of the stages.
+        assert_eq!(a.state(small).await, DocumentState::Posted);
+        let entries = a.store.ledger_entries(None, None).await.unwrap();
+        assert_eq!(entries.last().and_then(|e| e.body.document), Some(small));
         let audit = a.store.approval_audit(small).await.unwrap();
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0].decision, "auto_approve");
