@@ -1,5 +1,7 @@
 //! `facteur demo`: a temporary workspace on the embedded SQLite store, the demo invoices of
-//! fixtures/demo ingested and read, and what facteur found in each.
+//! fixtures/demo ingested and read, and what facteur found in each; a re-sent copy held as a
+//! duplicate; approval requests; a reviewed invoice approved by itself, posted, paid and written
+//! to a FEC.
 
 use std::path::PathBuf;
 
@@ -102,6 +104,12 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
         resend(&settings, store.clone(), &original, &workspace).await?;
     }
     approval_mail(&settings, store.as_ref(), &config).await?;
+    accept_one(&settings, store.clone()).await?;
+    ledger(&settings, store.as_ref(), &workspace).await?;
+    outln!(
+        "Ledger:  facteur --config {} ledger entries   (ledger balance, ledger verify, export fec --year YYYY --out DIR)",
+        config.display()
+    );
     outln!(
         "\nExplore: facteur --config {} documents list   (or: documents show ID)",
         config.display()
@@ -113,16 +121,180 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// The demo's approval rule: every invoice to one manager (the init template has none active).
+/// The demo's approval rules: the trusted stationer's invoices approve by themselves (recorded
+/// as such), every other invoice goes to one manager (the init template has none active); and
+/// the demo company whose ledger they post to.
 fn add_demo_policy(workspace: &std::path::Path) -> std::io::Result<()> {
+    let config = workspace.join("facteur.toml");
+    let text = std::fs::read_to_string(&config)?;
+    if !text.contains("siren = \"483729109\"") {
+        let company = "[company]\nname = \"Boulangerie Martin (demo)\"\n\
+                       siren = \"483729109\"\nexpense_account = \"6064\"\n";
+        let text = if text.lines().any(|l| l.trim() == "[company]") {
+            text.replacen("[company]\n", company, 1)
+        } else {
+            format!("{text}\n{company}")
+        };
+        std::fs::write(&config, text)?;
+    }
     let pipeline = workspace.join("pipelines/default.toml");
     let text = std::fs::read_to_string(&pipeline)?;
     if text.lines().any(|l| l.trim() == "[[approval.rule]]") {
         return Ok(());
     }
-    let rule = "\n[[approval.rule]]\nname = \"demo\"\n\
-                steps = [ { approvers = [\"manager@example.test\"] } ]\n";
-    std::fs::write(&pipeline, format!("{text}{rule}"))
+    let rules = "\n[[approval.rule]]\nname = \"demo\"\n\
+                 auto_approve_below = \"1000.00\"\ntrusted_suppliers = [\"FR44732829320\"]\n\
+                 steps = [ { approvers = [\"manager@example.test\"] } ]\n";
+    std::fs::write(&pipeline, format!("{text}{rules}"))
+}
+
+/// A person checks the first invoice whose reading was in doubt against the paper and accepts
+/// it: it goes on to approval (the demo's trusted stationer approves by itself) and posting.
+async fn accept_one(
+    settings: &Settings,
+    store: std::sync::Arc<dyn crate::store::Store>,
+) -> CmdResult {
+    use crate::domain::{DocType, DocumentState};
+    let waiting = store
+        .list_documents(Some(DocumentState::NeedsReview), 50)
+        .await
+        .map_err(anyhow::Error::from)?;
+    for d in waiting.iter().rev() {
+        let doc = store.document(d.id).await.map_err(anyhow::Error::from)?;
+        let invoice = doc
+            .extraction
+            .as_ref()
+            .is_some_and(|x| x.invoice.doc_type == DocType::Invoice);
+        if !invoice {
+            continue;
+        }
+        let to = store
+            .review_decide(
+                d.id,
+                DocumentState::NeedsReview,
+                crate::store::review::Decision::Accept,
+                "demo",
+                "read against the paper original",
+                crate::stages::BUILT,
+            )
+            .await
+            .map_err(anyhow::Error::from)?;
+        crate::worker::Worker::new(settings, store.clone())
+            .drain()
+            .await
+            .map_err(anyhow::Error::from)?;
+        let now = store.document(d.id).await.map_err(anyhow::Error::from)?;
+        outln!(
+            "\n── review: {} (document {}) accepted by a person → {to}, then {}",
+            d.file_name,
+            d.id,
+            now.summary.state
+        );
+        break;
+    }
+    Ok(())
+}
+
+/// The ledger part of the flow: an invoice approved by itself was posted; the demo pays it,
+/// writes the FEC of its year and checks the chain.
+async fn ledger(
+    settings: &Settings,
+    store: &dyn crate::store::Store,
+    workspace: &std::path::Path,
+) -> CmdResult {
+    let posted = store
+        .list_documents(Some(crate::domain::DocumentState::Posted), 1)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let Some(doc) = posted.first() else {
+        return Ok(());
+    };
+    let entries = store
+        .ledger_entries(None, None)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let Some(entry) = entries.iter().find(|e| e.body.document == Some(doc.id)) else {
+        return Ok(());
+    };
+    outln!(
+        "\n── ledger: {} (document {}) approved by itself and posted as {}",
+        doc.file_name,
+        doc.id,
+        entry.entry_number()
+    );
+    for l in &entry.body.lines {
+        outln!(
+            "  {:<8} {:<16} {:>12} {:>12}",
+            l.account.as_str(),
+            l.auxiliary.as_ref().map(|a| a.code.as_str()).unwrap_or(""),
+            crate::ledger::fec::amount(l.debit),
+            crate::ledger::fec::amount(l.credit)
+        );
+    }
+    // What the invoice owes the supplier: its credit on 401.
+    let gross: rust_decimal::Decimal = entry
+        .body
+        .lines
+        .iter()
+        .filter(|l| l.account.as_str() == crate::ledger::account::pcg::SUPPLIERS)
+        .map(|l| l.credit)
+        .sum();
+    let company = &settings.company;
+    let paid_on = entry.body.date;
+    let payment = store
+        .pay(
+            doc.id,
+            gross,
+            paid_on,
+            Some("VIR-DEMO-1"),
+            company.fiscal_year_start_month,
+        )
+        .await
+        .map_err(anyhow::Error::from)?;
+    outln!(
+        "paid {} as {}{}",
+        crate::ledger::fec::amount(gross),
+        payment.entry.entry_number(),
+        payment
+            .matched
+            .map(|c| format!(", lettered {c}: the document is paid"))
+            .unwrap_or_default()
+    );
+    let year = payment.entry.fiscal_year;
+    let dir = workspace.join("exports");
+    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+    let siren = company
+        .siren
+        .as_ref()
+        .map(|s| s.as_str())
+        .unwrap_or("000000000");
+    let year_end = chrono::NaiveDate::from_ymd_opt(year, company.fiscal_year_start_month, 1)
+        .and_then(|d| d.checked_add_months(chrono::Months::new(12)))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(paid_on);
+    let path = dir.join(crate::ledger::fec::file_name(siren, year_end));
+    let of_year: Vec<_> = store
+        .ledger_entries(None, None)
+        .await
+        .map_err(anyhow::Error::from)?
+        .into_iter()
+        .filter(|e| e.fiscal_year == year)
+        .collect();
+    std::fs::write(
+        &path,
+        crate::ledger::fec::write(&of_year, &crate::ledger::Chart::pcg()),
+    )
+    .map_err(anyhow::Error::from)?;
+    outln!("FEC of {year}: {}", path.display());
+    match store.verify_chain().await.map_err(anyhow::Error::from)? {
+        crate::store::ledger::ChainCheck::Holds { entries } => {
+            outln!("ledger verify: the hash chain holds ({entries} entries)")
+        }
+        crate::store::ledger::ChainCheck::Broken { number, why, .. } => {
+            outln!("ledger verify: broken at {number}: {why}")
+        }
+    }
+    Ok(())
 }
 
 /// The approval requests the demo queued: sent when `[smtp]` is configured, else the first
