@@ -551,6 +551,21 @@ impl LedgerStore for SqlStore {
         if open <= Decimal::ZERO {
             return Err(invalid("nothing is open on it".into()));
         }
+        // D6: an IBAN the supplier never used, or another supplier's, holds the payment until
+        // a person has looked (`review not-duplicate` overrides the finding).
+        let held: Option<String> = sql(
+            "SELECT evidence FROM duplicate_findings WHERE document_id = $1 AND rule = 'D6' \
+             AND overridden_by IS NULL",
+        )
+        .bind(document.0)
+        .scalar(&mut tx, "reading vendor-master alerts")
+        .await?;
+        if let Some(why) = held {
+            return Err(invalid(format!(
+                "payment held: {why} (D6): confirm the IBAN with the supplier; a person's \
+                 override of the finding releases it"
+            )));
+        }
         if amount > open {
             return Err(invalid(format!(
                 "{amount} is more than the {open} still open"

@@ -471,3 +471,46 @@ both_backends!(
         assert_eq!(store.ledger_entries(None, None).await.unwrap().len(), 4);
     }
 );
+
+both_backends!(
+    a_payment_to_an_iban_in_doubt_is_held_until_a_person_clears_it,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let doc = store
+            .intake(&crate::store::raw(b"%PDF d6", "d6.pdf"))
+            .await
+            .unwrap()
+            .document();
+        let mut body = purchase("D6-1", 4, dec!(100)).body().clone();
+        body.document = Some(doc);
+        store
+            .post_entry(&NewEntry::new(body, "ap-d6").unwrap(), 1)
+            .await
+            .unwrap();
+        try_exec(
+            &db,
+            &format!(
+                "INSERT INTO duplicate_findings (document_id, of_document, rule, verdict, \
+                 priority, evidence, found_at) VALUES ({0}, {0}, 'D6', 'review', 'high', \
+                 'IBAN FR7630006000011234567890189 was never used by this supplier', \
+                 '2026-03-05T00:00:00Z')",
+                doc.0
+            ),
+        )
+        .await
+        .unwrap();
+        let held = store.pay(doc, dec!(10), day(20), None, 1).await;
+        assert!(
+            matches!(&held, Err(StoreError::Invalid(m)) if m.contains("payment held") && m.contains("never used")),
+            "{held:?}"
+        );
+        try_exec(
+            &db,
+            "UPDATE duplicate_findings SET overridden_by = 'alice', override_reason = 'called the supplier'",
+        )
+        .await
+        .unwrap();
+        let paid = store.pay(doc, dec!(10), day(20), None, 1).await.unwrap();
+        assert_eq!(paid.open_after, dec!(110.00));
+    }
+);
