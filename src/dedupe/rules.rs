@@ -64,6 +64,19 @@ pub enum Rule {
     D8,
 }
 
+impl Rule {
+    pub const ALL: [Rule; 8] = [
+        Rule::D1,
+        Rule::D2,
+        Rule::D3,
+        Rule::D4,
+        Rule::D5,
+        Rule::D6,
+        Rule::D7,
+        Rule::D8,
+    ];
+}
+
 /// How sure a review finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

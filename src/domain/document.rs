@@ -222,7 +222,8 @@ impl DocumentState {
                     PendingApproval,
                     Approved | Rejected | Failed | Duplicate | DuplicateSuspected
                 )
-                | (Approved, Posted | Failed)
+                // Held before posting: a copy of an invoice already booked.
+                | (Approved, Posted | Failed | DuplicateSuspected)
                 | (Posted, Exported | Paid)
                 | (Exported, Paid)
         )

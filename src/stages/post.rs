@@ -2,11 +2,14 @@
 //! deductible VAT per rate, Cr the supplier's auxiliary account) and the document moves to
 //! `posted`, both in the job's transaction. Its idempotency key is the document, so a retried or
 //! repeated posting can never book it twice. An invoice the ledger cannot take (totals that do
-//! not add up, a currency without a rate) fails alone, with the reason.
+//! not add up, a currency without a rate) fails alone, with the reason. The strong duplicate
+//! rules run once more first, against what is already booked.
 
 use crate::config::CompanySettings;
-use crate::domain::DocumentState;
+use crate::dedupe::rules::Candidate;
+use crate::domain::{DocumentId, DocumentState};
 use crate::ledger::ap::purchase_entry;
+use crate::store::duplicates::DedupeEffects;
 use crate::store::ledger::Posting;
 use crate::store::{Effects, Job, Transition};
 
@@ -20,7 +23,67 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
             job.document
         )));
     };
+    if let Some(held) = recheck(ctx, job, &x).await? {
+        return Ok(held);
+    }
     Ok(decide(job, &x.invoice, &ctx.company))
+}
+
+/// The duplicate rules once more before the ledger: an invoice that is a copy of one already
+/// posted or paid (and that no person declared distinct) goes back to the review queue instead
+/// of being booked twice. Only the strong rules (blocks, high-priority reviews) hold it here: the
+/// weak ones were a person's to weigh at intake.
+async fn recheck(
+    ctx: &StageContext,
+    job: &Job,
+    x: &crate::domain::Extraction,
+) -> Result<Option<Transition>, StageError> {
+    use crate::dedupe::rules::{decide as rules, History, Priority, Verdict};
+    let store = &ctx.store;
+    let candidate = Candidate::of(job.document, x);
+    let earlier = store
+        .duplicate_candidates(&candidate, ctx.dedupe.window_days)
+        .await?;
+    let cleared: Vec<DocumentId> = store
+        .duplicates_of(job.document)
+        .await?
+        .into_iter()
+        .filter(|d| d.overridden_by.is_some())
+        .map(|d| d.of)
+        .collect();
+    let mut booked = Vec::new();
+    for c in earlier.iter().filter(|c| !cleared.contains(&c.document)) {
+        let state = store.document(c.document).await?.summary.state;
+        if matches!(
+            state,
+            DocumentState::Posted | DocumentState::Exported | DocumentState::Paid
+        ) {
+            booked.push(c.clone());
+        }
+    }
+    let findings: Vec<_> = rules(&candidate, &booked, &History::default(), &ctx.dedupe)
+        .into_iter()
+        .filter(|f| matches!(f.verdict, Verdict::Block | Verdict::Review(Priority::High)))
+        .collect();
+    if findings.is_empty() {
+        return Ok(None);
+    }
+    let what: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{:?} of document {}: {}", f.rule, f.of, f.evidence))
+        .collect();
+    Ok(Some(Transition {
+        to: DocumentState::DuplicateSuspected,
+        reason: format!("held before posting: {}", what.join("; ")),
+        next: None,
+        effects: Effects::Dedupe(Box::new(DedupeEffects {
+            candidate,
+            findings,
+            handovers: Vec::new(),
+            compared: earlier.iter().map(|c| c.document).collect(),
+            thresholds: ctx.dedupe,
+        })),
+    }))
 }
 
 /// Pure: the entry an approved invoice posts, or why it cannot.

@@ -348,18 +348,10 @@ fn window(p: &Candidate, days: i64) -> (Option<NaiveDate>, Option<NaiveDate>) {
 }
 
 fn parse_rule(s: &str) -> Result<Rule, StoreError> {
-    [
-        Rule::D1,
-        Rule::D2,
-        Rule::D3,
-        Rule::D4,
-        Rule::D5,
-        Rule::D7,
-        Rule::D8,
-    ]
-    .into_iter()
-    .find(|r| format!("{r:?}") == s)
-    .ok_or_else(|| StoreError::Corrupt(format!("duplicate rule '{s}'")))
+    Rule::ALL
+        .into_iter()
+        .find(|r| format!("{r:?}") == s)
+        .ok_or_else(|| StoreError::Corrupt(format!("duplicate rule '{s}'")))
 }
 
 fn parse_priority(s: &str) -> Option<Priority> {
@@ -457,5 +449,17 @@ impl DuplicateStore for SqlStore {
             })
         })
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_reads_back_as_stored() {
+        for r in Rule::ALL {
+            assert_eq!(parse_rule(&format!("{r:?}")).unwrap(), r);
+        }
     }
 }

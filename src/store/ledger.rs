@@ -551,6 +551,23 @@ impl LedgerStore for SqlStore {
         if open <= Decimal::ZERO {
             return Err(invalid("nothing is open on it".into()));
         }
+        // A finding no person has overridden holds the payment: an IBAN the supplier never
+        // used, or another supplier's (D6), or a copy found since (the rules ran again).
+        let held: Option<Row> = sql(
+            "SELECT rule, evidence FROM duplicate_findings WHERE document_id = $1 \
+             AND overridden_by IS NULL ORDER BY id LIMIT 1",
+        )
+        .bind(document.0)
+        .fetch_optional(&mut tx, "reading standing findings")
+        .await?;
+        if let Some(r) = held {
+            return Err(invalid(format!(
+                "payment held: {} ({}): a person's override of the finding releases it \
+                 (for an IBAN, confirm it with the supplier first)",
+                r.get::<String>("evidence")?,
+                r.get::<String>("rule")?
+            )));
+        }
         if amount > open {
             return Err(invalid(format!(
                 "{amount} is more than the {open} still open"

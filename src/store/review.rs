@@ -223,7 +223,10 @@ impl ReviewStore for SqlStore {
             _ => to,
         };
         move_document(&mut tx, document, seen, to, &why, now).await?;
-        if decision == Decision::NotDuplicate {
+        // Declaring the suspicion unfounded overrides its findings, as `not-duplicate` does.
+        if decision == Decision::NotDuplicate
+            || (decision == Decision::Accept && seen == DocumentState::DuplicateSuspected)
+        {
             override_findings(&mut tx, document, by, reason, now).await?;
         }
         if let Some(next) = to.next_stage().filter(|s| built.contains(s)) {

@@ -471,3 +471,136 @@ both_backends!(
         assert_eq!(store.ledger_entries(None, None).await.unwrap().len(), 4);
     }
 );
+
+both_backends!(
+    a_payment_to_an_iban_in_doubt_is_held_until_a_person_clears_it,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let doc = store
+            .intake(&crate::store::raw(b"%PDF d6", "d6.pdf"))
+            .await
+            .unwrap()
+            .document();
+        let mut body = purchase("D6-1", 4, dec!(100)).body().clone();
+        body.document = Some(doc);
+        store
+            .post_entry(&NewEntry::new(body, "ap-d6").unwrap(), 1)
+            .await
+            .unwrap();
+        try_exec(
+            &db,
+            &format!(
+                "INSERT INTO duplicate_findings (document_id, of_document, rule, verdict, \
+                 priority, evidence, found_at) VALUES ({0}, {0}, 'D6', 'review', 'high', \
+                 'IBAN FR7630006000011234567890189 was never used by this supplier', \
+                 '2026-03-05T00:00:00Z')",
+                doc.0
+            ),
+        )
+        .await
+        .unwrap();
+        let held = store.pay(doc, dec!(10), day(20), None, 1).await;
+        assert!(
+            matches!(&held, Err(StoreError::Invalid(m)) if m.contains("payment held") && m.contains("never used")),
+            "{held:?}"
+        );
+        try_exec(
+            &db,
+            "UPDATE duplicate_findings SET overridden_by = 'alice', override_reason = 'called the supplier'",
+        )
+        .await
+        .unwrap();
+        let paid = store.pay(doc, dec!(10), day(20), None, 1).await.unwrap();
+        assert_eq!(paid.open_after, dec!(110.00));
+    }
+);
+
+both_backends!(
+    a_copy_of_a_booked_invoice_is_held_before_posting,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = db.dir.path().join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        let config = ws.join("facteur.toml");
+        std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", db.url)).unwrap();
+        let settings = facteur::config::Settings::load(&config, false).unwrap();
+        let ingest = |name: &str, bytes: Vec<u8>| {
+            let path = ws.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let out = std::process::Command::new(facteur_bin())
+                .args([
+                    "--config",
+                    &config.display().to_string(),
+                    "ingest",
+                    "--quiet",
+                ])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(out.status.code().is_some_and(|c| c <= 1));
+        };
+        let approve_and_run = |id: facteur::domain::DocumentId| {
+            let (db, store, settings) = (&db, store.clone(), &settings);
+            async move {
+                try_exec(
+                    db,
+                    &format!(
+                        "UPDATE documents SET state = 'approved' WHERE id = {}",
+                        id.0
+                    ),
+                )
+                .await
+                .unwrap();
+                store.backfill(facteur::stages::BUILT).await.unwrap();
+                facteur::worker::Worker::new(settings, store.clone())
+                    .drain()
+                    .await
+                    .unwrap();
+            }
+        };
+        let pdf = invoice_pdf("FA-2026-0099", "100,00", "20,00", "120,00");
+        ingest("a.pdf", pdf.clone());
+        let first = store.list_documents(None, 1).await.unwrap()[0].id;
+        approve_and_run(first).await;
+        assert_eq!(
+            store.document(first).await.unwrap().summary.state,
+            DocumentState::Posted
+        );
+        // The same invoice again, approved without its duplicate finding (as an earlier version
+        // without duplicate detection would have let it through).
+        let mut copy = pdf;
+        copy.extend_from_slice(b"\n% forwarded\n");
+        ingest("b.pdf", copy);
+        let second = store.list_documents(None, 1).await.unwrap()[0].id;
+        assert_ne!(first, second);
+        try_exec(
+            &db,
+            &format!(
+                "DELETE FROM duplicate_findings WHERE document_id = {}",
+                second.0
+            ),
+        )
+        .await
+        .unwrap();
+        approve_and_run(second).await;
+        let doc = store.document(second).await.unwrap();
+        assert_eq!(
+            doc.summary.state,
+            DocumentState::DuplicateSuspected,
+            "{:?}",
+            doc.summary.reason
+        );
+        assert!(doc
+            .summary
+            .reason
+            .unwrap()
+            .starts_with("held before posting"));
+        assert_eq!(doc.duplicates.len(), 1);
+        assert_eq!(doc.duplicates[0].of, first);
+        assert_eq!(
+            store.ledger_entries(None, None).await.unwrap().len(),
+            1,
+            "booked once"
+        );
+    }
+);
