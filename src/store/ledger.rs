@@ -196,17 +196,24 @@ fn refused(e: LedgerError) -> StoreError {
     }
 }
 
+/// Serialises postings (numbering, the chain, open amounts): SQLite's write transaction already
+/// does; PostgreSQL takes an advisory lock until the transaction ends (re-entrant within it).
+async fn lock_ledger(tx: &mut Tx) -> Result<(), StoreError> {
+    if tx.is_pg() {
+        sql("SELECT pg_advisory_xact_lock(hashtext('facteur:ledger'))")
+            .fetch_optional(&mut *tx, "locking the ledger")
+            .await?;
+    }
+    Ok(())
+}
+
 /// Posts inside the caller's transaction (a stage's unit of work, or `post_entry`'s own).
 pub(crate) async fn post(
     tx: &mut Tx,
     entry: &NewEntry,
     fiscal_start_month: u32,
 ) -> Result<PostedEntry, StoreError> {
-    if tx.is_pg() {
-        sql("SELECT pg_advisory_xact_lock(hashtext('facteur:ledger'))")
-            .fetch_optional(&mut *tx, "locking the ledger")
-            .await?;
-    }
+    lock_ledger(tx).await?;
     let b = entry.body();
     let content = content_hash(b);
     let earlier: Option<Row> =
@@ -518,11 +525,7 @@ impl LedgerStore for SqlStore {
             reference.unwrap_or("")
         );
         let mut tx = self.db.begin_write("starting a payment").await?;
-        if tx.is_pg() {
-            sql("SELECT pg_advisory_xact_lock(hashtext('facteur:ledger'))")
-                .fetch_optional(&mut tx, "locking the ledger")
-                .await?;
-        }
+        lock_ledger(&mut tx).await?;
         let lines = supplier_lines(&mut tx, document).await?;
         let open: Decimal = lines.iter().map(|l| l.4 - l.3).sum();
         let replay: Option<i64> = sql("SELECT id FROM ledger_entries WHERE posting_key = $1")
