@@ -81,6 +81,9 @@ pub trait LedgerStore: Send + Sync {
     /// Locks the period up to `date` (inclusive): nothing can be posted in it any more.
     async fn lock_period(&self, date: NaiveDate, by: &str) -> Result<(), StoreError>;
 
+    /// What is still owed on each posted document: Σ of its supplier lines (401), when positive.
+    async fn open_items(&self) -> Result<Vec<(DocumentId, Decimal)>, StoreError>;
+
     /// Entries dated from `from` to `to` not yet exported in `format` (every one when `again`).
     async fn entries_to_export(
         &self,
@@ -665,6 +668,28 @@ impl LedgerStore for SqlStore {
             matched,
             replayed: false,
         })
+    }
+
+    async fn open_items(&self) -> Result<Vec<(DocumentId, Decimal)>, StoreError> {
+        let mut open: BTreeMap<i64, Decimal> = BTreeMap::new();
+        for r in sql(
+            "SELECT e.document_id, l.debit, l.credit FROM ledger_lines l \
+             JOIN ledger_entries e ON e.id = l.entry_id \
+             WHERE e.document_id IS NOT NULL AND l.account = $1",
+        )
+        .bind(crate::ledger::account::pcg::SUPPLIERS)
+        .fetch_all(&self.db, "reading open items")
+        .await?
+        {
+            let doc: i64 = r.get("document_id")?;
+            *open.entry(doc).or_default() +=
+                r.money("credit")?.unwrap_or_default() - r.money("debit")?.unwrap_or_default();
+        }
+        Ok(open
+            .into_iter()
+            .filter(|(_, o)| *o > Decimal::ZERO)
+            .map(|(d, o)| (DocumentId(d), o))
+            .collect())
     }
 
     async fn entries_to_export(
