@@ -137,6 +137,105 @@ pub async fn pay(cli: &Cli, args: &PayArgs) -> CmdResult {
     Ok(())
 }
 
+#[derive(Debug, clap::Args)]
+pub struct PayRunArgs {
+    /// Execution date of the transfers (and of the payments booked).
+    #[arg(long)]
+    pub date: NaiveDate,
+    /// Pay what is due on or before this date [default: the execution date].
+    #[arg(long)]
+    pub due_by: Option<NaiveDate>,
+    /// Folder to write the pain.001 file into.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `facteur pay-run`: every posted invoice due by then, in euros, with a supplier IBAN and no
+/// finding a person has not cleared, is paid by SEPA transfer: the payments are booked (bank
+/// journal, lettered) and the pain.001.001.03 order for the bank is written. What is held or
+/// cannot be paid is listed with why.
+pub async fn pay_run(cli: &Cli, args: &PayRunArgs) -> CmdResult {
+    use crate::ledger::sepa::{self, Debtor, Transfer};
+    let (settings, store) = open(cli).await?;
+    let company = &settings.company;
+    let Some(iban) = company.iban.clone() else {
+        return Err(Failure::Config(
+            "a payment run debits the company's account: add iban = \"FR76…\" (and bic) under [company] in facteur.toml".into(),
+        ));
+    };
+    let due_by = args.due_by.unwrap_or(args.date);
+    let now = crate::domain::now_micros();
+    let run_id = format!("RUN-{}", now.format("%Y%m%d%H%M%S"));
+    let mut transfers = Vec::new();
+    for (doc, open_amount) in store.open_items().await.map_err(other)? {
+        let d = store.document(doc).await.map_err(other)?;
+        let Some(x) = d.extraction else { continue };
+        let inv = &x.invoice;
+        let skip = |why: String| outln!("document {doc}: not paid: {why}");
+        if inv
+            .due_date
+            .or(inv.issue_date)
+            .is_some_and(|due| due > due_by)
+        {
+            continue;
+        }
+        let Some(to) = inv.seller.iban.clone() else {
+            skip("the invoice shows no IBAN".into());
+            continue;
+        };
+        if inv.currency.unwrap_or(company.currency) != crate::domain::Currency::EUR {
+            skip("SEPA transfers are in euros".into());
+            continue;
+        }
+        let reference = inv
+            .number
+            .clone()
+            .unwrap_or_else(|| format!("DOC{}", doc.0));
+        match store
+            .pay(
+                doc,
+                open_amount,
+                args.date,
+                Some(&run_id),
+                company.fiscal_year_start_month,
+            )
+            .await
+        {
+            Ok(_) => transfers.push(Transfer {
+                document: doc,
+                creditor: inv.seller.name.clone().unwrap_or_default(),
+                iban: to,
+                amount: open_amount,
+                reference,
+            }),
+            Err(crate::store::StoreError::Invalid(why)) => skip(why),
+            Err(e) => return Err(other(e)),
+        }
+    }
+    if transfers.is_empty() {
+        outln!("nothing to pay by {due_by}");
+        return Ok(());
+    }
+    let debtor = Debtor {
+        name: company.name.clone(),
+        iban,
+        bic: company.bic.clone(),
+    };
+    let xml = sepa::write(&run_id, now, args.date, &debtor, &transfers).map_err(other)?;
+    std::fs::create_dir_all(&args.out).map_err(other)?;
+    let path = args.out.join(format!("pain001-{run_id}.xml"));
+    std::fs::write(&path, xml).map_err(other)?;
+    let total: rust_decimal::Decimal = transfers.iter().map(|t| t.amount).sum();
+    outln!(
+        "{} transfer(s), {} EUR, booked as paid on {}; order for the bank: {}",
+        transfers.len(),
+        fec::amount(total),
+        args.date,
+        path.display()
+    );
+    Ok(())
+}
+
 async fn open(cli: &Cli) -> Result<(crate::config::Settings, std::sync::Arc<dyn Store>), Failure> {
     let settings = load_settings(cli, true)?;
     init_logging(cli, Some(&settings));

@@ -94,6 +94,9 @@ pub enum Command {
     Ledger(ledger::Command),
     /// Pay a posted invoice (bank journal); paid in full, its lines get a matching code.
     Pay(ledger::PayArgs),
+    /// Pay every posted invoice due by a date by SEPA transfer: book the payments, write the
+    /// pain.001 order for the bank.
+    PayRun(ledger::PayRunArgs),
     /// Exports for accounting: the FEC of a fiscal year, journal CSVs (generic, Xero, QuickBooks).
     #[command(subcommand)]
     Export(ledger::ExportCommand),
@@ -233,6 +236,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Ledger(cmd) => ledger::run(&cli, cmd).await,
         Command::Export(cmd) => ledger::export(&cli, cmd).await,
         Command::Pay(args) => ledger::pay(&cli, args).await,
+        Command::PayRun(args) => ledger::pay_run(&cli, args).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Mail(MailCommand::Status { json }) => {
             let settings = load_settings(&cli, false)?;

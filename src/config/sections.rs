@@ -286,6 +286,11 @@ pub struct CompanySettings {
     /// Expense account of a supplier invoice nothing else classifies (PCG 606).
     #[serde(default = "default_expense_account")]
     pub expense_account: crate::ledger::AccountNumber,
+    /// The account supplier invoices are paid from (`facteur pay-run`).
+    #[serde(default)]
+    pub iban: Option<crate::domain::Iban>,
+    #[serde(default)]
+    pub bic: Option<crate::domain::Bic>,
     /// VAT rate (percent) the company self-assesses on a reverse-charge purchase.
     #[serde(default = "default_reverse_charge_rate")]
     pub reverse_charge_rate: rust_decimal::Decimal,
@@ -317,6 +322,8 @@ impl Default for CompanySettings {
             fiscal_year_start_month: default_fiscal_year_start_month(),
             expense_account: default_expense_account(),
             reverse_charge_rate: default_reverse_charge_rate(),
+            iban: None,
+            bic: None,
         }
     }
 }

@@ -84,31 +84,11 @@ pub fn opening_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::DateTime;
     use rust_decimal_macros::dec;
 
     fn posted(lines: Vec<Line>) -> PostedEntry {
         let d = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-        PostedEntry {
-            id: 1,
-            fiscal_year: 2026,
-            number: 1,
-            validated_at: DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
-            body: EntryBody {
-                journal: Journal::Purchases,
-                date: d,
-                label: "x".into(),
-                piece_ref: "x".into(),
-                piece_date: d,
-                currency: Currency::EUR,
-                document: None,
-                reverses: None,
-                lines,
-            },
-            prev_hash: String::new(),
-            hash: String::new(),
-            matches: Vec::new(),
-        }
+        PostedEntry::sample(1, Journal::Purchases, d, lines)
     }
 
     #[test]

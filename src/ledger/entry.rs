@@ -296,6 +296,38 @@ impl PostedEntry {
 }
 
 #[cfg(test)]
+impl PostedEntry {
+    /// A posted entry for the tests of what reads the book: numbered `id`, validated 8 days
+    /// after `date`, labelled "ACME, FA-1" with piece "FA|1".
+    pub(crate) fn sample(id: i64, journal: Journal, date: NaiveDate, lines: Vec<Line>) -> Self {
+        let validated = date + chrono::Duration::days(8);
+        PostedEntry {
+            id,
+            fiscal_year: 2026,
+            number: id,
+            validated_at: validated
+                .and_hms_opt(12, 0, 0)
+                .unwrap_or_default()
+                .and_utc(),
+            body: EntryBody {
+                journal,
+                date,
+                label: "ACME, FA-1".into(),
+                piece_ref: "FA|1".into(),
+                piece_date: date,
+                currency: Currency::EUR,
+                document: None,
+                reverses: None,
+                lines,
+            },
+            prev_hash: String::new(),
+            hash: String::new(),
+            matches: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;

@@ -171,43 +171,27 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Currency;
-    use crate::ledger::entry::{Auxiliary, EntryBody, Journal, Line};
+    use crate::ledger::entry::{Auxiliary, Journal, Line};
     use crate::ledger::AccountNumber;
-    use chrono::{DateTime, NaiveDate};
+    use chrono::NaiveDate;
     use rust_decimal_macros::dec;
 
     fn entry() -> PostedEntry {
-        let d = NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
         let acc = |n: &str| AccountNumber::parse(n).unwrap();
-        PostedEntry {
-            id: 1,
-            fiscal_year: 2026,
-            number: 7,
-            validated_at: DateTime::from_timestamp(1_774_000_000, 0).unwrap(),
-            body: EntryBody {
-                journal: Journal::Purchases,
-                date: d,
-                label: "ACME, FA-1".into(),
-                piece_ref: "FA-1".into(),
-                piece_date: d,
-                currency: Currency::EUR,
-                document: None,
-                reverses: None,
-                lines: vec![
-                    Line::debit(acc("606"), "ACME FA-1", dec!(100)),
-                    Line::debit(acc("44566"), "TVA ACME FA-1", dec!(20)),
-                    Line::credit(acc("401"), "ACME FA-1", dec!(120)).with_auxiliary(Auxiliary::of(
-                        'F',
-                        "732829320",
-                        "ACME",
-                    )),
-                ],
-            },
-            prev_hash: String::new(),
-            hash: String::new(),
-            matches: Vec::new(),
-        }
+        PostedEntry::sample(
+            7,
+            Journal::Purchases,
+            NaiveDate::from_ymd_opt(2026, 3, 12).unwrap(),
+            vec![
+                Line::debit(acc("606"), "ACME FA-1", dec!(100)),
+                Line::debit(acc("44566"), "TVA ACME FA-1", dec!(20)),
+                Line::credit(acc("401"), "ACME FA-1", dec!(120)).with_auxiliary(Auxiliary::of(
+                    'F',
+                    "732829320",
+                    "ACME",
+                )),
+            ],
+        )
     }
 
     fn rows(f: Format) -> Vec<Vec<String>> {

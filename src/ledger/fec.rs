@@ -102,34 +102,17 @@ fn text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Currency;
-    use crate::ledger::entry::{Auxiliary, EntryBody, Line};
+    use crate::ledger::entry::{Auxiliary, Line};
     use crate::ledger::AccountNumber;
-    use chrono::DateTime;
     use rust_decimal_macros::dec;
 
-    fn entry(id: i64, journal: Journal, label: &str, lines: Vec<Line>) -> PostedEntry {
-        let d = NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
-        PostedEntry {
+    fn entry(id: i64, journal: Journal, lines: Vec<Line>) -> PostedEntry {
+        PostedEntry::sample(
             id,
-            fiscal_year: 2026,
-            number: id,
-            validated_at: DateTime::from_timestamp(1_774_000_000 + id, 0).unwrap(),
-            body: EntryBody {
-                journal,
-                date: d,
-                label: label.into(),
-                piece_ref: "FA|1".into(),
-                piece_date: d,
-                currency: Currency::EUR,
-                document: None,
-                reverses: None,
-                lines,
-            },
-            prev_hash: String::new(),
-            hash: String::new(),
-            matches: Vec::new(),
-        }
+            journal,
+            NaiveDate::from_ymd_opt(2026, 3, 12).unwrap(),
+            lines,
+        )
     }
 
     #[test]
@@ -138,7 +121,6 @@ mod tests {
         let purchase = entry(
             2,
             Journal::Purchases,
-            "ACME",
             vec![
                 Line::debit(acc("6064"), "ACME\tFA 1", dec!(1234.5)),
                 Line::credit(acc("401"), "ACME\nFA 1", dec!(1234.50))
@@ -148,7 +130,6 @@ mod tests {
         let opening = entry(
             9,
             Journal::Opening,
-            "AN",
             vec![
                 Line::debit(acc("512"), "AN", dec!(10)),
                 Line::credit(acc("401"), "AN", dec!(10)),

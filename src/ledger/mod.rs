@@ -10,6 +10,7 @@
 //! | `close.rs` | year-end: the opening entry of the next year |
 //! | `company.rs` | the company's own checks: an invoice addressed to us |
 //! | `export.rs` | journal CSVs for accounting software: generic, Xero, QuickBooks |
+//! | `sepa.rs` | SEPA credit transfer orders (pain.001.001.03) for payment runs |
 //! | `fec.rs` | the Fichier des écritures comptables (article A47 A-1 LPF) |
 
 pub mod account;
@@ -20,6 +21,7 @@ pub mod company;
 pub mod entry;
 pub mod export;
 pub mod fec;
+pub mod sepa;
 
 pub use account::{AccountNumber, Chart};
 pub use entry::{Journal, LedgerError, Line, LineMatch, NewEntry, PostedEntry};

@@ -81,6 +81,9 @@ pub trait LedgerStore: Send + Sync {
     /// Locks the period up to `date` (inclusive): nothing can be posted in it any more.
     async fn lock_period(&self, date: NaiveDate, by: &str) -> Result<(), StoreError>;
 
+    /// What is still owed on each posted document: Σ of its supplier lines (401), when positive.
+    async fn open_items(&self) -> Result<Vec<(DocumentId, Decimal)>, StoreError>;
+
     /// Entries dated from `from` to `to` not yet exported in `format` (every one when `again`).
     async fn entries_to_export(
         &self,
@@ -196,17 +199,24 @@ fn refused(e: LedgerError) -> StoreError {
     }
 }
 
+/// Serialises postings (numbering, the chain, open amounts): SQLite's write transaction already
+/// does; PostgreSQL takes an advisory lock until the transaction ends (re-entrant within it).
+async fn lock_ledger(tx: &mut Tx) -> Result<(), StoreError> {
+    if tx.is_pg() {
+        sql("SELECT pg_advisory_xact_lock(hashtext('facteur:ledger'))")
+            .fetch_optional(&mut *tx, "locking the ledger")
+            .await?;
+    }
+    Ok(())
+}
+
 /// Posts inside the caller's transaction (a stage's unit of work, or `post_entry`'s own).
 pub(crate) async fn post(
     tx: &mut Tx,
     entry: &NewEntry,
     fiscal_start_month: u32,
 ) -> Result<PostedEntry, StoreError> {
-    if tx.is_pg() {
-        sql("SELECT pg_advisory_xact_lock(hashtext('facteur:ledger'))")
-            .fetch_optional(&mut *tx, "locking the ledger")
-            .await?;
-    }
+    lock_ledger(tx).await?;
     let b = entry.body();
     let content = content_hash(b);
     let earlier: Option<Row> =
@@ -518,11 +528,7 @@ impl LedgerStore for SqlStore {
             reference.unwrap_or("")
         );
         let mut tx = self.db.begin_write("starting a payment").await?;
-        if tx.is_pg() {
-            sql("SELECT pg_advisory_xact_lock(hashtext('facteur:ledger'))")
-                .fetch_optional(&mut tx, "locking the ledger")
-                .await?;
-        }
+        lock_ledger(&mut tx).await?;
         let lines = supplier_lines(&mut tx, document).await?;
         let open: Decimal = lines.iter().map(|l| l.4 - l.3).sum();
         let replay: Option<i64> = sql("SELECT id FROM ledger_entries WHERE posting_key = $1")
@@ -662,6 +668,28 @@ impl LedgerStore for SqlStore {
             matched,
             replayed: false,
         })
+    }
+
+    async fn open_items(&self) -> Result<Vec<(DocumentId, Decimal)>, StoreError> {
+        let mut open: BTreeMap<i64, Decimal> = BTreeMap::new();
+        for r in sql(
+            "SELECT e.document_id, l.debit, l.credit FROM ledger_lines l \
+             JOIN ledger_entries e ON e.id = l.entry_id \
+             WHERE e.document_id IS NOT NULL AND l.account = $1",
+        )
+        .bind(crate::ledger::account::pcg::SUPPLIERS)
+        .fetch_all(&self.db, "reading open items")
+        .await?
+        {
+            let doc: i64 = r.get("document_id")?;
+            *open.entry(doc).or_default() +=
+                r.money("credit")?.unwrap_or_default() - r.money("debit")?.unwrap_or_default();
+        }
+        Ok(open
+            .into_iter()
+            .filter(|(_, o)| *o > Decimal::ZERO)
+            .map(|(d, o)| (DocumentId(d), o))
+            .collect())
     }
 
     async fn entries_to_export(

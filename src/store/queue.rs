@@ -460,43 +460,31 @@ impl QueueStore for SqlStore {
         let mut queued = 0;
         for state in DocumentState::ALL {
             // A check made while a document waits runs once per stay: any job of it for this
-            // state, even finished, means it ran.
-            if let Some(stage) = state.check_while_waiting().filter(|s| stages.contains(s)) {
+            // state, even finished, means it ran. A next stage is queued when none is open.
+            let wanted = [
+                (state.check_while_waiting(), "AND j.for_state = $2"),
+                (state.next_stage(), "AND j.status IN ('queued', 'running')"),
+            ];
+            for (stage, already) in wanted {
+                let Some(stage) = stage.filter(|s| stages.contains(s)) else {
+                    continue;
+                };
                 let mut tx = self.db.begin_write("starting a backfill").await?;
-                queued += sql(
+                queued += sql(format!(
                     "INSERT INTO jobs (document_id, stage, for_state, status, attempts, \
                      run_after, created_at, updated_at) \
                      SELECT d.id, $1, $2, 'queued', 0, $3, $3, $3 FROM documents d \
                      WHERE d.state = $2 AND NOT EXISTS (SELECT 1 FROM jobs j \
-                     WHERE j.document_id = d.id AND j.stage = $1 AND j.for_state = $2) \
-                     ON CONFLICT DO NOTHING",
-                )
+                     WHERE j.document_id = d.id AND j.stage = $1 {already}) \
+                     ON CONFLICT DO NOTHING"
+                ))
                 .bind(stage.as_str())
                 .bind(state.as_str())
                 .bind(now)
-                .execute(&mut tx, "queueing checks of waiting documents")
+                .execute(&mut tx, "queueing parked documents")
                 .await?;
                 tx.commit("committing a backfill").await?;
             }
-            let Some(stage) = state.next_stage().filter(|s| stages.contains(s)) else {
-                continue;
-            };
-            let mut tx = self.db.begin_write("starting a backfill").await?;
-            queued += sql(
-                "INSERT INTO jobs (document_id, stage, for_state, status, attempts, \
-                           run_after, created_at, updated_at) \
-                           SELECT d.id, $1, $2, 'queued', 0, $3, $3, $3 FROM documents d \
-                           WHERE d.state = $2 AND NOT EXISTS (SELECT 1 FROM jobs j \
-                           WHERE j.document_id = d.id AND j.stage = $1 \
-                           AND j.status IN ('queued', 'running')) \
-                           ON CONFLICT DO NOTHING",
-            )
-            .bind(stage.as_str())
-            .bind(state.as_str())
-            .bind(now)
-            .execute(&mut tx, "queueing parked documents")
-            .await?;
-            tx.commit("committing a backfill").await?;
         }
         Ok(queued)
     }

@@ -604,3 +604,100 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_payment_run_pays_what_is_due_and_writes_the_bank_order,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = db.dir.path().join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        let config = ws.join("facteur.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[database]\nurl = \"{}\"\n[company]\nname = \"Boulangerie Martin\"\n\
+                 iban = \"FR14 2004 1010 0505 0001 3M02 606\"\n",
+                db.url
+            ),
+        )
+        .unwrap();
+        let facteur = |args: &[&str]| {
+            std::process::Command::new(facteur_bin())
+                .args(["--config", &config.display().to_string()])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        // The demo stationer's invoice: its IBAN is on the page, due 4 November 2026.
+        let pdf = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/demo/facture-papeterie-dupont.pdf");
+        facteur(&["ingest", "--quiet", &pdf.display().to_string()]);
+        let id = store.list_documents(None, 1).await.unwrap()[0].id;
+        try_exec(
+            &db,
+            &format!(
+                "UPDATE documents SET state = 'approved' WHERE id = {}",
+                id.0
+            ),
+        )
+        .await
+        .unwrap();
+        store.backfill(facteur::stages::BUILT).await.unwrap();
+        let settings = facteur::config::Settings::load(&config, false).unwrap();
+        facteur::worker::Worker::new(&settings, store.clone())
+            .drain()
+            .await
+            .unwrap();
+        assert_eq!(
+            store.document(id).await.unwrap().summary.state,
+            DocumentState::Posted
+        );
+        let out = ws.join("bank");
+        let run = |date: &str| {
+            facteur(&[
+                "pay-run",
+                "--date",
+                date,
+                "--out",
+                &out.display().to_string(),
+            ])
+        };
+        // Due on 4 November: not yet on the 1st.
+        let early = run("2026-11-01");
+        assert!(String::from_utf8_lossy(&early.stdout).contains("nothing to pay by 2026-11-01"));
+        let due = run("2026-11-04");
+        let said = String::from_utf8_lossy(&due.stdout).to_string();
+        assert!(
+            due.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&due.stderr)
+        );
+        assert!(said.contains("1 transfer(s), 259,56 EUR"), "{said}");
+        let file = std::fs::read_dir(&out)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let xml = std::fs::read_to_string(file).unwrap();
+        assert!(
+            xml.contains("<IBAN>FR7630006000011234567890189</IBAN>"),
+            "the supplier's"
+        );
+        assert!(
+            xml.contains("<IBAN>FR1420041010050500013M02606</IBAN>"),
+            "ours"
+        );
+        assert!(xml.contains("<InstdAmt Ccy=\"EUR\">259.56</InstdAmt>"));
+        assert!(xml.contains("<Ustrd>FA-2026-0412</Ustrd>"));
+        assert_eq!(
+            store.document(id).await.unwrap().summary.state,
+            DocumentState::Paid
+        );
+        let again = run("2026-11-05");
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("nothing to pay"),
+            "paid once"
+        );
+    }
+);
