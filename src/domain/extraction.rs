@@ -150,6 +150,24 @@ impl fmt::Display for Doubt {
     }
 }
 
+/// Where a due date came from: printed as a date, or computed from printed payment terms
+/// ("30 jours fin de mois", "Net 45", "à réception") and the issue date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DueDateSource {
+    Printed,
+    Terms,
+}
+
+impl DueDateSource {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DueDateSource::Printed => "printed",
+            DueDateSource::Terms => "terms",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Extraction {
     pub invoice: Invoice,
@@ -158,6 +176,10 @@ pub struct Extraction {
     pub confidence: BTreeMap<Field, f32>,
     /// Notes for people (totals that do not add up, a template pattern that did not match).
     pub warnings: Vec<String>,
+    /// How the due date was found; `None` without a due date (and in extractions stored before
+    /// this field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date_source: Option<DueDateSource>,
 }
 
 impl Extraction {
@@ -180,11 +202,13 @@ impl Extraction {
                 confidence.insert(field, 1.0);
             }
         }
+        let due_date_source = invoice.due_date.map(|_| DueDateSource::Printed);
         Extraction {
             invoice,
             method,
             confidence,
             warnings: Vec::new(),
+            due_date_source,
         }
     }
 
@@ -237,6 +261,7 @@ impl Extraction {
             "invoice_number": inv.number,
             "issue_date": inv.issue_date.map(|d| d.to_string()),
             "due_date": inv.due_date.map(|d| d.to_string()),
+            "due_date_source": self.due_date_source.map(|s| s.as_str()),
             "currency": inv.currency.map(|c| c.to_string()),
             "total_net": dec(inv.total_net).map(|d| d.to_string()),
             "total_tax": dec(inv.total_tax).map(|d| d.to_string()),

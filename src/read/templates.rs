@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::domain::{Extraction, Field, Invoice, Method};
+use crate::domain::{DueDateSource, Extraction, Field, Invoice, Method};
 use crate::read::fields;
 use crate::read::fields::amounts::parse_amount;
 use crate::read::fields::dates::{find_dates, DateOrder};
@@ -171,7 +171,12 @@ impl Template {
                     true
                 }
                 "issue_date" => date().map(|d| inv.issue_date = Some(d)).is_some(),
-                "due_date" => date().map(|d| inv.due_date = Some(d)).is_some(),
+                "due_date" => date()
+                    .map(|d| {
+                        inv.due_date = Some(d);
+                        ex.due_date_source = Some(DueDateSource::Printed);
+                    })
+                    .is_some(),
                 "total_net" => parse_amount(v)
                     .map(|a| inv.total_net = Some(a.abs()))
                     .is_some(),

@@ -7,6 +7,7 @@
 //! returns a value with a confidence; OCR word confidence lowers it.
 
 pub mod amounts;
+pub mod calibrate;
 pub mod candidates;
 pub mod dates;
 pub mod ids;
@@ -22,7 +23,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use crate::domain::{Currency, DocType, Extraction, Field, Invoice, Method};
+use crate::domain::{Currency, DocType, DueDateSource, Extraction, Field, Invoice, Method};
 use crate::read::layout::Page;
 use crate::read::templates::{self, Template};
 
@@ -38,7 +39,23 @@ pub fn extract(pages: &[Page], method: Method) -> Extraction {
 }
 
 /// Reads the fields, then lets a matching supplier template override the fields it defines.
+/// Confidences are calibrated probabilities (`calibrate.rs`); a template's fields keep its own.
 pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> Extraction {
+    read_fields(pages, method, templates, Some(calibrate::Calibration::embedded()))
+}
+
+/// The extractor's own scores, uncalibrated and without templates: what the calibration is
+/// fitted on (`facteur bench stp --fit`).
+pub fn extract_uncalibrated(pages: &[Page], method: Method) -> Extraction {
+    read_fields(pages, method, &[], None)
+}
+
+fn read_fields(
+    pages: &[Page],
+    method: Method,
+    templates: &[Template],
+    calibration: Option<&calibrate::Calibration>,
+) -> Extraction {
     let lex = Lexicon::embedded();
     let lines = text::lines_of(pages);
     let hits = find_labels(&lines, lex);
@@ -75,23 +92,29 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
     }
     let terms = terms::find(&lines, lex);
     inv.payment_terms = terms.as_ref().map(|t| t.text.clone());
-    let due = pick_date(
+    let printed_due = pick_date(
         &lines,
         &hits,
         "due_date",
         order,
         issue.as_ref().map(|d| d.value),
-    )
-    .or_else(|| {
+    );
+    let from_terms = || {
         let t = terms.as_ref()?;
         let i = issue.as_ref()?;
         Some(Scored {
             value: t.resolve(i.value)?,
             confidence: 0.6 * i.confidence,
         })
-    });
-    if let Some(d) = due {
+    };
+    let due = match printed_due {
+        Some(d) => Some((d, DueDateSource::Printed)),
+        None => from_terms().map(|d| (d, DueDateSource::Terms)),
+    };
+    let mut due_date_source = None;
+    if let Some((d, source)) = due {
         inv.due_date = Some(d.value);
+        due_date_source = Some(source);
         set(&mut conf, Field::DueDate, d.confidence);
     }
 
@@ -150,7 +173,11 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
         method,
         confidence: conf,
         warnings,
+        due_date_source,
     };
+    if let Some(c) = calibration {
+        c.apply(&mut ex.confidence);
+    }
     if let Some(t) = templates::matching(templates, &ex.invoice) {
         let all: Vec<String> = lines.iter().map(|l| l.raw.clone()).collect();
         t.apply(&all.join("\n"), order, &mut ex);
