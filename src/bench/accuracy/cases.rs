@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::lines::{score_lines, WantLine};
-use super::{compare, dec, files, text_opts, Printed, Report};
+use super::{compare, dec, files, label_core, text_opts, Printed, Report};
 use crate::domain::Extraction;
 use crate::read::read_document;
 
@@ -110,21 +110,7 @@ pub fn labelled(corpus: &Path) -> Cases {
             name: src.to_string(),
             printed: Printed::of(&bytes),
             bytes,
-            want: pick(
-                &label["core"],
-                &[
-                    ("invoice_number", "invoice_number"),
-                    ("issue_date", "issue_date"),
-                    ("due_date", "due_date"),
-                    ("currency", "currency"),
-                    ("total_net", "net_total"),
-                    ("total_tax", "tax_total"),
-                    ("total_gross", "gross_total"),
-                    ("supplier_name", "seller_name"),
-                    ("supplier_vat_id", "seller_vat"),
-                    ("supplier_iban", "iban"),
-                ],
-            ),
+            want: label_core(&label),
             lines: want_lines(&label["lines"], "line_net", "qty", "net_price"),
             lenient_name: false,
         });

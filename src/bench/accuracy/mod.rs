@@ -28,7 +28,7 @@ use crate::domain::{Extraction, Iban, VatId};
 use crate::read::fields::amounts::find_amounts;
 use crate::read::fields::dates::{find_dates, DateOrder};
 use crate::read::fields::text::{lines_of, normalize};
-use crate::read::{pdf, read_document, MethodChoice, ReadOptions};
+use crate::read::{pdf, MethodChoice, ReadOptions};
 
 /// Correct / scored counts per field, and what went wrong.
 #[derive(Debug, Default)]
@@ -349,6 +349,26 @@ fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     v.retain(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case(ext)));
     v.sort();
     v
+}
+
+/// The core fields of a corpus/labels JSON, under the names `compare` scores.
+fn label_core(label: &Value) -> BTreeMap<&'static str, Value> {
+    let c = &label["core"];
+    [
+        ("invoice_number", "invoice_number"),
+        ("issue_date", "issue_date"),
+        ("due_date", "due_date"),
+        ("currency", "currency"),
+        ("total_net", "net_total"),
+        ("total_tax", "tax_total"),
+        ("total_gross", "gross_total"),
+        ("supplier_name", "seller_name"),
+        ("supplier_vat_id", "seller_vat"),
+        ("supplier_iban", "iban"),
+    ]
+    .into_iter()
+    .map(|(k, f)| (k, c[f].clone()))
+    .collect()
 }
 
 /// (b) Factur-X / ZUGFeRD PDFs read visually (`--method text`) against corpus/labels.

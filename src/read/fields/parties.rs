@@ -44,6 +44,9 @@ pub fn side_of(lines: &[TLine], hits: &[Hit], line: usize, at: usize) -> Side {
         if h.line == line && h.start > at {
             continue;
         }
+        if block_ends_between(lines, h.line, line) {
+            continue;
+        }
         let Some(hb) = hl.span_box(h.start, h.end) else {
             continue;
         };
@@ -63,6 +66,19 @@ pub fn side_of(lines: &[TLine], hits: &[Hit], line: usize, at: usize) -> Side {
         }
     }
     best.map(|b| b.1).unwrap_or(Side::Unknown)
+}
+
+/// A party block is the label and the lines set close under it: a vertical gap of more than two
+/// line heights (the space before an items table, a totals block, a footer) ends it, so a label's
+/// side never reaches the bank details printed further down the same column.
+fn block_ends_between(lines: &[TLine], from: usize, to: usize) -> bool {
+    (from..to).any(|k| match (lines.get(k), lines.get(k + 1)) {
+        (Some(a), Some(b)) if a.page == b.page => {
+            let h = a.bbox.height().max(b.bbox.height()).max(1.0);
+            b.bbox.y0 - a.bbox.y1 > 2.0 * h
+        }
+        _ => true,
+    })
 }
 
 /// Names of one side with scores.
