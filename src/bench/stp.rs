@@ -16,20 +16,6 @@ use crate::domain::{Extraction, Field, Method};
 use crate::read::fields::{self, calibrate, calibrate::Calibration};
 use crate::read::{pdf, read_document, MethodChoice, ReadOptions};
 
-/// The fields whose error costs money or a payment: a document auto-accepted with one of these
-/// wrong is the failure this benchmark counts.
-pub const KEY: [&str; 9] = [
-    "invoice_number",
-    "issue_date",
-    "due_date",
-    "currency",
-    "total_net",
-    "total_tax",
-    "total_gross",
-    "supplier_vat_id",
-    "supplier_iban",
-];
-
 /// Upper bounds of the reliability bins; the first bin starts at 0.
 const BINS: [f32; 8] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01];
 
@@ -73,9 +59,10 @@ impl Outcome {
     fn add(&mut self, c: &Case, ex: &Extraction, threshold: f32) {
         self.documents += 1;
         let verdicts = c.verdicts(ex);
-        let wrong: Vec<&str> = KEY
+        // The key fields are the ones `doubts` checks: a wrong one auto-accepted costs money.
+        let wrong: Vec<&str> = Field::KEY
             .iter()
-            .copied()
+            .map(Field::as_str)
             .filter(|k| verdicts.get(*k) == Some(&false))
             .collect();
         let auto = ex.doubts(threshold).is_empty();
@@ -222,7 +209,11 @@ pub fn run(corpus: Option<PathBuf>, shared: &Path) -> anyhow::Result<()> {
             (name, o)
         })
         .collect();
-    println!("straight-through at review_threshold {threshold} (key fields: {})", KEY.join(", "));
+    let key: Vec<&str> = Field::KEY.iter().map(Field::as_str).collect();
+    println!(
+        "straight-through at review_threshold {threshold} (key fields: {})",
+        key.join(", ")
+    );
     println!(
         "{:<28} {:>5} {:>6} {:>7} {:>12} {:>14}",
         "corpus", "docs", "auto", "stp", "auto+wrong", "review+right"

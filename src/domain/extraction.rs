@@ -82,6 +82,21 @@ impl Field {
     /// review. The one list every decision uses.
     pub const REQUIRED: [Field; 3] = [Field::InvoiceNumber, Field::IssueDate, Field::TotalGross];
 
+    /// The fields whose error costs money or a payment when a reading goes through unchecked:
+    /// each one found must be sure enough, or the document goes to review. (A missing one is a
+    /// doubt only when it is `REQUIRED`: many invoices print no due date or IBAN.)
+    pub const KEY: [Field; 9] = [
+        Field::InvoiceNumber,
+        Field::IssueDate,
+        Field::DueDate,
+        Field::Currency,
+        Field::TotalNet,
+        Field::TotalTax,
+        Field::TotalGross,
+        Field::SupplierVatId,
+        Field::SupplierIban,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Field::DocType => "doc_type",
@@ -225,19 +240,20 @@ impl Extraction {
             .fold(1.0, f32::min)
     }
 
-    /// The required fields missing, or under `threshold`.
+    /// The required fields missing, and the key fields found under `threshold`.
     pub fn doubts(&self, threshold: f32) -> Vec<Doubt> {
-        Field::REQUIRED
-            .iter()
-            .filter_map(|&field| match self.confidence_of(field) {
-                c if c <= 0.0 => Some(Doubt::Missing { field }),
-                c if c < threshold => Some(Doubt::Uncertain {
-                    field,
-                    confidence: c,
-                }),
-                _ => None,
+        let missing = Field::REQUIRED
+            .into_iter()
+            .filter(|f| self.confidence_of(*f) <= 0.0)
+            .map(|field| Doubt::Missing { field });
+        let uncertain = Field::KEY.into_iter().filter_map(|field| {
+            let c = self.confidence.get(&field).copied()?;
+            (c > 0.0 && c < threshold).then_some(Doubt::Uncertain {
+                field,
+                confidence: c,
             })
-            .collect()
+        });
+        missing.chain(uncertain).collect()
     }
 
     pub fn contract_json(&self) -> Value {

@@ -24,14 +24,14 @@ const MIN_FIELD_SAMPLES: u32 = 30;
 /// of labelled readings it was fitted on (0: the bin was empty, its value is interpolated).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Steps {
-    pub p: Vec<f32>,
+    pub p: Vec<f64>,
     pub n: Vec<u32>,
 }
 
 impl Steps {
     fn at(&self, raw: f32) -> f32 {
         let i = EDGES.iter().position(|e| raw < *e).unwrap_or(EDGES.len() - 1);
-        self.p.get(i).copied().unwrap_or(raw)
+        self.p.get(i).map_or(raw, |p| *p as f32)
     }
 
     /// Fits a map on (raw score, right) pairs: per bin, right/all with one right and one wrong
@@ -63,7 +63,7 @@ impl Steps {
         }
         let mut p = Vec::with_capacity(EDGES.len());
         for (r, t, c) in blocks {
-            let v = ((r / t) * 1000.0).round() as f32 / 1000.0;
+            let v = ((r / t) * 1000.0).round() / 1000.0;
             p.extend(std::iter::repeat_n(v, c));
         }
         Steps { p, n }
