@@ -29,6 +29,8 @@ pub struct Outcome {
     pub errors: Vec<String>,
     /// Auto-accepted documents with a wrong key field, and which fields.
     pub auto_wrong_docs: Vec<String>,
+    /// Documents sent to review although right, and the doubts that sent them.
+    pub review_right_docs: Vec<String>,
     /// (field, confidence, right) for every scored field of every document.
     pub samples: Vec<(Field, f32, bool)>,
 }
@@ -75,6 +77,9 @@ impl Outcome {
             }
         } else if wrong.is_empty() {
             self.review_right += 1;
+            let why: Vec<String> = ex.doubts(threshold).iter().map(|d| d.to_string()).collect();
+            self.review_right_docs
+                .push(format!("{}: {}", c.name, why.join(", ")));
         }
         for (f, ok) in verdicts {
             if let Ok(field) = f.parse::<Field>() {
@@ -228,6 +233,9 @@ pub fn run(corpus: Option<PathBuf>, shared: &Path) -> anyhow::Result<()> {
         if !name.contains("held_out") {
             for d in &o.auto_wrong_docs {
                 println!("  auto-accepted with a wrong key field: {d}");
+            }
+            for d in &o.review_right_docs {
+                println!("  reviewed although right: {d}");
             }
         }
     }

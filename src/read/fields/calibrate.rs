@@ -17,8 +17,9 @@ use crate::domain::Field;
 /// Raw-score bin edges: a score falls in the first bin whose upper edge exceeds it.
 pub const EDGES: [f32; 9] = [0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.01];
 
-/// Fewer samples than this in a field and its own map is not trusted: the pooled one is used.
-const MIN_FIELD_SAMPLES: u32 = 30;
+/// How many readings the prior is worth in a bin: the pooled map (all fields) is the prior of each
+/// field's map, and "the raw score itself" that of the pooled map.
+const PRIOR_WEIGHT: f64 = 4.0;
 
 /// One monotone map: per bin of `EDGES`, the probability a reading in it is right, and the number
 /// of labelled readings it was fitted on (0: the bin was empty, its value is interpolated).
@@ -34,10 +35,11 @@ impl Steps {
         self.p.get(i).map_or(raw, |p| *p as f32)
     }
 
-    /// Fits a map on (raw score, right) pairs: per bin, right/all with one right and one wrong
-    /// reading added (an almost empty bin stays near 0.5, never certain), then pooled adjacent
-    /// violators so a higher score never means a lower probability.
-    pub fn fit(samples: &[(f32, bool)]) -> Steps {
+    /// Fits a map on (raw score, right) pairs. Per bin, right/all shrunk towards `prior` as if
+    /// `PRIOR_WEIGHT` readings at the prior's rate had been added (an empty bin takes the prior,
+    /// a thin one stays near it), then adjacent violators are pooled so that a higher score never
+    /// means a lower probability.
+    pub fn fit(samples: &[(f32, bool)], prior: &[f64]) -> Steps {
         let mut right = vec![0u32; EDGES.len()];
         let mut n = vec![0u32; EDGES.len()];
         for &(raw, ok) in samples {
@@ -45,10 +47,11 @@ impl Steps {
             n[i] += 1;
             right[i] += u32::from(ok);
         }
-        // Pool adjacent violators over (right + 1, n + 2) blocks.
         let mut blocks: Vec<(f64, f64, usize)> = Vec::new();
         for i in 0..EDGES.len() {
-            let (r, t) = (f64::from(right[i]) + 1.0, f64::from(n[i]) + 2.0);
+            let p0 = prior.get(i).copied().unwrap_or(0.5);
+            let r = f64::from(right[i]) + PRIOR_WEIGHT * p0;
+            let t = f64::from(n[i]) + PRIOR_WEIGHT;
             blocks.push((r, t, 1));
             while blocks.len() > 1 {
                 let (r2, t2, c2) = blocks[blocks.len() - 1];
@@ -105,9 +108,19 @@ impl Calibration {
         }
     }
 
-    /// Fits every field with enough samples, and the pooled map on all of them.
+    /// Fits the pooled map on every reading (prior: the raw score, at the bin's middle), then
+    /// each field's map with the pooled one as its prior.
     pub fn fit(samples: &[(Field, f32, bool)], fitted_on: &str) -> Calibration {
         let all: Vec<(f32, bool)> = samples.iter().map(|s| (s.1, s.2)).collect();
+        let raw_prior: Vec<f64> = EDGES
+            .iter()
+            .enumerate()
+            .map(|(i, hi)| {
+                let lo = if i == 0 { 0.0 } else { EDGES[i - 1] };
+                f64::from((lo + hi.min(1.0)) / 2.0)
+            })
+            .collect();
+        let pooled = Steps::fit(&all, &raw_prior);
         let mut field = BTreeMap::new();
         for f in Field::ALL {
             let own: Vec<(f32, bool)> = samples
@@ -115,13 +128,13 @@ impl Calibration {
                 .filter(|s| s.0 == f)
                 .map(|s| (s.1, s.2))
                 .collect();
-            if own.len() as u32 >= MIN_FIELD_SAMPLES {
-                field.insert(f, Steps::fit(&own));
+            if !own.is_empty() {
+                field.insert(f, Steps::fit(&own, &pooled.p));
             }
         }
         Calibration {
             fitted_on: fitted_on.to_string(),
-            pooled: (!all.is_empty()).then(|| Steps::fit(&all)),
+            pooled: Some(pooled),
             field,
         }
     }
@@ -145,7 +158,7 @@ mod tests {
         s.extend([(0.55, true), (0.55, false), (0.55, false), (0.55, false)]);
         s.extend([(0.65, true); 4]);
         s.extend([(0.75, false), (0.75, false), (0.75, false), (0.75, true)]);
-        let m = Steps::fit(&s);
+        let m = Steps::fit(&s, &[0.5; EDGES.len()]);
         assert!(m.p.windows(2).all(|w| w[0] <= w[1]), "{:?}", m.p);
         assert!(m.at(0.92) < 1.0 && m.at(0.92) > 0.75, "{}", m.at(0.92));
         assert!(m.at(0.55) < 0.5);

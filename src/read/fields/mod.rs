@@ -317,7 +317,7 @@ fn pick_date(
     for h in hits.iter().filter(|h| h.field == field) {
         for w in windows(h, lines, hits) {
             let norm = w.norm(lines);
-            let (lead, _) = strip_lead(&norm);
+            let lead = date_lead(&norm);
             for d in find_dates(&norm, order) {
                 let near = match w.place {
                     Place::Right => d.start <= lead + 2,
@@ -356,6 +356,20 @@ fn pick_date(
         value,
         confidence: ((0.35 + 0.55 * s).min(0.95)) * c,
     })
+}
+
+/// Words that join a date label to its date ("Date limite de paiement le 05 juillet", "Fällig am
+/// 3. März", "Due on the 5th"): skipped like punctuation, so the date still counts as right of the
+/// label.
+const DATE_CONNECTORS: &[&str] = &["le ", "du ", "au ", "am ", "on ", "by ", "the ", "zum ", "vom "];
+
+/// Characters before a label's date: punctuation, then at most one connector word.
+fn date_lead(norm: &str) -> usize {
+    let (lead, rest) = strip_lead(norm);
+    match DATE_CONNECTORS.iter().find(|c| rest.starts_with(*c)) {
+        Some(c) => lead + c.len() + strip_lead(&rest[c.len()..]).0,
+        None => lead,
+    }
 }
 
 /// Without a labelled date, the first date printed is usually the issue date.
@@ -436,6 +450,13 @@ mod currency_tests {
             "$ 12",
         ]));
         assert_eq!(detect_currency(&lines).map(|(c, _)| c), Some(Currency::EUR));
+    }
+
+    #[test]
+    fn a_connector_word_between_label_and_date_is_skipped() {
+        assert_eq!(date_lead(" le 05 juillet 2015"), 4);
+        assert_eq!(date_lead(": 05/07/2015"), 2);
+        assert_eq!(date_lead(" am 3. marz 2026"), 4);
     }
 
     #[test]

@@ -287,6 +287,24 @@ fn best(c: HashMap<String, f32>) -> Option<Scored<String>> {
         })
 }
 
+/// Without any buyer label, the addressee of a window envelope is the other company named on the
+/// page: the best name with a legal form that is not the seller's. Weak evidence, low confidence.
+fn unlabelled_buyer(
+    hits: &[Hit],
+    mut cands: HashMap<String, f32>,
+    seller: Option<&Scored<String>>,
+) -> Option<Scored<String>> {
+    if hits.iter().any(|h| h.field == "buyer") {
+        return None;
+    }
+    let seller = normalize(&seller?.value);
+    cands.retain(|n, s| normalize(n) != seller && has_legal_form(n) && *s >= 0.6);
+    best(cands).map(|b| Scored {
+        value: b.value,
+        confidence: b.confidence.min(0.6),
+    })
+}
+
 /// The seller and buyer as far as the page tells, with confidences for the name and VAT id.
 pub struct Parties {
     pub seller: Party,
@@ -358,8 +376,10 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Parties {
             }
         }
     }
-    let seller_name = best(name_candidates(lines, hits, Side::Seller));
-    let buyer_name = best(name_candidates(lines, hits, Side::Buyer));
+    let seller_cands = name_candidates(lines, hits, Side::Seller);
+    let seller_name = best(seller_cands.clone());
+    let buyer_name = best(name_candidates(lines, hits, Side::Buyer))
+        .or_else(|| unlabelled_buyer(hits, seller_cands, seller_name.as_ref()));
     seller.name = seller_name.as_ref().map(|s| s.value.clone());
     buyer.name = buyer_name.as_ref().map(|s| s.value.clone());
     Parties {

@@ -253,15 +253,21 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Totals {
         return out;
     };
     out.printed_negative = [n, t, g].iter().flatten().any(|x| x.0 < Decimal::ZERO);
+    // Three amounts that add up are rarely a coincidence: each is then nearly as sure as the
+    // arithmetic, however weak its own label ("Total" alone, a base summed from a rate table),
+    // and surer still when the VAT breakdown sums to the same net and tax.
+    let agrees_with_breakdown = matches!((n, t), (Some(n), Some(t))
+        if !out.breakdown.is_empty() && n.0.abs() == bd_net && t.0.abs() == bd_tax);
     let conf = |x: (Decimal, f32)| {
         let base = (0.35 + 0.5 * x.1).min(0.85);
+        let confidence = match (consistent, agrees_with_breakdown) {
+            (true, true) => (base.max(0.75) + 0.2).min(0.99),
+            (true, false) => (base.max(0.7) + 0.15).min(0.99),
+            (false, _) => base,
+        };
         Scored {
             value: x.0.abs(),
-            confidence: if consistent {
-                (base + 0.15).min(0.99)
-            } else {
-                base
-            },
+            confidence,
         }
     };
     out.net = n.map(conf);
