@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use super::lines::{score_lines, WantLine};
 use super::{compare, dec, files, label_core, text_opts, Printed, Report};
+use crate::bench::ocr::scans::{scanned_pdf, Variant};
 use crate::domain::Extraction;
-use crate::read::read_document;
+use crate::read::{read_document, ReadOptions};
 
 /// One labelled document.
 pub struct Case {
@@ -215,15 +216,37 @@ pub fn generated(dir: &Path) -> Cases {
     (out, errors)
 }
 
+/// The same cases scanned: each PDF rendered by pdftoppm, degraded as `variant` says and wrapped
+/// in an image-only PDF (`bench::ocr::scans`), so only OCR can read it. Truth and scoring stay.
+pub fn scanned((cases, mut errors): Cases, dir: &Path, variant: Variant) -> Cases {
+    let mut out = Vec::new();
+    for mut c in cases {
+        match scanned_pdf(&dir.join(&c.name), variant) {
+            Ok(bytes) => {
+                c.bytes = bytes;
+                c.name = format!("{} ({})", c.name, variant.name());
+                out.push(c);
+            }
+            Err(e) => errors.push(format!("{}: {e:#}", c.name)),
+        }
+    }
+    (out, errors)
+}
+
 /// Reads every case as text and scores it.
-pub fn report((cases, errors): Cases) -> Report {
+pub fn report(cases: Cases) -> Report {
+    report_with(cases, &text_opts())
+}
+
+/// Reads every case with `opts` and scores it.
+pub fn report_with((cases, errors): Cases, opts: &ReadOptions) -> Report {
     let mut r = Report {
         errors,
         ..Report::default()
     };
     for c in &cases {
         r.documents += 1;
-        match read_document(&c.bytes, &text_opts()) {
+        match read_document(&c.bytes, opts) {
             Ok(ex) => c.score(&mut r, &ex),
             Err(e) => r.errors.push(format!("{}: {e}", c.name)),
         }

@@ -24,6 +24,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use crate::bench::ocr::scans::Variant;
 use crate::domain::{Extraction, Iban, VatId};
 use crate::read::fields::amounts::find_amounts;
 use crate::read::fields::dates::{find_dates, DateOrder};
@@ -394,6 +395,17 @@ pub fn run(corpus: &Path) -> anyhow::Result<()> {
             "(f) generated invoices, {} (--method text), every value",
             corpus.display()
         ));
+        // Their scans too: OCR at 200 and 300 dpi (about a second a page with OMP_THREAD_LIMIT=1).
+        let ocr = ReadOptions {
+            method: MethodChoice::Ocr,
+            ..ReadOptions::default()
+        };
+        for dpi in [200, 300] {
+            let c = cases::scanned(cases::generated(corpus), corpus, Variant::Dpi(dpi));
+            cases::report_with(c, &ocr).print(&format!(
+                "(g) the same invoices scanned at {dpi} dpi (--method ocr), every value"
+            ));
+        }
         return Ok(());
     }
     xml(corpus).print("(a) XML: structured files and Factur-X PDFs (--method xml)");
