@@ -73,6 +73,18 @@ impl Steps {
     }
 }
 
+/// Each bin's middle: what an uncalibrated score would claim.
+fn raw_prior() -> Vec<f64> {
+    EDGES
+        .iter()
+        .enumerate()
+        .map(|(i, hi)| {
+            let lo = if i == 0 { 0.0 } else { EDGES[i - 1] };
+            f64::from((lo + hi.min(1.0)) / 2.0)
+        })
+        .collect()
+}
+
 /// The fitted maps: one per field with enough samples, and a pooled one for the rest.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Calibration {
@@ -112,15 +124,7 @@ impl Calibration {
     /// each field's map with the pooled one as its prior.
     pub fn fit(samples: &[(Field, f32, bool)], fitted_on: &str) -> Calibration {
         let all: Vec<(f32, bool)> = samples.iter().map(|s| (s.1, s.2)).collect();
-        let raw_prior: Vec<f64> = EDGES
-            .iter()
-            .enumerate()
-            .map(|(i, hi)| {
-                let lo = if i == 0 { 0.0 } else { EDGES[i - 1] };
-                f64::from((lo + hi.min(1.0)) / 2.0)
-            })
-            .collect();
-        let pooled = Steps::fit(&all, &raw_prior);
+        let pooled = Steps::fit(&all, &raw_prior());
         let mut field = BTreeMap::new();
         for f in Field::ALL {
             let own: Vec<(f32, bool)> = samples
@@ -158,7 +162,7 @@ mod tests {
         s.extend([(0.55, true), (0.55, false), (0.55, false), (0.55, false)]);
         s.extend([(0.65, true); 4]);
         s.extend([(0.75, false), (0.75, false), (0.75, false), (0.75, true)]);
-        let m = Steps::fit(&s, &[0.5; EDGES.len()]);
+        let m = Steps::fit(&s, &raw_prior());
         assert!(m.p.windows(2).all(|w| w[0] <= w[1]), "{:?}", m.p);
         assert!(m.at(0.92) < 1.0 && m.at(0.92) > 0.75, "{}", m.at(0.92));
         assert!(m.at(0.55) < 0.5);

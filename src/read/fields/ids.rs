@@ -89,7 +89,19 @@ pub fn find_vat_ids(text: &str) -> Vec<Found<VatId>> {
         if !VAT_COUNTRIES.contains(&cc) || c.len() > 14 || c.len() < 10 {
             return None;
         }
-        VatId::parse(c).ok()
+        // A French key may hold letters, so OCR's O for 0 would pass unchecked: the digit
+        // reading wins when its key check passes.
+        let digits_key: String = c
+            .char_indices()
+            .map(|(i, ch)| match (cc, i, ch) {
+                ("FR", 2 | 3, 'O') => '0',
+                ("FR", 2 | 3, 'I' | 'L') => '1',
+                _ => ch,
+            })
+            .collect();
+        VatId::parse(&digits_key)
+            .ok()
+            .or_else(|| VatId::parse(c).ok())
     })
 }
 
@@ -192,6 +204,11 @@ mod tests {
         // Wrong French key: never reported.
         assert!(find_vat_ids("TVA FR12123456782").is_empty());
         assert!(find_vat_ids("TVA F63530848134").is_empty());
+        // OCR's O for a zero in a French key.
+        assert_eq!(
+            find_vat_ids("TVA FRO8299305268")[0].value.as_str(),
+            "FR08299305268"
+        );
         // A label word that looks like an id start does not hide the id after it.
         assert_eq!(
             find_vat_ids("USt-ID DE29 5183020")[0].value.as_str(),

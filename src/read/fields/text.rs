@@ -121,6 +121,7 @@ pub fn lines_of(pages: &[Page]) -> Vec<TLine> {
             let mut words = Vec::new();
             let mut len = 0usize;
             let mut prev: Option<BBox> = None;
+            let mut prev_conf = 1.0f32;
             for w in &line.words {
                 let text: String = w.text.chars().filter(|c| !c.is_control()).collect();
                 if text.is_empty() {
@@ -130,9 +131,12 @@ pub fn lines_of(pages: &[Page]) -> Vec<TLine> {
                     let h = p.height().max(w.bbox.height()).max(1.0);
                     let small = p.height().min(w.bbox.height()).max(0.1);
                     // Type of clearly different sizes side by side is two texts (a letterhead's
-                    // name and its address), however close: a segment never mixes them.
+                    // name and its address), however close: a segment never mixes them. Only a
+                    // text layer's boxes (confidence 1) are the type's size; an OCR box is the
+                    // ink, and "anuar" is half as tall as "J" in one word.
+                    let sized = prev_conf >= 1.0 && w.confidence >= 1.0;
                     let sep = if w.bbox.x0 - p.x1 > COLUMN_GAP_HEIGHTS * h
-                        || h > SIZE_RATIO_APART * small
+                        || (sized && h > SIZE_RATIO_APART * small)
                     {
                         "  "
                     } else {
@@ -151,6 +155,7 @@ pub fn lines_of(pages: &[Page]) -> Vec<TLine> {
                 });
                 len += n;
                 prev = Some(w.bbox);
+                prev_conf = w.confidence;
             }
             if words.is_empty() {
                 continue;
