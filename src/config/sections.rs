@@ -156,6 +156,7 @@ impl ReadSettings {
             max_pages: self.max_pages,
             max_pixels: self.max_pixels,
             page_timeout_secs: self.page_timeout_secs,
+            suppliers_dir: None,
         }
     }
 
