@@ -9,6 +9,7 @@
 pub mod amounts;
 pub mod calibrate;
 pub mod candidates;
+pub mod crosscheck;
 pub mod dates;
 pub mod ids;
 pub mod items;
@@ -167,6 +168,14 @@ fn read_fields(
     if inv.total_gross.is_some() {
         inv.amount_due = inv.total_gross;
     }
+    crosscheck::seller_ids(&inv, &mut conf, &mut warnings);
+    crosscheck::due_date(
+        &inv,
+        due_date_source,
+        terms.as_ref(),
+        &mut conf,
+        &mut warnings,
+    );
 
     let mut ex = Extraction {
         invoice: inv,
