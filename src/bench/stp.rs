@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::bench::accuracy::cases::{self, Case, Cases};
+use crate::bench::ocr::scans::Variant;
 use crate::config::ReadSettings;
 use crate::domain::{Extraction, Field, Method};
 use crate::read::fields::{self, calibrate, calibrate::Calibration};
@@ -42,14 +43,14 @@ fn text() -> ReadOptions {
     }
 }
 
-/// Reads every case and decides it at `threshold`.
-pub fn evaluate((cases, errors): Cases, threshold: f32) -> Outcome {
+/// Reads every case with `opts` and decides it at `threshold`.
+pub fn evaluate((cases, errors): Cases, opts: &ReadOptions, threshold: f32) -> Outcome {
     let mut o = Outcome {
         errors,
         ..Outcome::default()
     };
     for c in &cases {
-        match read_document(&c.bytes, &text()) {
+        match read_document(&c.bytes, opts) {
             Ok(ex) => o.add(c, &ex, threshold),
             Err(e) => o.errors.push(format!("{}: {e}", c.name)),
         }
@@ -197,20 +198,34 @@ pub fn fit(corpus: Option<PathBuf>) -> anyhow::Result<()> {
 /// without one, the generated sets and the shared corpus at `shared`.
 pub fn run(corpus: Option<PathBuf>, shared: &Path) -> anyhow::Result<()> {
     let threshold = ReadSettings::default().review_threshold;
-    let corpora = match corpus {
-        Some(dir) if cases::is_generated(&dir) => {
-            vec![(dir.display().to_string(), cases::generated(&dir))]
-        }
-        Some(dir) => vec![
-            ("labels (Factur-X)".into(), cases::labelled(&dir)),
-            ("invoice2data".into(), cases::invoice2data(&dir)),
-        ],
-        None => default_corpora(shared),
+    let ocr = ReadOptions {
+        method: MethodChoice::Ocr,
+        ..ReadOptions::default()
     };
+    let mut corpora: Vec<(String, Cases, &ReadOptions)> = Vec::new();
+    let text = text();
+    match corpus {
+        // A generated folder given by name is also read scanned at 300 dpi (OCR, ~1 s a page).
+        Some(dir) if cases::is_generated(&dir) => {
+            let name = dir.display().to_string();
+            let scans = cases::scanned(cases::generated(&dir), &dir, Variant::Dpi(300));
+            corpora.push((name.clone(), cases::generated(&dir), &text));
+            corpora.push((format!("{name} scanned 300 dpi"), scans, &ocr));
+        }
+        Some(dir) => {
+            corpora.push(("labels (Factur-X)".into(), cases::labelled(&dir), &text));
+            corpora.push(("invoice2data".into(), cases::invoice2data(&dir), &text));
+        }
+        None => {
+            for (name, c) in default_corpora(shared) {
+                corpora.push((name, c, &text));
+            }
+        }
+    }
     let outcomes: Vec<(String, Outcome)> = corpora
         .into_iter()
-        .map(|(name, c)| {
-            let o = evaluate(c, threshold);
+        .map(|(name, c, opts)| {
+            let o = evaluate(c, opts, threshold);
             (name, o)
         })
         .collect();
