@@ -170,8 +170,7 @@ pub fn fit(corpus: Option<PathBuf>) -> anyhow::Result<()> {
     let (cases, _) = cases::generated(&dir);
     let mut samples = Vec::new();
     for c in &cases {
-        let pages = pdf::text_pages(&c.bytes)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", c.name))?;
+        let pages = pdf::text_pages(&c.bytes).map_err(|e| anyhow::anyhow!("{}: {e}", c.name))?;
         let ex = fields::extract_uncalibrated(&pages, Method::Text);
         for (f, ok) in c.verdicts(&ex) {
             if let Ok(field) = f.parse::<Field>() {
@@ -190,7 +189,11 @@ pub fn fit(corpus: Option<PathBuf>) -> anyhow::Result<()> {
         toml::to_string(&cal)?
     );
     std::fs::write(&out, text)?;
-    println!("wrote {} from {} field readings", out.display(), samples.len());
+    println!(
+        "wrote {} from {} field readings",
+        out.display(),
+        samples.len()
+    );
     Ok(())
 }
 

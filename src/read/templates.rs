@@ -353,7 +353,8 @@ mod tests {
             ..Default::default()
         };
         let bytes = std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/invoice-northwind-consulting.pdf"),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/demo/invoice-northwind-consulting.pdf"),
         )
         .unwrap();
         let plain = crate::read::read_document(&bytes, &opts).unwrap();
@@ -370,7 +371,10 @@ mod tests {
         // A broken workspace file is said, and reading goes on with the built-in templates.
         std::fs::write(dir.path().join("broken.toml"), "name = ").unwrap();
         let broken = crate::read::read_document(&bytes, &opts).unwrap();
-        assert!(broken.warnings.iter().any(|w| w.contains("workspace supplier templates")));
+        assert!(broken
+            .warnings
+            .iter()
+            .any(|w| w.contains("workspace supplier templates")));
     }
 
     #[test]

@@ -416,7 +416,9 @@ pub fn run(corpus: &Path) -> anyhow::Result<()> {
     mustang_text_vs_xml(corpus)
         .print("(e) mustang PDFs read as text against their own embedded XML, printed values");
     for set in ["dev", "held_out"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/generated").join(set);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/generated")
+            .join(set);
         generated(&dir).print(&format!(
             "(f) generated invoices, fixtures/generated/{set} (--method text), every value"
         ));

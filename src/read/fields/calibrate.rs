@@ -31,7 +31,10 @@ pub struct Steps {
 
 impl Steps {
     fn at(&self, raw: f32) -> f32 {
-        let i = EDGES.iter().position(|e| raw < *e).unwrap_or(EDGES.len() - 1);
+        let i = EDGES
+            .iter()
+            .position(|e| raw < *e)
+            .unwrap_or(EDGES.len() - 1);
         self.p.get(i).map_or(raw, |p| *p as f32)
     }
 
@@ -43,7 +46,10 @@ impl Steps {
         let mut right = vec![0u32; EDGES.len()];
         let mut n = vec![0u32; EDGES.len()];
         for &(raw, ok) in samples {
-            let i = EDGES.iter().position(|e| raw < *e).unwrap_or(EDGES.len() - 1);
+            let i = EDGES
+                .iter()
+                .position(|e| raw < *e)
+                .unwrap_or(EDGES.len() - 1);
             n[i] += 1;
             right[i] += u32::from(ok);
         }

@@ -33,7 +33,11 @@ pub fn seller_ids(inv: &Invoice, conf: &mut BTreeMap<Field, f32>, warnings: &mut
     }
     let siren = siret.siren();
     if vat.as_str().ends_with(siren.as_str()) {
-        for f in [Field::SupplierVatId, Field::SupplierSiret, Field::SupplierSiren] {
+        for f in [
+            Field::SupplierVatId,
+            Field::SupplierSiret,
+            Field::SupplierSiren,
+        ] {
             scale(conf, f, |c| c.max(AGREED));
         }
     } else {
@@ -113,14 +117,26 @@ mod tests {
         };
         let mut conf = BTreeMap::from([(Field::DueDate, 0.8)]);
         let mut w = Vec::new();
-        due_date(&inv, Some(DueDateSource::Printed), Some(&t), &mut conf, &mut w);
+        due_date(
+            &inv,
+            Some(DueDateSource::Printed),
+            Some(&t),
+            &mut conf,
+            &mut w,
+        );
         assert_eq!(conf[&Field::DueDate], AGREED);
         let net45 = Terms {
             text: "Net 45".into(),
             days: 45,
             end_of_month: false,
         };
-        due_date(&inv, Some(DueDateSource::Printed), Some(&net45), &mut conf, &mut w);
+        due_date(
+            &inv,
+            Some(DueDateSource::Printed),
+            Some(&net45),
+            &mut conf,
+            &mut w,
+        );
         assert!(conf[&Field::DueDate] < AGREED);
         assert_eq!(w.len(), 1);
     }

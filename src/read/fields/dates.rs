@@ -314,4 +314,3 @@ mod tests {
         assert!(find_dates("tel 01.71.17.61.67", DateOrder::DayFirst).is_empty());
     }
 }
-

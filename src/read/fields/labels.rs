@@ -223,8 +223,18 @@ pub fn find_labels(lines: &[TLine], lex: &Lexicon) -> Vec<Hit> {
 /// Words that end a total's label with "excluding/including", the tax word after them belonging
 /// to the same label.
 const QUALIFIERS: &[&str] = &[
-    "excl", "incl", "excluding", "including", "hors", "ohne", "inkl", "exkl", "zzgl", "before",
-    "without", "with",
+    "excl",
+    "incl",
+    "excluding",
+    "including",
+    "hors",
+    "ohne",
+    "inkl",
+    "exkl",
+    "zzgl",
+    "before",
+    "without",
+    "with",
 ];
 
 /// "Total excl. VAT", "Total incl. VAT", "Summe inkl. MwSt": a tax word right after a total label
@@ -235,7 +245,11 @@ fn absorb_qualified_tax(chars: &[char], hits: Vec<Hit>) -> Vec<Hit> {
     for h in hits {
         if let Some(prev) = out.last_mut() {
             let between: String = chars.get(prev.end..h.start).unwrap_or(&[]).iter().collect();
-            let label: String = chars.get(prev.start..prev.end).unwrap_or(&[]).iter().collect();
+            let label: String = chars
+                .get(prev.start..prev.end)
+                .unwrap_or(&[])
+                .iter()
+                .collect();
             let qualified = label
                 .split(|c: char| !c.is_alphanumeric())
                 .rfind(|w| !w.is_empty())

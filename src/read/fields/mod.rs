@@ -42,7 +42,12 @@ pub fn extract(pages: &[Page], method: Method) -> Extraction {
 /// Reads the fields, then lets a matching supplier template override the fields it defines.
 /// Confidences are calibrated probabilities (`calibrate.rs`); a template's fields keep its own.
 pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> Extraction {
-    read_fields(pages, method, templates, Some(calibrate::Calibration::embedded()))
+    read_fields(
+        pages,
+        method,
+        templates,
+        Some(calibrate::Calibration::embedded()),
+    )
 }
 
 /// The extractor's own scores, uncalibrated and without templates: what the calibration is
@@ -370,7 +375,9 @@ fn pick_date(
 /// Words that join a date label to its date ("Date limite de paiement le 05 juillet", "Fällig am
 /// 3. März", "Due on the 5th"): skipped like punctuation, so the date still counts as right of the
 /// label.
-const DATE_CONNECTORS: &[&str] = &["le ", "du ", "au ", "am ", "on ", "by ", "the ", "zum ", "vom "];
+const DATE_CONNECTORS: &[&str] = &[
+    "le ", "du ", "au ", "am ", "on ", "by ", "the ", "zum ", "vom ",
+];
 
 /// Characters before a label's date: punctuation, then at most one connector word.
 fn date_lead(norm: &str) -> usize {

@@ -189,12 +189,18 @@ mod tests {
             Some("Atelier Martin SAS")
         );
         assert_eq!(clean_name("NOM : ACME").as_deref(), Some("ACME"));
-        assert_eq!(clean_name("Nom: Imprimerie Bonnet SA").as_deref(), Some("Imprimerie Bonnet SA"));
+        assert_eq!(
+            clean_name("Nom: Imprimerie Bonnet SA").as_deref(),
+            Some("Imprimerie Bonnet SA")
+        );
         assert_eq!(
             clean_name("Maison Blanc SARL - 12 rue du Moulin - 84000 Avignon").as_deref(),
             Some("Maison Blanc SARL")
         );
-        assert_eq!(clean_name("Hawthorn Design LLC · 6 King Street").as_deref(), Some("Hawthorn Design LLC"));
+        assert_eq!(
+            clean_name("Hawthorn Design LLC · 6 King Street").as_deref(),
+            Some("Hawthorn Design LLC")
+        );
         assert!(has_legal_form("Papeterie Dupont SARL"));
         assert!(!has_legal_form("Boulangerie Martin"));
     }
