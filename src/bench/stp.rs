@@ -14,8 +14,9 @@ use crate::bench::accuracy::cases::{self, Case, Cases};
 use crate::bench::ocr::scans::Variant;
 use crate::config::ReadSettings;
 use crate::domain::{Extraction, Field, Method};
-use crate::read::fields::{self, calibrate, calibrate::Calibration};
-use crate::read::{pdf, read_document, MethodChoice, ReadOptions};
+use crate::read::fields::calibrate::{self, Calibration, Calibrations};
+use crate::read::fields::{self};
+use crate::read::{ocr, pdf, read_document, MethodChoice, ReadOptions};
 
 /// Upper bounds of the reliability bins; the first bin starts at 0.
 const BINS: [f32; 8] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01];
@@ -156,6 +157,14 @@ fn default_corpora(shared: &Path) -> Vec<(String, Cases)> {
     ]
 }
 
+fn add_samples(samples: &mut Vec<(Field, f32, bool)>, c: &Case, ex: &Extraction) {
+    for (f, ok) in c.verdicts(ex) {
+        if let Ok(field) = f.parse::<Field>() {
+            samples.push((field, ex.confidence_of(field), ok));
+        }
+    }
+}
+
 /// `facteur bench stp --fit [--corpus DIR]`: fits the confidence calibration on a folder of
 /// generated invoices (default fixtures/generated/dev, never the held-out set) from the
 /// extractor's uncalibrated scores, and writes models/calibration.toml.
@@ -167,19 +176,33 @@ pub fn fit(corpus: Option<PathBuf>) -> anyhow::Result<()> {
         "{} is not a folder of generated invoices (scripts/make-invoices)",
         dir.display()
     );
+    let shown = dir.strip_prefix(root).unwrap_or(&dir).display().to_string();
     let (cases, _) = cases::generated(&dir);
-    let mut samples = Vec::new();
+    let mut text_samples = Vec::new();
     for c in &cases {
         let pages = pdf::text_pages(&c.bytes).map_err(|e| anyhow::anyhow!("{}: {e}", c.name))?;
-        let ex = fields::extract_uncalibrated(&pages, Method::Text);
-        for (f, ok) in c.verdicts(&ex) {
-            if let Ok(field) = f.parse::<Field>() {
-                samples.push((field, ex.confidence_of(field), ok));
-            }
-        }
+        add_samples(&mut text_samples, c, &fields::extract_uncalibrated(&pages, Method::Text));
     }
-    let shown = dir.strip_prefix(root).unwrap_or(&dir).display().to_string();
-    let cal = Calibration::fit(&samples, &format!("{} documents of {shown}", cases.len()));
+    // OCR's own scores, on the same documents scanned at 300 dpi (about a second a page).
+    let ocr_opts = ReadOptions {
+        method: MethodChoice::Ocr,
+        ..ReadOptions::default()
+    };
+    let (scans, _) = cases::scanned(cases::generated(&dir), &dir, Variant::Dpi(300));
+    let mut ocr_samples = Vec::new();
+    for c in &scans {
+        let pages = ocr::ocr_pdf(&c.bytes, &[], &ocr_opts)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", c.name))?;
+        add_samples(&mut ocr_samples, c, &fields::extract_uncalibrated(&pages, Method::Ocr));
+    }
+    let cal = Calibrations {
+        text: Calibration::fit(&text_samples, &format!("{} documents of {shown}", cases.len())),
+        ocr: Calibration::fit(
+            &ocr_samples,
+            &format!("{} documents of {shown}, scanned at 300 dpi", scans.len()),
+        ),
+    };
+    let samples = text_samples.len() + ocr_samples.len();
     let out = root.join("models/calibration.toml");
     let text = format!(
         "# Per-field calibration of reading confidence (src/read/fields/calibrate.rs).\n\
@@ -189,11 +212,7 @@ pub fn fit(corpus: Option<PathBuf>) -> anyhow::Result<()> {
         toml::to_string(&cal)?
     );
     std::fs::write(&out, text)?;
-    println!(
-        "wrote {} from {} field readings",
-        out.display(),
-        samples.len()
-    );
+    println!("wrote {} from {samples} field readings", out.display());
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Field;
+use crate::domain::{Field, Method};
 
 /// Raw-score bin edges: a score falls in the first bin whose upper edge exceeds it.
 pub const EDGES: [f32; 9] = [0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.01];
@@ -102,16 +102,38 @@ pub struct Calibration {
     pub field: BTreeMap<Field, Steps>,
 }
 
-impl Calibration {
+/// models/calibration.toml: one calibration per visual reader, since OCR's scores mean less
+/// than the text layer's at the same value (each is fitted on its own readings of the same
+/// documents).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Calibrations {
+    #[serde(default)]
+    pub text: Calibration,
+    #[serde(default)]
+    pub ocr: Calibration,
+}
+
+impl Calibrations {
     /// models/calibration.toml, built into the binary.
-    pub fn embedded() -> &'static Calibration {
-        static C: OnceLock<Calibration> = OnceLock::new();
+    pub fn embedded() -> &'static Calibrations {
+        static C: OnceLock<Calibrations> = OnceLock::new();
         C.get_or_init(|| {
             toml::from_str(include_str!("../../../models/calibration.toml"))
                 .expect("models/calibration.toml is valid (checked by a unit test)")
         })
     }
 
+    /// The calibration of a reader's scores; structured XML is certain and never calibrated.
+    pub fn of(&self, method: Method) -> Option<&Calibration> {
+        match method {
+            Method::Text => Some(&self.text),
+            Method::Ocr => Some(&self.ocr),
+            Method::Xml => None,
+        }
+    }
+}
+
+impl Calibration {
     /// The probability for a raw score of `field`; the raw score itself when nothing was fitted.
     pub fn probability(&self, field: Field, raw: f32) -> f32 {
         match self.field.get(&field).or(self.pooled.as_ref()) {
@@ -156,7 +178,8 @@ mod tests {
 
     #[test]
     fn the_committed_calibration_parses() {
-        let _ = Calibration::embedded();
+        let c = Calibrations::embedded();
+        assert!(c.text.pooled.is_some() && c.ocr.pooled.is_some());
     }
 
     #[test]

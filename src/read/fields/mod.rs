@@ -46,7 +46,7 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
         pages,
         method,
         templates,
-        Some(calibrate::Calibration::embedded()),
+        calibrate::Calibrations::embedded().of(method),
     )
 }
 
