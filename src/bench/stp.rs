@@ -181,7 +181,11 @@ pub fn fit(corpus: Option<PathBuf>) -> anyhow::Result<()> {
     let mut text_samples = Vec::new();
     for c in &cases {
         let pages = pdf::text_pages(&c.bytes).map_err(|e| anyhow::anyhow!("{}: {e}", c.name))?;
-        add_samples(&mut text_samples, c, &fields::extract_uncalibrated(&pages, Method::Text));
+        add_samples(
+            &mut text_samples,
+            c,
+            &fields::extract_uncalibrated(&pages, Method::Text),
+        );
     }
     // OCR's own scores, on the same documents scanned at 300 dpi (about a second a page).
     let ocr_opts = ReadOptions {
@@ -193,10 +197,17 @@ pub fn fit(corpus: Option<PathBuf>) -> anyhow::Result<()> {
     for c in &scans {
         let pages = ocr::ocr_pdf(&c.bytes, &[], &ocr_opts)
             .map_err(|e| anyhow::anyhow!("{}: {e}", c.name))?;
-        add_samples(&mut ocr_samples, c, &fields::extract_uncalibrated(&pages, Method::Ocr));
+        add_samples(
+            &mut ocr_samples,
+            c,
+            &fields::extract_uncalibrated(&pages, Method::Ocr),
+        );
     }
     let cal = Calibrations {
-        text: Calibration::fit(&text_samples, &format!("{} documents of {shown}", cases.len())),
+        text: Calibration::fit(
+            &text_samples,
+            &format!("{} documents of {shown}", cases.len()),
+        ),
         ocr: Calibration::fit(
             &ocr_samples,
             &format!("{} documents of {shown}, scanned at 300 dpi", scans.len()),
