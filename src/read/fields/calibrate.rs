@@ -72,7 +72,8 @@ impl Steps {
         }
         let mut p = Vec::with_capacity(EDGES.len());
         for (r, t, c) in blocks {
-            let v = ((r / t) * 1000.0).round() / 1000.0;
+            // Four decimals: a 0.9996 must not print as a certainty.
+            let v = ((r / t) * 10_000.0).round() / 10_000.0;
             p.extend(std::iter::repeat_n(v, c));
         }
         Steps { p, n }

@@ -91,16 +91,7 @@ pub fn vat_breakdown(lines: &[TLine]) -> Vec<VatBreakdown> {
         }
         let mut rates: Vec<Decimal> = Vec::new();
         for (i, _) in l.raw.match_indices('%') {
-            let head = l.raw[..i].trim_end();
-            let num: String = head
-                .chars()
-                .rev()
-                .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            if let Some(r) = super::amounts::parse_number(&num) {
+            if let Some(r) = number_at_end(&l.raw[..i]) {
                 rates.push(r);
             }
         }
@@ -148,7 +139,12 @@ pub fn vat_breakdown(lines: &[TLine]) -> Vec<VatBreakdown> {
 fn rate_before(raw: &str, end: usize) -> Option<Decimal> {
     let head: String = raw.chars().take(end).collect();
     let i = head.rfind('%')?;
-    let num: String = head[..i]
+    number_at_end(&head[..i]).filter(|r| *r > Decimal::ZERO && *r < Decimal::from(30))
+}
+
+/// The number a text ends with, spaces aside ("TVA 5,5 " → 5.5): a rate before its `%`.
+fn number_at_end(text: &str) -> Option<Decimal> {
+    let num: String = text
         .trim_end()
         .chars()
         .rev()
@@ -157,7 +153,7 @@ fn rate_before(raw: &str, end: usize) -> Option<Decimal> {
         .into_iter()
         .rev()
         .collect();
-    super::amounts::parse_number(&num).filter(|r| *r > Decimal::ZERO && *r < Decimal::from(30))
+    super::amounts::parse_number(&num)
 }
 
 /// Tax printed once per rate, without its base ("TVA 5,5 %  52,73", "TVA 20 %  7 467,94"): the
