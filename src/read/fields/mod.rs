@@ -10,6 +10,7 @@ pub mod amounts;
 pub mod calibrate;
 pub mod candidates;
 pub mod crosscheck;
+pub mod date_pick;
 pub mod dates;
 pub mod ids;
 pub mod items;
@@ -21,8 +22,6 @@ pub mod text;
 pub mod totals;
 
 use std::collections::BTreeMap;
-
-use chrono::NaiveDate;
 
 use crate::domain::{Currency, DocType, DueDateSource, Extraction, Field, Invoice, Method};
 use crate::read::layout::Page;
@@ -90,15 +89,15 @@ fn read_fields(
         inv.purchase_order = Some(po.value);
         set(&mut conf, Field::PurchaseOrder, po.confidence);
     }
-    let issue =
-        pick_date(&lines, &hits, "issue_date", order, None).or_else(|| first_date(&lines, order));
+    let issue = date_pick::labelled(&lines, &hits, "issue_date", order, None)
+        .or_else(|| date_pick::first(&lines, order));
     if let Some(d) = &issue {
         inv.issue_date = Some(d.value);
         set(&mut conf, Field::IssueDate, d.confidence);
     }
     let terms = terms::find(&lines, lex);
     inv.payment_terms = terms.as_ref().map(|t| t.text.clone());
-    let printed_due = pick_date(
+    let printed_due = date_pick::labelled(
         &lines,
         &hits,
         "due_date",
@@ -320,84 +319,6 @@ fn pick_token(lines: &[TLine], hits: &[Hit], field: &str) -> Option<Scored<Strin
     })
 }
 
-fn pick_date(
-    lines: &[TLine],
-    hits: &[Hit],
-    field: &str,
-    order: DateOrder,
-    not_before: Option<NaiveDate>,
-) -> Option<Scored<NaiveDate>> {
-    let mut best: Option<(f32, NaiveDate, f32)> = None;
-    for h in hits.iter().filter(|h| h.field == field) {
-        for w in windows(h, lines, hits) {
-            let norm = w.norm(lines);
-            let lead = date_lead(&norm);
-            for d in find_dates(&norm, order) {
-                let near = match w.place {
-                    Place::Right => d.start <= lead + 2,
-                    Place::Below(_) => true,
-                };
-                if !near || not_before.is_some_and(|nb| d.date < nb) {
-                    continue;
-                }
-                let c = lines
-                    .get(w.line)
-                    .map(|l| l.confidence(w.start + d.start, w.start + d.end))
-                    .unwrap_or(1.0);
-                // The date on the invoice-number line ("Rechnung Nr. 1 vom 05.03.2018") is the
-                // issue date; a version line's date is not.
-                let mut s = w.weight;
-                if hits
-                    .iter()
-                    .any(|o| o.line == h.line && o.field == "invoice_number")
-                {
-                    s += 0.3;
-                }
-                if lines
-                    .get(h.line)
-                    .is_some_and(|l| l.norm.contains("version"))
-                {
-                    s *= 0.3;
-                }
-                if best.as_ref().is_none_or(|b| s > b.0) {
-                    best = Some((s, d.date, c));
-                }
-                break;
-            }
-        }
-    }
-    best.map(|(s, value, c)| Scored {
-        value,
-        confidence: ((0.35 + 0.55 * s).min(0.95)) * c,
-    })
-}
-
-/// Words that join a date label to its date ("Date limite de paiement le 05 juillet", "Fällig am
-/// 3. März", "Due on the 5th"): skipped like punctuation, so the date still counts as right of the
-/// label.
-const DATE_CONNECTORS: &[&str] = &[
-    "le ", "du ", "au ", "am ", "on ", "by ", "the ", "zum ", "vom ",
-];
-
-/// Characters before a label's date: punctuation, then at most one connector word.
-fn date_lead(norm: &str) -> usize {
-    let (lead, rest) = strip_lead(norm);
-    match DATE_CONNECTORS.iter().find(|c| rest.starts_with(*c)) {
-        Some(c) => lead + c.len() + strip_lead(&rest[c.len()..]).0,
-        None => lead,
-    }
-}
-
-/// Without a labelled date, the first date printed is usually the issue date.
-fn first_date(lines: &[TLine], order: DateOrder) -> Option<Scored<NaiveDate>> {
-    lines.iter().filter(|l| l.page == 1).find_map(|l| {
-        find_dates(&l.norm, order).first().map(|d| Scored {
-            value: d.date,
-            confidence: 0.3 * l.confidence(d.start, d.end),
-        })
-    })
-}
-
 /// Credit note when a credit-note word heads a line of the first page's upper half.
 fn doc_type(lines: &[TLine], lex: &Lexicon, printed_negative: bool) -> (DocType, f32) {
     let heads = |words: &[String]| {
@@ -466,13 +387,6 @@ mod currency_tests {
             "$ 12",
         ]));
         assert_eq!(detect_currency(&lines).map(|(c, _)| c), Some(Currency::EUR));
-    }
-
-    #[test]
-    fn a_connector_word_between_label_and_date_is_skipped() {
-        assert_eq!(date_lead(" le 05 juillet 2015"), 4);
-        assert_eq!(date_lead(": 05/07/2015"), 2);
-        assert_eq!(date_lead(" am 3. marz 2026"), 4);
     }
 
     #[test]
