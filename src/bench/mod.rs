@@ -5,3 +5,4 @@ pub mod dedupe;
 pub mod dedupe_set;
 pub mod ocr;
 pub mod speed;
+pub mod stp;

@@ -46,7 +46,7 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     let bytes = std::fs::read(&args.file).map_err(|e| {
         Failure::Other(anyhow::anyhow!("{}: cannot read: {e}", args.file.display()))
     })?;
-    let mut opts = settings.read.read_options();
+    let mut opts = settings.read_options();
     opts.method = args.method;
     let mut cfg = settings.read.sandbox_config();
     cfg.workers = 1;

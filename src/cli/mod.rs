@@ -131,6 +131,10 @@ pub struct BenchArgs {
     /// The corpus folder [default: ../shared/corpus beside the source tree].
     #[arg(long)]
     pub corpus: Option<PathBuf>,
+    /// With `stp`: fit the confidence calibration on --corpus (default fixtures/generated/dev)
+    /// and write models/calibration.toml.
+    #[arg(long)]
+    pub fit: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -141,6 +145,9 @@ pub enum BenchKind {
     Speed,
     /// OCR accuracy and speed beside the tesseract CLI.
     Ocr,
+    /// Straight-through rate, auto-accepted documents with a wrong key field, documents reviewed
+    /// although right, and the confidence reliability table (generated sets + shared corpus).
+    Stp,
     /// Duplicate-check look-up latency with 1 k, 100 k and 1 M invoices on each backend
     /// (PostgreSQL when $FACTEUR_BENCH_PG or $FACTEUR_TEST_PG names a server).
     Dedupe,
@@ -251,6 +258,8 @@ async fn dispatch(cli: Cli) -> CmdResult {
                 BenchKind::Accuracy => crate::bench::accuracy::run(&corpus),
                 BenchKind::Speed => crate::bench::speed::run(&corpus),
                 BenchKind::Ocr => crate::bench::ocr::run(&corpus),
+                BenchKind::Stp if args.fit => crate::bench::stp::fit(args.corpus.clone()),
+                BenchKind::Stp => crate::bench::stp::run(args.corpus.clone(), &default_corpus()),
                 BenchKind::Dedupe => {
                     let pg = std::env::var("FACTEUR_BENCH_PG")
                         .or_else(|_| std::env::var("FACTEUR_TEST_PG"))

@@ -71,6 +71,15 @@ pub fn config_path(cli: Option<&Path>) -> PathBuf {
 }
 
 impl Settings {
+    /// How documents are read: the `[read]` section, and the workspace's supplier templates
+    /// (`models/suppliers/` beside this config file).
+    pub fn read_options(&self) -> crate::read::ReadOptions {
+        crate::read::ReadOptions {
+            suppliers_dir: Some(self.base_dir.join("models/suppliers")),
+            ..self.read.read_options()
+        }
+    }
+
     /// Reads the file, applies `FACTEUR_*` overrides, loads the pipelines, and checks it all.
     /// A missing file is not an error when `allow_missing` (defaults apply, e.g. for `extract`).
     pub fn load(path: &Path, allow_missing: bool) -> Result<Settings, ConfigError> {

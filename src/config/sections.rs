@@ -98,7 +98,7 @@ pub struct ReadSettings {
     /// Seconds per OCR page.
     #[serde(default = "default_page_timeout")]
     pub page_timeout_secs: u64,
-    /// Below this confidence (0–1) on number, date or total, a document goes to `needs_review`.
+    /// A calibrated probability (0–1): a key field found below it, or a required field missing, sends a document to `needs_review`.
     #[serde(default = "default_review_threshold")]
     pub review_threshold: f32,
     /// Reader child processes (the sandbox); 0 means one per core.
@@ -157,6 +157,7 @@ impl ReadSettings {
             max_pages: self.max_pages,
             max_pixels: self.max_pixels,
             page_timeout_secs: self.page_timeout_secs,
+            suppliers_dir: None,
         }
     }
 

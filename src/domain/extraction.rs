@@ -82,6 +82,21 @@ impl Field {
     /// review. The one list every decision uses.
     pub const REQUIRED: [Field; 3] = [Field::InvoiceNumber, Field::IssueDate, Field::TotalGross];
 
+    /// The fields whose error costs money or a payment when a reading goes through unchecked:
+    /// each one found must be sure enough, or the document goes to review. (A missing one is a
+    /// doubt only when it is `REQUIRED`: many invoices print no due date or IBAN.)
+    pub const KEY: [Field; 9] = [
+        Field::InvoiceNumber,
+        Field::IssueDate,
+        Field::DueDate,
+        Field::Currency,
+        Field::TotalNet,
+        Field::TotalTax,
+        Field::TotalGross,
+        Field::SupplierVatId,
+        Field::SupplierIban,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Field::DocType => "doc_type",
@@ -150,6 +165,24 @@ impl fmt::Display for Doubt {
     }
 }
 
+/// Where a due date came from: printed as a date, or computed from printed payment terms
+/// ("30 jours fin de mois", "Net 45", "à réception") and the issue date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DueDateSource {
+    Printed,
+    Terms,
+}
+
+impl DueDateSource {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DueDateSource::Printed => "printed",
+            DueDateSource::Terms => "terms",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Extraction {
     pub invoice: Invoice,
@@ -158,6 +191,10 @@ pub struct Extraction {
     pub confidence: BTreeMap<Field, f32>,
     /// Notes for people (totals that do not add up, a template pattern that did not match).
     pub warnings: Vec<String>,
+    /// How the due date was found; `None` without a due date (and in extractions stored before
+    /// this field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date_source: Option<DueDateSource>,
 }
 
 impl Extraction {
@@ -180,11 +217,13 @@ impl Extraction {
                 confidence.insert(field, 1.0);
             }
         }
+        let due_date_source = invoice.due_date.map(|_| DueDateSource::Printed);
         Extraction {
             invoice,
             method,
             confidence,
             warnings: Vec::new(),
+            due_date_source,
         }
     }
 
@@ -201,19 +240,20 @@ impl Extraction {
             .fold(1.0, f32::min)
     }
 
-    /// The required fields missing, or under `threshold`.
+    /// The required fields missing, and the key fields found under `threshold`.
     pub fn doubts(&self, threshold: f32) -> Vec<Doubt> {
-        Field::REQUIRED
-            .iter()
-            .filter_map(|&field| match self.confidence_of(field) {
-                c if c <= 0.0 => Some(Doubt::Missing { field }),
-                c if c < threshold => Some(Doubt::Uncertain {
-                    field,
-                    confidence: c,
-                }),
-                _ => None,
+        let missing = Field::REQUIRED
+            .into_iter()
+            .filter(|f| self.confidence_of(*f) <= 0.0)
+            .map(|field| Doubt::Missing { field });
+        let uncertain = Field::KEY.into_iter().filter_map(|field| {
+            let c = self.confidence.get(&field).copied()?;
+            (c > 0.0 && c < threshold).then_some(Doubt::Uncertain {
+                field,
+                confidence: c,
             })
-            .collect()
+        });
+        missing.chain(uncertain).collect()
     }
 
     pub fn contract_json(&self) -> Value {
@@ -237,6 +277,7 @@ impl Extraction {
             "invoice_number": inv.number,
             "issue_date": inv.issue_date.map(|d| d.to_string()),
             "due_date": inv.due_date.map(|d| d.to_string()),
+            "due_date_source": self.due_date_source.map(|s| s.as_str()),
             "currency": inv.currency.map(|c| c.to_string()),
             "total_net": dec(inv.total_net).map(|d| d.to_string()),
             "total_tax": dec(inv.total_tax).map(|d| d.to_string()),

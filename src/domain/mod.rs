@@ -12,7 +12,7 @@ pub mod money;
 pub use document::{
     now_micros, ContentHash, DocumentEvent, DocumentId, DocumentState, Origin, RawDocument, Stage,
 };
-pub use extraction::{Doubt, Extraction, Field, Method};
+pub use extraction::{Doubt, DueDateSource, Extraction, Field, Method};
 pub use ids::{Bic, Iban, IdError, Siren, Siret, VatId};
 pub use invoice::{DocType, Invoice, LineItem, Party, PrecedingInvoice, VatBreakdown};
 pub use money::{Amount, Currency, MoneyError};

@@ -56,6 +56,11 @@ pub struct ReadOptions {
     pub max_pixels: u64,
     /// Seconds allowed per OCR page.
     pub page_timeout_secs: u64,
+    /// The workspace's supplier templates (`models/suppliers/*.toml` beside facteur.toml), read
+    /// at each document so a new or corrected template applies without a rebuild; they take
+    /// precedence over the built-in ones.
+    #[serde(default)]
+    pub suppliers_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ReadOptions {
@@ -66,6 +71,7 @@ impl Default for ReadOptions {
             max_pages: 50,
             max_pixels: 40_000_000,
             page_timeout_secs: 60,
+            suppliers_dir: None,
         }
     }
 }
@@ -168,7 +174,7 @@ pub fn read_document(bytes: &[u8], opts: &ReadOptions) -> Result<Extraction, Rea
             )),
             _ => {
                 let pages = ocr::ocr_image(bytes, opts)?;
-                Ok(templates::extract(&pages, Method::Ocr))
+                Ok(templates::extract(&pages, Method::Ocr, opts))
             }
         },
     }
@@ -194,7 +200,7 @@ fn read_pdf(bytes: &[u8], opts: &ReadOptions) -> Result<Extraction, ReadError> {
     }
     if opts.method == MethodChoice::Ocr {
         let pages = ocr::ocr_pdf(bytes, &[], opts)?;
-        return Ok(templates::extract(&pages, Method::Ocr));
+        return Ok(templates::extract(&pages, Method::Ocr, opts));
     }
     let pages = pdf::text_pages(bytes).map_err(|e| match e {
         pdf::PdfError::Limit(why) => ReadError::Limit(why),
@@ -206,7 +212,7 @@ fn read_pdf(bytes: &[u8], opts: &ReadOptions) -> Result<Extraction, ReadError> {
         .map(|p| p.number)
         .collect();
     if needs_ocr.is_empty() || opts.method == MethodChoice::Text {
-        return Ok(templates::extract(&pages, Method::Text));
+        return Ok(templates::extract(&pages, Method::Text, opts));
     }
     // Mixed or scanned PDF: OCR only the pages whose text layer is empty or garbage.
     let ocr_pages = ocr::ocr_pdf(bytes, &needs_ocr, opts)?;
@@ -220,5 +226,5 @@ fn read_pdf(bytes: &[u8], opts: &ReadOptions) -> Result<Extraction, ReadError> {
                 .unwrap_or(p)
         })
         .collect();
-    Ok(templates::extract(&merged, Method::Ocr))
+    Ok(templates::extract(&merged, Method::Ocr, opts))
 }

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::domain::{Extraction, Field, Invoice, Method};
+use crate::domain::{DueDateSource, Extraction, Field, Invoice, Method};
 use crate::read::fields;
 use crate::read::fields::amounts::parse_amount;
 use crate::read::fields::dates::{find_dates, DateOrder};
@@ -171,7 +171,12 @@ impl Template {
                     true
                 }
                 "issue_date" => date().map(|d| inv.issue_date = Some(d)).is_some(),
-                "due_date" => date().map(|d| inv.due_date = Some(d)).is_some(),
+                "due_date" => date()
+                    .map(|d| {
+                        inv.due_date = Some(d);
+                        ex.due_date_source = Some(DueDateSource::Printed);
+                    })
+                    .is_some(),
                 "total_net" => parse_amount(v)
                     .map(|a| inv.total_net = Some(a.abs()))
                     .is_some(),
@@ -219,9 +224,30 @@ pub fn embedded() -> &'static [Template] {
     })
 }
 
-/// Field extraction with the built-in supplier templates applied: what `read_document` runs.
-pub fn extract(pages: &[crate::read::layout::Page], method: Method) -> Extraction {
-    fields::extract_with(pages, method, embedded())
+/// Field extraction with the supplier templates applied: what `read_document` runs. The
+/// workspace's templates (`opts.suppliers_dir`) come first, then the built-in ones; a workspace
+/// folder that does not load is said in a warning, and the built-in templates still apply.
+pub fn extract(
+    pages: &[crate::read::layout::Page],
+    method: Method,
+    opts: &crate::read::ReadOptions,
+) -> Extraction {
+    let workspace = match opts.suppliers_dir.as_deref().filter(|d| d.is_dir()) {
+        Some(dir) => load_dir(dir).map_err(|e| e.to_string()),
+        None => Ok(Vec::new()),
+    };
+    match workspace {
+        Ok(mut all) => {
+            all.extend(embedded().iter().cloned());
+            fields::extract_with(pages, method, &all)
+        }
+        Err(why) => {
+            let mut ex = fields::extract_with(pages, method, embedded());
+            ex.warnings
+                .push(format!("workspace supplier templates not used: {why}"));
+            ex
+        }
+    }
 }
 
 /// The first template keyed by an identifier found on the document.
@@ -316,6 +342,39 @@ mod tests {
         assert_eq!(dupont.confidence.get(&Field::PurchaseOrder), Some(&0.97));
         let northwind = read("invoice-northwind-consulting.pdf");
         assert_ne!(northwind.confidence.get(&Field::PurchaseOrder), Some(&0.97));
+    }
+
+    #[test]
+    fn workspace_templates_apply_without_a_rebuild_and_before_built_in_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = crate::read::ReadOptions {
+            method: crate::read::MethodChoice::Text,
+            suppliers_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let bytes = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/demo/invoice-northwind-consulting.pdf"),
+        )
+        .unwrap();
+        let plain = crate::read::read_document(&bytes, &opts).unwrap();
+        assert_ne!(plain.invoice.purchase_order.as_deref(), Some("2026-118"));
+        // Written while "running": the next document read uses it.
+        std::fs::write(
+            dir.path().join("northwind.toml"),
+            "name = \"Northwind\"\niban = \"GB29 NWBK 6016 1331 9268 19\"\n\
+             [fields.purchase_order]\npattern = 'PO-([0-9-]+)'\n",
+        )
+        .unwrap();
+        let with = crate::read::read_document(&bytes, &opts).unwrap();
+        assert_eq!(with.invoice.purchase_order.as_deref(), Some("2026-118"));
+        // A broken workspace file is said, and reading goes on with the built-in templates.
+        std::fs::write(dir.path().join("broken.toml"), "name = ").unwrap();
+        let broken = crate::read::read_document(&bytes, &opts).unwrap();
+        assert!(broken
+            .warnings
+            .iter()
+            .any(|w| w.contains("workspace supplier templates")));
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl Worker {
             ctx: Arc::new(StageContext {
                 store,
                 sandbox: SandboxPool::new(settings.read.sandbox_config()),
-                read_options: settings.read.read_options(),
+                read_options: settings.read_options(),
                 review_threshold: settings.read.review_threshold,
                 dedupe: settings.dedupe.thresholds(),
                 company: settings.company.clone(),

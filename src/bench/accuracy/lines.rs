@@ -31,7 +31,7 @@ pub(super) fn score_lines(
 ) {
     let printed_want: Vec<&WantLine> = want
         .iter()
-        .filter(|w| printed.amounts.contains(&w.net.abs()))
+        .filter(|w| printed.has_amount(&w.net.abs()))
         .collect();
     if printed_want.is_empty() {
         return;
@@ -52,7 +52,7 @@ pub(super) fn score_lines(
             &w.net.to_string(),
         );
         if let (Some(q), Some(p)) = (w.quantity, w.unit_price) {
-            if printed.amounts.contains(&p.abs()) {
+            if printed.has_amount(&p.abs()) {
                 let ok = got.is_some_and(|g| {
                     g.quantity.map(|x| x.normalize()) == Some(q.normalize())
                         && g.unit_price.map(|x| x.normalize()) == Some(p.normalize())

@@ -105,6 +105,8 @@ pub fn find_amounts(text: &str) -> Vec<FoundAmount> {
         }
         if after.is_some_and(|c| c.is_alphanumeric() && caps.name("cur2").is_none())
             || after.is_some_and(|c| matches!(c, '/' | '%' | '_' | ':'))
+            // "5,5 %": a rate, never money, with or without the space before the sign.
+            || text[m.end()..].trim_start().starts_with('%')
             || (after.is_some_and(|c| matches!(c, '.' | ',' | '-'))
                 && after2.is_some_and(|c| c.is_ascii_digit()))
         {
@@ -167,6 +169,9 @@ mod tests {
             .iter()
             .all(|a| a.value != dec!(76)));
         assert!(find_amounts("TVA 20%").is_empty());
+        let a = find_amounts("TVA 5,5 %  52,73 €");
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!(a[0].value.to_string(), "52.73");
         assert!(find_amounts("INV/2023/03/0008").is_empty());
     }
 

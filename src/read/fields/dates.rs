@@ -86,6 +86,7 @@ const MONTHS: &[(&str, u32)] = &[
 ];
 
 fn month_of(name: &str) -> Option<u32> {
+    let name: String = name.chars().filter(|c| !c.is_whitespace()).collect();
     MONTHS.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
 }
 
@@ -101,7 +102,17 @@ fn res() -> &'static Res {
     R.get_or_init(|| {
         let mut names: Vec<&str> = MONTHS.iter().map(|(n, _)| *n).collect();
         names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        let m = names.join("|");
+        // OCR splits a capital from the rest of its word ("J anuar", "M ärz"): a month name may
+        // carry one space after its first letter.
+        let spaced: Vec<String> = names
+            .iter()
+            .map(|n| {
+                let mut c = n.chars();
+                let first = c.next().map(String::from).unwrap_or_default();
+                format!("{}\\s?{}", regex::escape(&first), regex::escape(c.as_str()))
+            })
+            .collect();
+        let m = spaced.join("|");
         let build = |s: &str| Regex::new(s).expect("date regexes are valid");
         Res {
             iso: build(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"),
@@ -270,6 +281,8 @@ mod tests {
         assert_eq!(one("19 april 2014", o), Some(d(2014, 4, 19)));
         assert_eq!(one("8-9-2022", o), Some(d(2022, 9, 8)));
         assert_eq!(one("Jan 31, 2022", o), Some(d(2022, 1, 31)));
+        // OCR's split capital.
+        assert_eq!(one("15. J anuar 2025", o), Some(d(2025, 1, 15)));
     }
 
     #[test]

@@ -54,7 +54,11 @@ fn run_from(chars: &[char], start: usize, max_compact: usize) -> Vec<(usize, Str
 fn find_with<T>(text: &str, max: usize, parse: impl Fn(&str) -> Option<T>) -> Vec<Found<T>> {
     let chars: Vec<char> = text.chars().collect();
     let mut out: Vec<Found<T>> = Vec::new();
-    for m in starts_re().find_iter(text) {
+    // Every start is tried, overlapping ones too: the label word before an id looks like a start
+    // itself ("USt-ID DE29…", "IBAN DE42…") and must not swallow the real one.
+    let mut from = 0;
+    while let Some(m) = starts_re().find_at(text, from) {
+        from = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
         let start = text[..m.start()].chars().count();
         if out.iter().any(|f| start < f.end) {
             continue;
@@ -85,7 +89,19 @@ pub fn find_vat_ids(text: &str) -> Vec<Found<VatId>> {
         if !VAT_COUNTRIES.contains(&cc) || c.len() > 14 || c.len() < 10 {
             return None;
         }
-        VatId::parse(c).ok()
+        // A French key may hold letters, so OCR's O for 0 would pass unchecked: the digit
+        // reading wins when its key check passes.
+        let digits_key: String = c
+            .char_indices()
+            .map(|(i, ch)| match (cc, i, ch) {
+                ("FR", 2 | 3, 'O') => '0',
+                ("FR", 2 | 3, 'I' | 'L') => '1',
+                _ => ch,
+            })
+            .collect();
+        VatId::parse(&digits_key)
+            .ok()
+            .or_else(|| VatId::parse(c).ok())
     })
 }
 
@@ -188,6 +204,16 @@ mod tests {
         // Wrong French key: never reported.
         assert!(find_vat_ids("TVA FR12123456782").is_empty());
         assert!(find_vat_ids("TVA F63530848134").is_empty());
+        // OCR's O for a zero in a French key.
+        assert_eq!(
+            find_vat_ids("TVA FRO8299305268")[0].value.as_str(),
+            "FR08299305268"
+        );
+        // A label word that looks like an id start does not hide the id after it.
+        assert_eq!(
+            find_vat_ids("USt-ID DE29 5183020")[0].value.as_str(),
+            "DE295183020"
+        );
     }
 
     #[test]
@@ -200,6 +226,13 @@ mod tests {
         );
         assert!(find_ibans("IBAN FR76 1010 7002 4500 6170 5231 738").is_empty());
         assert!(find_ibans("Bank Account: US1234567890").is_empty());
+        // BIC on the same line, and a final group of two.
+        assert_eq!(
+            find_ibans("IBAN DE42 6702 8940 3021 9573 89 BIC DEUTDEFF")[0]
+                .value
+                .as_str(),
+            "DE42670289403021957389"
+        );
     }
 
     #[test]

@@ -215,7 +215,55 @@ pub fn find_labels(lines: &[TLine], lex: &Lexicon) -> Vec<Hit> {
             }
         }
         kept.sort_by_key(|h| h.start);
-        out.extend(kept);
+        out.extend(absorb_qualified_tax(&chars, kept));
+    }
+    out
+}
+
+/// Words that end a total's label with "excluding/including", the tax word after them belonging
+/// to the same label.
+const QUALIFIERS: &[&str] = &[
+    "excl",
+    "incl",
+    "excluding",
+    "including",
+    "hors",
+    "ohne",
+    "inkl",
+    "exkl",
+    "zzgl",
+    "before",
+    "without",
+    "with",
+];
+
+/// "Total excl. VAT", "Total incl. VAT", "Summe inkl. MwSt": a tax word right after a total label
+/// ending in excl./incl. qualifies that label, it is not a tax label of its own (whose window
+/// would take the total's amount).
+fn absorb_qualified_tax(chars: &[char], hits: Vec<Hit>) -> Vec<Hit> {
+    let mut out: Vec<Hit> = Vec::new();
+    for h in hits {
+        if let Some(prev) = out.last_mut() {
+            let between: String = chars.get(prev.end..h.start).unwrap_or(&[]).iter().collect();
+            let label: String = chars
+                .get(prev.start..prev.end)
+                .unwrap_or(&[])
+                .iter()
+                .collect();
+            let qualified = label
+                .split(|c: char| !c.is_alphanumeric())
+                .rfind(|w| !w.is_empty())
+                .is_some_and(|w| QUALIFIERS.contains(&w));
+            if h.field == "total_tax"
+                && matches!(prev.field.as_str(), "total_net" | "total_gross")
+                && qualified
+                && matches!(between.as_str(), " " | ". " | ".")
+            {
+                prev.end = h.end;
+                continue;
+            }
+        }
+        out.push(h);
     }
     out
 }
@@ -263,6 +311,13 @@ mod tests {
         let lex = Lexicon::parse(LEXICON_TOML).unwrap();
         assert!(lex.labels.len() > 100);
         assert!(lex.labels.iter().all(|l| l.weight > 0.0 && l.weight <= 1.0));
+    }
+
+    #[test]
+    fn a_tax_word_after_excl_belongs_to_the_total_label() {
+        let hits = find_labels(&line("Total excl. VAT 24,370.34"), Lexicon::embedded());
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].field, "total_net");
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! returns a value with a confidence; OCR word confidence lowers it.
 
 pub mod amounts;
+pub mod calibrate;
 pub mod candidates;
+pub mod crosscheck;
+pub mod date_pick;
 pub mod dates;
 pub mod ids;
 pub mod items;
@@ -20,9 +23,7 @@ pub mod totals;
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
-
-use crate::domain::{Currency, DocType, Extraction, Field, Invoice, Method};
+use crate::domain::{Currency, DocType, DueDateSource, Extraction, Field, Invoice, Method};
 use crate::read::layout::Page;
 use crate::read::templates::{self, Template};
 
@@ -38,7 +39,28 @@ pub fn extract(pages: &[Page], method: Method) -> Extraction {
 }
 
 /// Reads the fields, then lets a matching supplier template override the fields it defines.
+/// Confidences are calibrated probabilities (`calibrate.rs`); a template's fields keep its own.
 pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> Extraction {
+    read_fields(
+        pages,
+        method,
+        templates,
+        calibrate::Calibrations::embedded().of(method),
+    )
+}
+
+/// The extractor's own scores, uncalibrated and without templates: what the calibration is
+/// fitted on (`facteur bench stp --fit`).
+pub fn extract_uncalibrated(pages: &[Page], method: Method) -> Extraction {
+    read_fields(pages, method, &[], None)
+}
+
+fn read_fields(
+    pages: &[Page],
+    method: Method,
+    templates: &[Template],
+    calibration: Option<&calibrate::Calibration>,
+) -> Extraction {
     let lex = Lexicon::embedded();
     let lines = text::lines_of(pages);
     let hits = find_labels(&lines, lex);
@@ -67,31 +89,37 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
         inv.purchase_order = Some(po.value);
         set(&mut conf, Field::PurchaseOrder, po.confidence);
     }
-    let issue =
-        pick_date(&lines, &hits, "issue_date", order, None).or_else(|| first_date(&lines, order));
+    let issue = date_pick::labelled(&lines, &hits, "issue_date", order, None)
+        .or_else(|| date_pick::first(&lines, order));
     if let Some(d) = &issue {
         inv.issue_date = Some(d.value);
         set(&mut conf, Field::IssueDate, d.confidence);
     }
     let terms = terms::find(&lines, lex);
     inv.payment_terms = terms.as_ref().map(|t| t.text.clone());
-    let due = pick_date(
+    let printed_due = date_pick::labelled(
         &lines,
         &hits,
         "due_date",
         order,
         issue.as_ref().map(|d| d.value),
-    )
-    .or_else(|| {
+    );
+    let from_terms = || {
         let t = terms.as_ref()?;
         let i = issue.as_ref()?;
         Some(Scored {
             value: t.resolve(i.value)?,
             confidence: 0.6 * i.confidence,
         })
-    });
-    if let Some(d) = due {
+    };
+    let due = match printed_due {
+        Some(d) => Some((d, DueDateSource::Printed)),
+        None => from_terms().map(|d| (d, DueDateSource::Terms)),
+    };
+    let mut due_date_source = None;
+    if let Some((d, source)) = due {
         inv.due_date = Some(d.value);
+        due_date_source = Some(source);
         set(&mut conf, Field::DueDate, d.confidence);
     }
 
@@ -144,13 +172,25 @@ pub fn extract_with(pages: &[Page], method: Method, templates: &[Template]) -> E
     if inv.total_gross.is_some() {
         inv.amount_due = inv.total_gross;
     }
+    crosscheck::seller_ids(&inv, &mut conf, &mut warnings);
+    crosscheck::due_date(
+        &inv,
+        due_date_source,
+        terms.as_ref(),
+        &mut conf,
+        &mut warnings,
+    );
 
     let mut ex = Extraction {
         invoice: inv,
         method,
         confidence: conf,
         warnings,
+        due_date_source,
     };
+    if let Some(c) = calibration {
+        c.apply(&mut ex.confidence);
+    }
     if let Some(t) = templates::matching(templates, &ex.invoice) {
         let all: Vec<String> = lines.iter().map(|l| l.raw.clone()).collect();
         t.apply(&all.join("\n"), order, &mut ex);
@@ -276,68 +316,6 @@ fn pick_token(lines: &[TLine], hits: &[Hit], field: &str) -> Option<Scored<Strin
     best.map(|(s, value, c)| Scored {
         value,
         confidence: ((0.35 + 0.55 * s).min(0.95)) * c,
-    })
-}
-
-fn pick_date(
-    lines: &[TLine],
-    hits: &[Hit],
-    field: &str,
-    order: DateOrder,
-    not_before: Option<NaiveDate>,
-) -> Option<Scored<NaiveDate>> {
-    let mut best: Option<(f32, NaiveDate, f32)> = None;
-    for h in hits.iter().filter(|h| h.field == field) {
-        for w in windows(h, lines, hits) {
-            let norm = w.norm(lines);
-            let (lead, _) = strip_lead(&norm);
-            for d in find_dates(&norm, order) {
-                let near = match w.place {
-                    Place::Right => d.start <= lead + 2,
-                    Place::Below(_) => true,
-                };
-                if !near || not_before.is_some_and(|nb| d.date < nb) {
-                    continue;
-                }
-                let c = lines
-                    .get(w.line)
-                    .map(|l| l.confidence(w.start + d.start, w.start + d.end))
-                    .unwrap_or(1.0);
-                // The date on the invoice-number line ("Rechnung Nr. 1 vom 05.03.2018") is the
-                // issue date; a version line's date is not.
-                let mut s = w.weight;
-                if hits
-                    .iter()
-                    .any(|o| o.line == h.line && o.field == "invoice_number")
-                {
-                    s += 0.3;
-                }
-                if lines
-                    .get(h.line)
-                    .is_some_and(|l| l.norm.contains("version"))
-                {
-                    s *= 0.3;
-                }
-                if best.as_ref().is_none_or(|b| s > b.0) {
-                    best = Some((s, d.date, c));
-                }
-                break;
-            }
-        }
-    }
-    best.map(|(s, value, c)| Scored {
-        value,
-        confidence: ((0.35 + 0.55 * s).min(0.95)) * c,
-    })
-}
-
-/// Without a labelled date, the first date printed is usually the issue date.
-fn first_date(lines: &[TLine], order: DateOrder) -> Option<Scored<NaiveDate>> {
-    lines.iter().filter(|l| l.page == 1).find_map(|l| {
-        find_dates(&l.norm, order).first().map(|d| Scored {
-            value: d.date,
-            confidence: 0.3 * l.confidence(d.start, d.end),
-        })
     })
 }
 

@@ -45,9 +45,29 @@ pub const LEGAL_FORMS: &[&str] = &[
     "corp.",
 ];
 
+/// Separators between the pieces of a one-line letterhead or footer.
+const SEPARATORS: &[&str] = &[" - ", " – ", " — ", " · ", " | ", " • "];
+
+fn name_label_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"^(?i:nom|name|raison sociale|soci[eé]t[eé]|firma|firmenname|company(?: name)?)\s*:\s*",
+        )
+        .expect("name label regex is valid")
+    })
+}
+
 /// A plausible company or person name from a piece of line text, cleaned.
 pub fn clean_name(raw: &str) -> Option<String> {
     let seg = raw.split("  ").map(str::trim).find(|s| !s.is_empty())?;
+    // A letterhead set as one line ("X SARL - 12 rue … - 84000 Avignon") or a footer ("X SAS ·
+    // capital … · RCS …"): the name is the first piece.
+    let seg = SEPARATORS
+        .iter()
+        .filter_map(|sep| seg.find(sep))
+        .min()
+        .map_or(seg, |i| seg[..i].trim());
     let (_, seg) = strip_lead(seg);
     let seg = seg
         .trim_start_matches(|c: char| c == ':' || c.is_whitespace())
@@ -60,10 +80,9 @@ pub fn clean_name(raw: &str) -> Option<String> {
     {
         return clean_name(rest);
     }
-    for prefix in ["Name:", "NOM :", "Nom :", "Name :", "NOM:"] {
-        if let Some(rest) = seg.strip_prefix(prefix) {
-            return clean_name(rest);
-        }
+    // The label word of a "Name: X" field is not the name.
+    if let Some(m) = name_label_re().find(seg) {
+        return clean_name(&seg[m.end()..]);
     }
     let letters = seg.chars().filter(|c| c.is_alphabetic()).count();
     let digits = seg.chars().filter(|c| c.is_ascii_digit()).count();
@@ -170,6 +189,18 @@ mod tests {
             Some("Atelier Martin SAS")
         );
         assert_eq!(clean_name("NOM : ACME").as_deref(), Some("ACME"));
+        assert_eq!(
+            clean_name("Nom: Imprimerie Bonnet SA").as_deref(),
+            Some("Imprimerie Bonnet SA")
+        );
+        assert_eq!(
+            clean_name("Maison Blanc SARL - 12 rue du Moulin - 84000 Avignon").as_deref(),
+            Some("Maison Blanc SARL")
+        );
+        assert_eq!(
+            clean_name("Hawthorn Design LLC · 6 King Street").as_deref(),
+            Some("Hawthorn Design LLC")
+        );
         assert!(has_legal_form("Papeterie Dupont SARL"));
         assert!(!has_legal_form("Boulangerie Martin"));
     }

@@ -44,6 +44,9 @@ pub fn side_of(lines: &[TLine], hits: &[Hit], line: usize, at: usize) -> Side {
         if h.line == line && h.start > at {
             continue;
         }
+        if block_ends_between(lines, h.line, line) {
+            continue;
+        }
         let Some(hb) = hl.span_box(h.start, h.end) else {
             continue;
         };
@@ -63,6 +66,19 @@ pub fn side_of(lines: &[TLine], hits: &[Hit], line: usize, at: usize) -> Side {
         }
     }
     best.map(|b| b.1).unwrap_or(Side::Unknown)
+}
+
+/// A party block is the label and the lines set close under it: a vertical gap of more than two
+/// line heights (the space before an items table, a totals block, a footer) ends it, so a label's
+/// side never reaches the bank details printed further down the same column.
+fn block_ends_between(lines: &[TLine], from: usize, to: usize) -> bool {
+    (from..to).any(|k| match (lines.get(k), lines.get(k + 1)) {
+        (Some(a), Some(b)) if a.page == b.page => {
+            let h = a.bbox.height().max(b.bbox.height()).max(1.0);
+            b.bbox.y0 - a.bbox.y1 > 2.0 * h
+        }
+        _ => true,
+    })
 }
 
 /// Names of one side with scores.
@@ -271,6 +287,24 @@ fn best(c: HashMap<String, f32>) -> Option<Scored<String>> {
         })
 }
 
+/// Without any buyer label, the addressee of a window envelope is the other company named on the
+/// page: the best name with a legal form that is not the seller's. Weak evidence, low confidence.
+fn unlabelled_buyer(
+    hits: &[Hit],
+    mut cands: HashMap<String, f32>,
+    seller: Option<&Scored<String>>,
+) -> Option<Scored<String>> {
+    if hits.iter().any(|h| h.field == "buyer") {
+        return None;
+    }
+    let seller = normalize(&seller?.value);
+    cands.retain(|n, s| normalize(n) != seller && has_legal_form(n) && *s >= 0.6);
+    best(cands).map(|b| Scored {
+        value: b.value,
+        confidence: b.confidence.min(0.6),
+    })
+}
+
 /// The seller and buyer as far as the page tells, with confidences for the name and VAT id.
 pub struct Parties {
     pub seller: Party,
@@ -342,8 +376,10 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Parties {
             }
         }
     }
-    let seller_name = best(name_candidates(lines, hits, Side::Seller));
-    let buyer_name = best(name_candidates(lines, hits, Side::Buyer));
+    let seller_cands = name_candidates(lines, hits, Side::Seller);
+    let seller_name = best(seller_cands.clone());
+    let buyer_name = best(name_candidates(lines, hits, Side::Buyer))
+        .or_else(|| unlabelled_buyer(hits, seller_cands, seller_name.as_ref()));
     seller.name = seller_name.as_ref().map(|s| s.value.clone());
     buyer.name = buyer_name.as_ref().map(|s| s.value.clone());
     Parties {

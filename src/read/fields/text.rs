@@ -10,6 +10,10 @@ use crate::read::layout::{BBox, Page};
 /// A gap wider than this many text heights between two words is a column gap.
 const COLUMN_GAP_HEIGHTS: f32 = 1.2;
 
+/// Neighbouring words whose heights differ by more than this factor are set in different type
+/// sizes: the boundary between them is a segment break, like a column gap.
+const SIZE_RATIO_APART: f32 = 1.6;
+
 #[derive(Debug, Clone)]
 pub struct TWord {
     /// Character span in the line's text.
@@ -117,6 +121,7 @@ pub fn lines_of(pages: &[Page]) -> Vec<TLine> {
             let mut words = Vec::new();
             let mut len = 0usize;
             let mut prev: Option<BBox> = None;
+            let mut prev_conf = 1.0f32;
             for w in &line.words {
                 let text: String = w.text.chars().filter(|c| !c.is_control()).collect();
                 if text.is_empty() {
@@ -124,7 +129,15 @@ pub fn lines_of(pages: &[Page]) -> Vec<TLine> {
                 }
                 if let Some(p) = prev {
                     let h = p.height().max(w.bbox.height()).max(1.0);
-                    let sep = if w.bbox.x0 - p.x1 > COLUMN_GAP_HEIGHTS * h {
+                    let small = p.height().min(w.bbox.height()).max(0.1);
+                    // Type of clearly different sizes side by side is two texts (a letterhead's
+                    // name and its address), however close: a segment never mixes them. Only a
+                    // text layer's boxes (confidence 1) are the type's size; an OCR box is the
+                    // ink, and "anuar" is half as tall as "J" in one word.
+                    let sized = prev_conf >= 1.0 && w.confidence >= 1.0;
+                    let sep = if w.bbox.x0 - p.x1 > COLUMN_GAP_HEIGHTS * h
+                        || (sized && h > SIZE_RATIO_APART * small)
+                    {
                         "  "
                     } else {
                         " "
@@ -142,6 +155,7 @@ pub fn lines_of(pages: &[Page]) -> Vec<TLine> {
                 });
                 len += n;
                 prev = Some(w.bbox);
+                prev_conf = w.confidence;
             }
             if words.is_empty() {
                 continue;
@@ -199,5 +213,27 @@ mod tests {
         assert_eq!(l.raw_slice(11, 19), "1 234,56");
         assert_eq!(normalize("Échéance Nº"), "echeance n°");
         assert_eq!(l.confidence(0, 5), 0.5);
+    }
+
+    #[test]
+    fn different_type_sizes_are_different_segments() {
+        let sized = |t: &str, x0: f32, x1: f32, y0: f32, y1: f32| Word {
+            text: t.into(),
+            bbox: BBox { x0, y0, x1, y1 },
+            confidence: 1.0,
+        };
+        // An 18 pt name and an 8 pt address a little higher, one space apart.
+        let p = Page {
+            number: 1,
+            width: 600.0,
+            height: 800.0,
+            words: vec![
+                sized("Maison", 0.0, 60.0, 30.0, 48.0),
+                sized("SARL", 64.0, 110.0, 30.0, 48.0),
+                sized("12", 114.0, 122.0, 38.0, 46.0),
+                sized("rue", 124.0, 136.0, 38.0, 46.0),
+            ],
+        };
+        assert_eq!(lines_of(&[p])[0].raw, "Maison SARL  12 rue");
     }
 }

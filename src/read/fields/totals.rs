@@ -91,16 +91,7 @@ pub fn vat_breakdown(lines: &[TLine]) -> Vec<VatBreakdown> {
         }
         let mut rates: Vec<Decimal> = Vec::new();
         for (i, _) in l.raw.match_indices('%') {
-            let head = l.raw[..i].trim_end();
-            let num: String = head
-                .chars()
-                .rev()
-                .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            if let Some(r) = super::amounts::parse_number(&num) {
+            if let Some(r) = number_at_end(&l.raw[..i]) {
                 rates.push(r);
             }
         }
@@ -144,9 +135,52 @@ pub fn vat_breakdown(lines: &[TLine]) -> Vec<VatBreakdown> {
     out
 }
 
+/// The rate printed on a line before character `end` ("TVA 5,5 %", "VAT 20%").
+fn rate_before(raw: &str, end: usize) -> Option<Decimal> {
+    let head: String = raw.chars().take(end).collect();
+    let i = head.rfind('%')?;
+    number_at_end(&head[..i]).filter(|r| *r > Decimal::ZERO && *r < Decimal::from(30))
+}
+
+/// The number a text ends with, spaces aside ("TVA 5,5 " → 5.5): a rate before its `%`.
+fn number_at_end(text: &str) -> Option<Decimal> {
+    let num: String = text
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    super::amounts::parse_number(&num)
+}
+
+/// Tax printed once per rate, without its base ("TVA 5,5 %  52,73", "TVA 20 %  7 467,94"): the
+/// lines labelled as tax that carry a rate and one amount. Their sum is the tax total when no
+/// line prints one.
+pub fn per_rate_taxes(lines: &[TLine], hits: &[Hit]) -> Vec<(Decimal, Decimal)> {
+    let mut out: Vec<(usize, Decimal, Decimal)> = Vec::new();
+    for h in hits.iter().filter(|h| h.field == "total_tax") {
+        let Some(l) = lines.get(h.line) else { continue };
+        if out.iter().any(|o| o.0 == h.line) {
+            continue;
+        }
+        let amounts = find_amounts(&l.raw);
+        let [a] = amounts.as_slice() else { continue };
+        if a.start < h.end || !a.has_decimals {
+            continue;
+        }
+        if let Some(rate) = rate_before(&l.raw, a.start) {
+            out.push((h.line, rate.normalize(), a.value.abs()));
+        }
+    }
+    out.into_iter().map(|(_, r, t)| (r, t)).collect()
+}
+
 pub fn pick(lines: &[TLine], hits: &[Hit]) -> Totals {
     let mut net = candidates("total_net", lines, hits);
-    let tax = candidates("total_tax", lines, hits);
+    let mut tax = candidates("total_tax", lines, hits);
     let mut gross = candidates("total_gross", lines, hits);
     let breakdown = vat_breakdown(lines);
     let (bd_net, bd_tax): (Decimal, Decimal) = breakdown
@@ -154,8 +188,18 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Totals {
         .fold((Decimal::ZERO, Decimal::ZERO), |(n, t), b| {
             (n + b.taxable_amount, t + b.tax_amount)
         });
-    if !breakdown.is_empty() && !net.iter().any(|(v, _)| v.abs() == bd_net) {
-        net.push((bd_net, 0.3));
+    let add = |c: &mut Cands, v: Decimal, s: f32| {
+        if !c.iter().any(|(x, _)| x.abs() == v) {
+            c.push((v, s));
+        }
+    };
+    if !breakdown.is_empty() {
+        add(&mut net, bd_net, 0.3);
+        add(&mut tax, bd_tax, 0.3);
+    }
+    let rated = per_rate_taxes(lines, hits);
+    if rated.len() > 1 {
+        add(&mut tax, rated.iter().map(|r| r.1).sum(), 0.6);
     }
     if let Some(l) = largest_amount(lines) {
         if !gross.iter().any(|(v, _)| v.abs() == l) {
@@ -205,15 +249,21 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Totals {
         return out;
     };
     out.printed_negative = [n, t, g].iter().flatten().any(|x| x.0 < Decimal::ZERO);
+    // Three amounts that add up are rarely a coincidence: each is then nearly as sure as the
+    // arithmetic, however weak its own label ("Total" alone, a base summed from a rate table),
+    // and surer still when the VAT breakdown sums to the same net and tax.
+    let agrees_with_breakdown = matches!((n, t), (Some(n), Some(t))
+        if !out.breakdown.is_empty() && n.0.abs() == bd_net && t.0.abs() == bd_tax);
     let conf = |x: (Decimal, f32)| {
         let base = (0.35 + 0.5 * x.1).min(0.85);
+        let confidence = match (consistent, agrees_with_breakdown) {
+            (true, true) => (base.max(0.75) + 0.2).min(0.99),
+            (true, false) => (base.max(0.7) + 0.15).min(0.99),
+            (false, _) => base,
+        };
         Scored {
             value: x.0.abs(),
-            confidence: if consistent {
-                (base + 0.15).min(0.99)
-            } else {
-                base
-            },
+            confidence,
         }
     };
     out.net = n.map(conf);

@@ -58,6 +58,9 @@ pub enum Interpreter {
     Own,
     /// pdf-extract only.
     PdfExtract,
+    /// Ours without the fallback: its own error when it cannot open the document (for tests
+    /// that must know which interpreter read the words).
+    OwnOnly,
 }
 
 /// Reads every page's text layer. Pages whose content cannot be decoded come back empty.
@@ -76,6 +79,17 @@ pub fn text_pages(bytes: &[u8]) -> Result<Vec<Page>, PdfError> {
 
 /// `text_pages` with a chosen interpreter.
 pub fn text_pages_with(bytes: &[u8], which: Interpreter) -> Result<Vec<Page>, PdfError> {
+    if which == Interpreter::OwnOnly {
+        return match catch_unwind(|| interp::text_pages(bytes)) {
+            Ok(r) => r.map_err(|e| match e {
+                interp::InterpError::Limit(why) => PdfError::Limit(why),
+                interp::InterpError::Encrypted => PdfError::Encrypted,
+                interp::InterpError::NoPages => PdfError::NoPages,
+                interp::InterpError::Load(why) => PdfError::Invalid(why),
+            }),
+            Err(p) => Err(PdfError::Crashed(panic_message(p.as_ref()))),
+        };
+    }
     if which == Interpreter::Own {
         // Our interpreter should not panic; if it ever does, pdf-extract gets its chance.
         match catch_unwind(|| interp::text_pages(bytes)) {
