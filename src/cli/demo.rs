@@ -261,30 +261,7 @@ async fn ledger(
             .unwrap_or_default()
     );
     let year = payment.entry.fiscal_year;
-    let dir = workspace.join("exports");
-    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
-    let siren = company
-        .siren
-        .as_ref()
-        .map(|s| s.as_str())
-        .unwrap_or("000000000");
-    let year_end = chrono::NaiveDate::from_ymd_opt(year, company.fiscal_year_start_month, 1)
-        .and_then(|d| d.checked_add_months(chrono::Months::new(12)))
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(paid_on);
-    let path = dir.join(crate::ledger::fec::file_name(siren, year_end));
-    let of_year: Vec<_> = store
-        .ledger_entries(None, None)
-        .await
-        .map_err(anyhow::Error::from)?
-        .into_iter()
-        .filter(|e| e.fiscal_year == year)
-        .collect();
-    std::fs::write(
-        &path,
-        crate::ledger::fec::write(&of_year, &crate::ledger::Chart::pcg()),
-    )
-    .map_err(anyhow::Error::from)?;
+    let path = super::ledger::write_fec(company, store, year, &workspace.join("exports")).await?;
     outln!("FEC of {year}: {}", path.display());
     match store.verify_chain().await.map_err(anyhow::Error::from)? {
         crate::store::ledger::ChainCheck::Holds { entries } => {

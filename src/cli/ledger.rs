@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::{Months, NaiveDate};
 
 use super::{init_logging, load_settings, table, Cli, CmdResult, Failure};
 use crate::ledger::account::{Chart, Lang};
@@ -421,6 +421,26 @@ async fn batch(store: &dyn Store, format: Format, a: &BatchArgs) -> CmdResult {
     Ok(())
 }
 
+/// Writes the FEC of fiscal `year` into `out` and returns its path.
+pub(crate) async fn write_fec(
+    company: &crate::config::CompanySettings,
+    store: &dyn Store,
+    year: i32,
+    out: &std::path::Path,
+) -> Result<PathBuf, Failure> {
+    let Some(siren) = &company.siren else {
+        return Err(Failure::Config(
+            "the FEC is named after the company's SIREN: add siren = \"…\" under [company] in facteur.toml".into(),
+        ));
+    };
+    let (_, end) = fiscal_bounds(year, company.fiscal_year_start_month)?;
+    let entries = store.fiscal_year_entries(year).await.map_err(other)?;
+    std::fs::create_dir_all(out).map_err(other)?;
+    let path = out.join(fec::file_name(siren.as_str(), end));
+    std::fs::write(&path, fec::write(&entries, &Chart::pcg())).map_err(other)?;
+    Ok(path)
+}
+
 pub async fn export(cli: &Cli, cmd: &ExportCommand) -> CmdResult {
     let (settings, store) = open(cli).await?;
     match cmd {
@@ -428,23 +448,7 @@ pub async fn export(cli: &Cli, cmd: &ExportCommand) -> CmdResult {
         ExportCommand::Xero(a) => batch(store.as_ref(), Format::Xero, a).await,
         ExportCommand::Quickbooks(a) => batch(store.as_ref(), Format::QuickBooks, a).await,
         ExportCommand::Fec { year, out } => {
-            let company = &settings.company;
-            let Some(siren) = &company.siren else {
-                return Err(Failure::Config(
-                    "the FEC is named after the company's SIREN: add siren = \"…\" under [company] in facteur.toml".into(),
-                ));
-            };
-            let (start, end) = fiscal_bounds(*year, company.fiscal_year_start_month)?;
-            let entries: Vec<_> = store
-                .ledger_entries(None, None)
-                .await
-                .map_err(other)?
-                .into_iter()
-                .filter(|e| e.fiscal_year == start.year())
-                .collect();
-            std::fs::create_dir_all(out).map_err(other)?;
-            let path = out.join(fec::file_name(siren.as_str(), end));
-            std::fs::write(&path, fec::write(&entries, &Chart::pcg())).map_err(other)?;
+            let path = write_fec(&settings.company, store.as_ref(), *year, out).await?;
             outln!("{}", path.display());
             Ok(())
         }

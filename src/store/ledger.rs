@@ -11,7 +11,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::db::{sql, Row, Tx};
+use super::db::{sql, Row, Sql, Tx};
 use super::{SqlStore, StoreError};
 use crate::domain::{now_micros, DocumentId, DocumentState};
 use crate::ledger::chain::{content_hash, link, GENESIS};
@@ -71,6 +71,9 @@ pub trait LedgerStore: Send + Sync {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<PostedEntry>, StoreError>;
+
+    /// The entries of fiscal year `year` (by the calendar year it starts in), in posting order.
+    async fn fiscal_year_entries(&self, year: i32) -> Result<Vec<PostedEntry>, StoreError>;
 
     /// Totals per account and auxiliary account (dated up to `to`).
     async fn trial_balance(&self, to: Option<NaiveDate>) -> Result<Vec<Balance>, StoreError>;
@@ -229,7 +232,7 @@ pub(crate) async fn post(
             return Err(refused(LedgerError::KeyReused(entry.key().to_string())));
         }
         let id: i64 = r.get("id")?;
-        return load(tx, &format!("WHERE e.id = {id}"))
+        return load(tx, Which::Id(id))
             .await?
             .pop()
             .ok_or_else(|| StoreError::Corrupt(format!("ledger entry {id} vanished")));
@@ -329,20 +332,48 @@ const ENTRY_COLUMNS: &str = "e.id, e.journal, e.fiscal_year, e.number, e.entry_d
      e.piece_ref, e.piece_date, e.currency, e.document_id, e.reverses, e.prev_hash, e.hash, \
      e.validated_at";
 
-/// Entries (`filter` is a trusted WHERE clause on `e`), with their lines, in posting order.
+/// Which entries to read; the database does the choosing.
+#[derive(Debug, Clone, Copy)]
+enum Which {
+    All,
+    Id(i64),
+    /// Dated from/to (inclusive; either may be open).
+    Dated(Option<NaiveDate>, Option<NaiveDate>),
+    FiscalYear(i32),
+}
+
+impl Which {
+    /// The WHERE clause on `e` and its parameters, added to `q`.
+    fn apply<'q>(self, q: impl FnOnce(&str) -> Sql<'q>) -> Sql<'q> {
+        match self {
+            Which::All => q(""),
+            Which::Id(id) => q("WHERE e.id = $1").bind(id),
+            Which::Dated(from, to) => q("WHERE ($1 IS NULL OR e.entry_date >= $1) \
+                 AND ($2 IS NULL OR e.entry_date <= $2)")
+            .bind(from)
+            .bind(to),
+            Which::FiscalYear(y) => q("WHERE e.fiscal_year = $1").bind(i64::from(y)),
+        }
+    }
+}
+
+/// The chosen entries with their lines and matching codes, in posting order.
 async fn load<'c>(
     on: impl Into<super::db::On<'c>>,
-    filter: &str,
+    which: Which,
 ) -> Result<Vec<PostedEntry>, StoreError> {
     let mut on: super::db::On = on.into();
-    let rows = sql(format!(
-        "SELECT {ENTRY_COLUMNS}, l.line_no, l.account, l.aux_code, l.aux_name, \
-         l.label AS line_label, l.debit, l.credit \
-         FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id {filter} \
-         ORDER BY e.id, l.line_no"
-    ))
-    .fetch_all(on.again(), "reading ledger entries")
-    .await?;
+    let rows = which
+        .apply(|filter| {
+            sql(format!(
+                "SELECT {ENTRY_COLUMNS}, l.line_no, l.account, l.aux_code, l.aux_name, \
+                 l.label AS line_label, l.debit, l.credit \
+                 FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id {filter} \
+                 ORDER BY e.id, l.line_no"
+            ))
+        })
+        .fetch_all(on.again(), "reading ledger entries")
+        .await?;
     let mut out: Vec<PostedEntry> = Vec::new();
     for r in &rows {
         let id: i64 = r.get("id")?;
@@ -371,12 +402,15 @@ async fn load<'c>(
             e.body.lines.push(line);
         }
     }
-    let matches = sql(format!(
-        "SELECT m.entry_id, m.line_no, m.code, m.matched_on FROM ledger_matches m \
-         JOIN ledger_entries e ON e.id = m.entry_id {filter}"
-    ))
-    .fetch_all(on.again(), "reading matching codes")
-    .await?;
+    let matches = which
+        .apply(|filter| {
+            sql(format!(
+                "SELECT m.entry_id, m.line_no, m.code, m.matched_on FROM ledger_matches m \
+                 JOIN ledger_entries e ON e.id = m.entry_id {filter}"
+            ))
+        })
+        .fetch_all(on.again(), "reading matching codes")
+        .await?;
     for r in &matches {
         let id: i64 = r.get("entry_id")?;
         let line: i64 = r.get("line_no")?;
@@ -474,12 +508,11 @@ impl LedgerStore for SqlStore {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<PostedEntry>, StoreError> {
-        let all = load(&self.db, "").await?;
-        Ok(all
-            .into_iter()
-            .filter(|e| from.is_none_or(|f| e.body.date >= f))
-            .filter(|e| to.is_none_or(|t| e.body.date <= t))
-            .collect())
+        load(&self.db, Which::Dated(from, to)).await
+    }
+
+    async fn fiscal_year_entries(&self, year: i32) -> Result<Vec<PostedEntry>, StoreError> {
+        load(&self.db, Which::FiscalYear(year)).await
     }
 
     async fn trial_balance(&self, to: Option<NaiveDate>) -> Result<Vec<Balance>, StoreError> {
@@ -504,7 +537,7 @@ impl LedgerStore for SqlStore {
     }
 
     async fn verify_chain(&self) -> Result<ChainCheck, StoreError> {
-        Ok(check_chain(&load(&self.db, "").await?))
+        Ok(check_chain(&load(&self.db, Which::All).await?))
     }
 
     async fn pay(
@@ -536,7 +569,7 @@ impl LedgerStore for SqlStore {
             .scalar(&mut tx, "looking up a payment")
             .await?;
         if let Some(id) = replay {
-            let entry = load(&mut tx, &format!("WHERE e.id = {id}"))
+            let entry = load(&mut tx, Which::Id(id))
                 .await?
                 .pop()
                 .ok_or_else(|| StoreError::Corrupt(format!("ledger entry {id} vanished")))?;

@@ -5,11 +5,11 @@
 //! appears in the FEC.
 
 use chrono::NaiveDate;
-use facteur::domain::{Currency, DocumentState};
+use facteur::domain::{Currency, DocumentId, DocumentState};
 use facteur::ledger::entry::{Auxiliary, EntryBody, Journal, Line, NewEntry};
 use facteur::ledger::AccountNumber;
 use facteur::store::ledger::ChainCheck;
-use facteur::store::StoreError;
+use facteur::store::{Store, StoreError};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -50,6 +50,66 @@ fn purchase(key: &str, d: u32, net: Decimal) -> NewEntry {
         key,
     )
     .unwrap()
+}
+
+/// A workspace on the test database whose facteur.toml adds `extra` (a `[company]` section):
+/// documents go in through the real binary, and a person's approval is written as the approval
+/// stage records it (approval is tested in tests/it/approval/).
+struct Books {
+    ws: std::path::PathBuf,
+    config: std::path::PathBuf,
+}
+
+impl Books {
+    fn new(db: &TestDb, extra: &str) -> Books {
+        let ws = db.dir.path().join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        let config = ws.join("facteur.toml");
+        std::fs::write(
+            &config,
+            format!("[database]\nurl = \"{}\"\n{extra}", db.url),
+        )
+        .unwrap();
+        Books { ws, config }
+    }
+
+    /// Runs `facteur --config … ARGS`.
+    fn facteur(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(facteur_bin())
+            .args(["--config", &self.config.display().to_string()])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Ingests one file (read and duplicate-checked); returns its document.
+    async fn ingest(&self, store: &dyn Store, path: &std::path::Path) -> DocumentId {
+        let out = self.facteur(&["ingest", "--quiet", &path.display().to_string()]);
+        assert!(out.status.code().is_some_and(|c| c <= 1));
+        store.list_documents(None, 1).await.unwrap()[0].id
+    }
+
+    /// Ingests `bytes` written as `name` in the workspace.
+    async fn ingest_bytes(&self, store: &dyn Store, name: &str, bytes: &[u8]) -> DocumentId {
+        let path = self.ws.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        self.ingest(store, &path).await
+    }
+
+    /// Approves `id` and runs every stage that follows (posting).
+    async fn approve_and_run(&self, db: &TestDb, store: std::sync::Arc<dyn Store>, id: DocumentId) {
+        let approve = format!(
+            "UPDATE documents SET state = 'approved' WHERE id = {}",
+            id.0
+        );
+        try_exec(db, &approve).await.unwrap();
+        store.backfill(facteur::stages::BUILT).await.unwrap();
+        let settings = facteur::config::Settings::load(&self.config, false).unwrap();
+        facteur::worker::Worker::new(&settings, store)
+            .drain()
+            .await
+            .unwrap();
+    }
 }
 
 both_backends!(
@@ -218,54 +278,20 @@ both_backends!(
     an_approved_invoice_is_posted_and_appears_in_the_fec,
     |db: TestDb| async move {
         let store = db.store().await;
-        let ws = db.dir.path().join("ws");
-        std::fs::create_dir_all(&ws).unwrap();
-        let config = ws.join("facteur.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[database]\nurl = \"{}\"\n[company]\nname = \"Boulangerie Martin\"\n\
-                 siren = \"732829320\"\nexpense_account = \"6064\"\n",
-                db.url
-            ),
-        )
-        .unwrap();
-        let pdf = ws.join("fa.pdf");
-        std::fs::write(
-            &pdf,
-            invoice_pdf("FA-2026-0042", "1 234,50", "246,90", "1 481,40"),
-        )
-        .unwrap();
-        let facteur = |args: &[&str]| {
-            std::process::Command::new(facteur_bin())
-                .args(["--config", &config.display().to_string()])
-                .args(args)
-                .output()
-                .unwrap()
-        };
-        let out = facteur(&["ingest", "--quiet", &pdf.display().to_string()]);
-        assert!(out.status.code().is_some_and(|c| c <= 1));
-        let id = store.list_documents(None, 1).await.unwrap()[0].id;
+        let books = Books::new(
+            &db,
+            "[company]\nname = \"Boulangerie Martin\"\nsiren = \"732829320\"\n\
+             expense_account = \"6064\"\n",
+        );
+        let ws = &books.ws;
+        let facteur = |args: &[&str]| books.facteur(args);
+        let pdf = invoice_pdf("FA-2026-0042", "1 234,50", "246,90", "1 481,40");
+        let id = books.ingest_bytes(store.as_ref(), "fa.pdf", &pdf).await;
         assert_eq!(
             store.document(id).await.unwrap().summary.state,
             DocumentState::PendingApproval
         );
-        // Approval is another issue's: here a person's approval is written as it would record it.
-        try_exec(
-            &db,
-            &format!(
-                "UPDATE documents SET state = 'approved' WHERE id = {}",
-                id.0
-            ),
-        )
-        .await
-        .unwrap();
-        store.backfill(facteur::stages::BUILT).await.unwrap();
-        let settings = facteur::config::Settings::load(&config, false).unwrap();
-        facteur::worker::Worker::new(&settings, store.clone())
-            .drain()
-            .await
-            .unwrap();
+        books.approve_and_run(&db, store.clone(), id).await;
         let doc = store.document(id).await.unwrap();
         assert_eq!(
             doc.summary.state,
@@ -519,49 +545,10 @@ both_backends!(
     a_copy_of_a_booked_invoice_is_held_before_posting,
     |db: TestDb| async move {
         let store = db.store().await;
-        let ws = db.dir.path().join("ws");
-        std::fs::create_dir_all(&ws).unwrap();
-        let config = ws.join("facteur.toml");
-        std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", db.url)).unwrap();
-        let settings = facteur::config::Settings::load(&config, false).unwrap();
-        let ingest = |name: &str, bytes: Vec<u8>| {
-            let path = ws.join(name);
-            std::fs::write(&path, bytes).unwrap();
-            let out = std::process::Command::new(facteur_bin())
-                .args([
-                    "--config",
-                    &config.display().to_string(),
-                    "ingest",
-                    "--quiet",
-                ])
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(out.status.code().is_some_and(|c| c <= 1));
-        };
-        let approve_and_run = |id: facteur::domain::DocumentId| {
-            let (db, store, settings) = (&db, store.clone(), &settings);
-            async move {
-                try_exec(
-                    db,
-                    &format!(
-                        "UPDATE documents SET state = 'approved' WHERE id = {}",
-                        id.0
-                    ),
-                )
-                .await
-                .unwrap();
-                store.backfill(facteur::stages::BUILT).await.unwrap();
-                facteur::worker::Worker::new(settings, store.clone())
-                    .drain()
-                    .await
-                    .unwrap();
-            }
-        };
+        let books = Books::new(&db, "");
         let pdf = invoice_pdf("FA-2026-0099", "100,00", "20,00", "120,00");
-        ingest("a.pdf", pdf.clone());
-        let first = store.list_documents(None, 1).await.unwrap()[0].id;
-        approve_and_run(first).await;
+        let first = books.ingest_bytes(store.as_ref(), "a.pdf", &pdf).await;
+        books.approve_and_run(&db, store.clone(), first).await;
         assert_eq!(
             store.document(first).await.unwrap().summary.state,
             DocumentState::Posted
@@ -570,8 +557,7 @@ both_backends!(
         // without duplicate detection would have let it through).
         let mut copy = pdf;
         copy.extend_from_slice(b"\n% forwarded\n");
-        ingest("b.pdf", copy);
-        let second = store.list_documents(None, 1).await.unwrap()[0].id;
+        let second = books.ingest_bytes(store.as_ref(), "b.pdf", &copy).await;
         assert_ne!(first, second);
         try_exec(
             &db,
@@ -582,7 +568,7 @@ both_backends!(
         )
         .await
         .unwrap();
-        approve_and_run(second).await;
+        books.approve_and_run(&db, store.clone(), second).await;
         let doc = store.document(second).await.unwrap();
         assert_eq!(
             doc.summary.state,
@@ -609,45 +595,18 @@ both_backends!(
     a_payment_run_pays_what_is_due_and_writes_the_bank_order,
     |db: TestDb| async move {
         let store = db.store().await;
-        let ws = db.dir.path().join("ws");
-        std::fs::create_dir_all(&ws).unwrap();
-        let config = ws.join("facteur.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[database]\nurl = \"{}\"\n[company]\nname = \"Boulangerie Martin\"\n\
-                 iban = \"FR14 2004 1010 0505 0001 3M02 606\"\n",
-                db.url
-            ),
-        )
-        .unwrap();
-        let facteur = |args: &[&str]| {
-            std::process::Command::new(facteur_bin())
-                .args(["--config", &config.display().to_string()])
-                .args(args)
-                .output()
-                .unwrap()
-        };
+        let books = Books::new(
+            &db,
+            "[company]\nname = \"Boulangerie Martin\"\n\
+             iban = \"FR14 2004 1010 0505 0001 3M02 606\"\n",
+        );
+        let ws = &books.ws;
+        let facteur = |args: &[&str]| books.facteur(args);
         // The demo stationer's invoice: its IBAN is on the page, due 4 November 2026.
         let pdf = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/demo/facture-papeterie-dupont.pdf");
-        facteur(&["ingest", "--quiet", &pdf.display().to_string()]);
-        let id = store.list_documents(None, 1).await.unwrap()[0].id;
-        try_exec(
-            &db,
-            &format!(
-                "UPDATE documents SET state = 'approved' WHERE id = {}",
-                id.0
-            ),
-        )
-        .await
-        .unwrap();
-        store.backfill(facteur::stages::BUILT).await.unwrap();
-        let settings = facteur::config::Settings::load(&config, false).unwrap();
-        facteur::worker::Worker::new(&settings, store.clone())
-            .drain()
-            .await
-            .unwrap();
+        let id = books.ingest(store.as_ref(), &pdf).await;
+        books.approve_and_run(&db, store.clone(), id).await;
         assert_eq!(
             store.document(id).await.unwrap().summary.state,
             DocumentState::Posted
