@@ -55,6 +55,9 @@ pub mod pcg {
     pub const INTRA_EU_VAT_DUE: &str = "4452";
     pub const COLLECTED_VAT: &str = "44571";
     pub const BANK: &str = "512";
+    /// Exchange differences on paying an invoice in another currency: loss, gain.
+    pub const EXCHANGE_LOSS: &str = "666";
+    pub const EXCHANGE_GAIN: &str = "766";
     /// Non-stocked purchases: the expense of a supplier invoice nothing else classifies.
     pub const DEFAULT_EXPENSE: &str = "606";
     /// The year's result carried forward: profit, loss.
