@@ -172,6 +172,12 @@ pub async fn pay(cli: &Cli, args: &PayArgs) -> CmdResult {
         fec::amount_in(p.open_before, dp),
         fec::amount_in(p.open_after, dp)
     );
+    if p.vat_released > rust_decimal::Decimal::ZERO {
+        outln!(
+            "VAT on receipts now deductible: {} {company} (445668 to 44566)",
+            fec::amount(p.vat_released)
+        );
+    }
     if let Some(code) = p.matched {
         outln!("paid in full: matching code {code}");
     }

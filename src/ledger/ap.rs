@@ -2,6 +2,11 @@
 //! Dr 44566 (VAT, per rate) / Cr 401 with the supplier's auxiliary account (gross). A credit note
 //! posts the same lines on the other sides. The posting is refused, with the reason, when the
 //! totals the entry needs are missing or do not add up: a person looks at such an invoice first.
+//!
+//! VAT on receipts (TVA sur les encaissements, services): the VAT of a supplier listed in
+//! `[company.vat_on_receipts]`, or of an expense account listed there, is deductible only once the
+//! invoice is paid; it waits on 445668 (TVA déductible à régulariser) and each payment moves its
+//! share to 44566 (`store::ledger`).
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -11,7 +16,7 @@ use super::entry::{Auxiliary, EntryBody, Foreign, Journal, LedgerError, Line, Ne
 use super::fx::Rate;
 use crate::config::CompanySettings;
 use crate::domain::money::round_half_up;
-use crate::domain::{DocType, DocumentId, Invoice};
+use crate::domain::{DocType, DocumentId, Invoice, Party, Siren, VatId};
 
 /// The supplier's auxiliary account: by SIREN, VAT id, IBAN, then name (the same entity order as
 /// duplicate detection).
@@ -26,6 +31,101 @@ pub fn supplier_account(inv: &Invoice) -> Auxiliary {
         .or_else(|| s.iban.as_ref().map(|v| v.as_str().to_string()))
         .unwrap_or_else(|| name.clone());
     Auxiliary::of('F', &id, &name)
+}
+
+/// A supplier named in the configuration: by VAT id (`FR44732829320`) or SIREN (`732829320`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SupplierRef {
+    Vat(VatId),
+    Siren(Siren),
+}
+
+impl SupplierRef {
+    pub fn parse(s: &str) -> Result<SupplierRef, String> {
+        let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        if digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Siren::parse(&digits)
+                .map(SupplierRef::Siren)
+                .map_err(|e| e.to_string());
+        }
+        VatId::parse(s)
+            .map(SupplierRef::Vat)
+            .map_err(|e| format!("'{s}' is neither a SIREN (9 digits) nor a VAT id ({e})"))
+    }
+
+    /// The SIREN it names, directly or inside a French VAT id.
+    fn siren(&self) -> Option<String> {
+        match self {
+            SupplierRef::Siren(s) => Some(s.as_str().to_string()),
+            SupplierRef::Vat(v) => siren_in_vat(v.as_str()),
+        }
+    }
+
+    /// Whether `seller` is this supplier: the same VAT id, or the same SIREN (its own, its
+    /// SIRET's, or the one inside its French VAT id).
+    pub fn is(&self, seller: &Party) -> bool {
+        if let (SupplierRef::Vat(v), Some(theirs)) = (self, &seller.vat_id) {
+            if v == theirs {
+                return true;
+            }
+        }
+        let Some(ours) = self.siren() else {
+            return false;
+        };
+        let theirs = seller
+            .siren
+            .as_ref()
+            .map(|s| s.as_str().to_string())
+            .or_else(|| {
+                seller
+                    .siret
+                    .as_ref()
+                    .map(|s| s.siren().as_str().to_string())
+            })
+            .or_else(|| {
+                seller
+                    .vat_id
+                    .as_ref()
+                    .and_then(|v| siren_in_vat(v.as_str()))
+            });
+        theirs.as_deref() == Some(ours.as_str())
+    }
+}
+
+fn siren_in_vat(vat: &str) -> Option<String> {
+    let v = vat.strip_prefix("FR")?;
+    (v.len() == 11).then(|| v[2..].to_string())
+}
+
+impl<'de> serde::Deserialize<'de> for SupplierRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        SupplierRef::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `[company.vat_on_receipts]`: whose VAT waits until the invoice is paid.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VatOnReceipts {
+    /// Suppliers invoicing services with VAT on receipts, by VAT id or SIREN.
+    #[serde(default)]
+    pub suppliers: Vec<SupplierRef>,
+    /// Expense accounts (or their prefixes: `62` is every account that starts with it) of
+    /// services whose VAT is due on receipts.
+    #[serde(default)]
+    pub accounts: Vec<AccountNumber>,
+}
+
+impl VatOnReceipts {
+    /// Whether the VAT of `inv` posted against `expense` waits for the payment.
+    pub fn applies(&self, inv: &Invoice, expense: &AccountNumber) -> bool {
+        self.suppliers.iter().any(|s| s.is(&inv.seller))
+            || self
+                .accounts
+                .iter()
+                .any(|a| expense.as_str().starts_with(a.as_str()))
+    }
 }
 
 /// Words of an exemption mention that say the buyer owes the VAT.
@@ -130,7 +230,13 @@ pub fn purchase_entry_at(
         .chars()
         .take(100)
         .collect();
-    let vat = AccountNumber::parse(pcg::DEDUCTIBLE_VAT).map_err(|e| invalid(&e))?;
+    let on_receipts = company.vat_on_receipts.applies(inv, expense);
+    let vat = AccountNumber::parse(if on_receipts {
+        pcg::VAT_ON_RECEIPTS
+    } else {
+        pcg::DEDUCTIBLE_VAT
+    })
+    .map_err(|e| invalid(&e))?;
     let suppliers = AccountNumber::parse(pcg::SUPPLIERS).map_err(|e| invalid(&e))?;
     let mut lines = Vec::new();
     // Per rate when the breakdown accounts for the totals, else one line each.
@@ -492,6 +598,81 @@ mod tests {
             ]
         );
         assert!(e.body().lines[2].foreign.is_none(), "the company's own VAT");
+    }
+
+    fn on_receipts(suppliers: &[&str], accounts: &[&str]) -> CompanySettings {
+        CompanySettings {
+            expense_account: AccountNumber::parse("6226").unwrap(),
+            vat_on_receipts: VatOnReceipts {
+                suppliers: suppliers
+                    .iter()
+                    .map(|s| SupplierRef::parse(s).unwrap())
+                    .collect(),
+                accounts: accounts
+                    .iter()
+                    .map(|a| AccountNumber::parse(a).unwrap())
+                    .collect(),
+            },
+            ..CompanySettings::default()
+        }
+    }
+
+    fn vat_account(inv: &Invoice, company: &CompanySettings) -> String {
+        let e = purchase_entry(
+            DocumentId(7),
+            inv,
+            company,
+            NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
+        )
+        .unwrap();
+        e.body().lines[1].account.to_string()
+    }
+
+    #[test]
+    fn the_vat_of_a_supplier_or_an_account_on_receipts_waits_for_the_payment() {
+        let inv = invoice();
+        assert_eq!(vat_account(&inv, &on_receipts(&[], &[])), "44566");
+        // By VAT id, by SIREN (the one inside the French VAT id), by account prefix.
+        assert_eq!(
+            vat_account(&inv, &on_receipts(&["FR44732829320"], &[])),
+            "445668"
+        );
+        assert_eq!(
+            vat_account(&inv, &on_receipts(&["732 829 320"], &[])),
+            "445668"
+        );
+        assert_eq!(vat_account(&inv, &on_receipts(&[], &["622"])), "445668");
+        assert_eq!(vat_account(&inv, &on_receipts(&[], &["6226"])), "445668");
+        assert_eq!(vat_account(&inv, &on_receipts(&[], &["606"])), "44566");
+        assert_eq!(
+            vat_account(&inv, &on_receipts(&["404833048"], &[])),
+            "44566"
+        );
+        // A supplier known by its SIRET only matches a listed French VAT id with its SIREN.
+        let mut by_siret = invoice();
+        by_siret.seller.vat_id = None;
+        by_siret.seller.siret = Some(crate::domain::Siret::parse("73282932000074").unwrap());
+        assert_eq!(
+            vat_account(&by_siret, &on_receipts(&["FR44732829320"], &[])),
+            "445668"
+        );
+        assert!(SupplierRef::parse("732829321")
+            .unwrap_err()
+            .contains("SIREN"));
+        assert!(SupplierRef::parse("FR1234")
+            .unwrap_err()
+            .contains("neither a SIREN"));
+        // A credit note of such a supplier takes the waiting VAT back off the same account.
+        let mut credit = invoice();
+        credit.doc_type = DocType::CreditNote;
+        let e = purchase_entry(
+            DocumentId(8),
+            &credit,
+            &on_receipts(&["FR44732829320"], &[]),
+            NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(sides(&e)[1], ("445668".to_string(), dec!(0), dec!(20.55)));
     }
 
     #[test]

@@ -143,7 +143,8 @@ pub trait LedgerStore: Send + Sync {
     /// bank's, else the table's on `date`; refused without one) and the supplier line takes off
     /// the share of what the invoice still owes in the company currency (all of it when the
     /// payment settles it); the difference is an exchange loss (Dr 666) or gain (Cr 766), so the
-    /// supplier's account settles to zero in both currencies.
+    /// supplier's account settles to zero in both currencies. The invoice's VAT on receipts
+    /// (waiting on 445668) moves to 44566 in the same proportion, the rest with the last payment.
     async fn pay_with(
         &self,
         document: DocumentId,
@@ -197,6 +198,8 @@ pub struct Payment {
     /// Exchange difference in the company currency: positive a loss (Dr 666), negative a gain
     /// (Cr 766), zero none.
     pub exchange_difference: Decimal,
+    /// VAT on receipts made deductible by this payment (moved from 445668 to 44566).
+    pub vat_released: Decimal,
     /// The matching code given when it settled the invoice.
     pub matched: Option<String>,
     /// It had been booked already (a repeated command): nothing new was posted.
@@ -321,6 +324,23 @@ fn owed(
     })
 }
 
+/// The VAT on receipts of `document` still waiting to be deductible: what its entries put on
+/// 445668 and did not take off.
+async fn pending_vat(tx: &mut Tx, document: DocumentId) -> Result<Decimal, StoreError> {
+    let mut waiting = Decimal::ZERO;
+    for r in sql("SELECT l.debit, l.credit FROM ledger_lines l \
+         JOIN ledger_entries e ON e.id = l.entry_id \
+         WHERE e.document_id = $1 AND l.account = $2")
+    .bind(document.0)
+    .bind(crate::ledger::account::pcg::VAT_ON_RECEIPTS)
+    .fetch_all(&mut *tx, "reading VAT waiting for a payment")
+    .await?
+    {
+        waiting += r.money("debit")?.unwrap_or_default() - r.money("credit")?.unwrap_or_default();
+    }
+    Ok(waiting)
+}
+
 /// The payment posted earlier under the same key, as `pay` reports it. A rate given again must be
 /// the one it was paid at.
 fn replayed(
@@ -368,6 +388,7 @@ fn replayed(
         company_amount: sum(pcg::BANK, false),
         rate: paid_rate,
         exchange_difference: sum(pcg::EXCHANGE_LOSS, true) - sum(pcg::EXCHANGE_GAIN, false),
+        vat_released: sum(pcg::VAT_ON_RECEIPTS, false),
         entry,
         replayed: true,
     })
@@ -861,7 +882,7 @@ impl LedgerStore for SqlStore {
         let account = |n: &str| AccountNumber::parse(n).map_err(StoreError::Invalid);
         use crate::ledger::account::pcg;
         let settles = amount == open.amount;
-        let (lines_out, paid_rate, company_amount, difference) = if !foreign {
+        let (mut lines_out, paid_rate, company_amount, difference) = if !foreign {
             if options.rate.is_some() {
                 return Err(invalid(format!(
                     "the invoice is in {company}, the company's currency: a payment of it has \
@@ -940,6 +961,29 @@ impl LedgerStore for SqlStore {
             }
             (l, Some(rate), bank_c, difference)
         };
+        // VAT on receipts: the payment's share of the VAT still waiting on 445668 becomes
+        // deductible (all of what waits when it settles the invoice).
+        let waiting = pending_vat(&mut tx, document).await?;
+        let released = if waiting <= Decimal::ZERO {
+            Decimal::ZERO
+        } else if settles {
+            waiting
+        } else {
+            round_half_up(waiting * amount / open.amount, company.minor_unit_digits())
+        };
+        if released > Decimal::ZERO {
+            let vat_label = format!("TVA sur encaissements {label}");
+            lines_out.push(Line::debit(
+                account(pcg::DEDUCTIBLE_VAT)?,
+                &vat_label,
+                released,
+            ));
+            lines_out.push(Line::credit(
+                account(pcg::VAT_ON_RECEIPTS)?,
+                &vat_label,
+                released,
+            ));
+        }
         let entry = NewEntry::new(
             EntryBody {
                 journal: Journal::Bank,
@@ -1005,6 +1049,7 @@ impl LedgerStore for SqlStore {
             company_amount,
             rate: paid_rate,
             exchange_difference: difference,
+            vat_released: released,
             matched,
             replayed: false,
         })

@@ -650,3 +650,115 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    the_vat_of_a_supplier_on_receipts_waits_and_each_payment_makes_its_share_deductible,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        // ACME (SIRET 73282932000074) invoices services with VAT on receipts.
+        let ws = Ws::new(
+            &db,
+            &format!("{COMPANY}\n[company.vat_on_receipts]\nsuppliers = [\"732829320\"]\n"),
+        );
+        let pdf = ws.dir.join("fa.pdf");
+        std::fs::write(
+            &pdf,
+            invoice_pdf("FA-2026-0077", "1 000,00", "200,00", "1 200,00"),
+        )
+        .unwrap();
+        let id = ws.ingest(store.as_ref(), &pdf).await;
+        ws.approve_and_run(&db, store.clone(), id).await;
+        assert_eq!(
+            store.document(id).await.unwrap().summary.state,
+            DocumentState::Posted
+        );
+        let entries = store.ledger_entries(None, None).await.unwrap();
+        assert_eq!(
+            lines_of(&entries[0]),
+            vec![
+                ("606".into(), dec!(1000.00), dec!(0), None),
+                ("445668".into(), dec!(200.00), dec!(0), None),
+                ("401".into(), dec!(0), dec!(1200.00), None),
+            ]
+        );
+        // A quarter paid: a quarter of the VAT becomes deductible.
+        let doc_id = id.0.to_string();
+        let (code, out, err) =
+            ws.facteur(&["pay", &doc_id, "--amount", "300", "--date", "2026-04-01"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(
+            out.contains("VAT on receipts now deductible: 50,00 EUR (445668 to 44566)"),
+            "{out}"
+        );
+        // 0.01 paid moves nothing (its share rounds to zero); the rest moves all that waits.
+        let (code, out, _) =
+            ws.facteur(&["pay", &doc_id, "--amount", "0.01", "--date", "2026-04-02"]);
+        assert_eq!(code, Some(0));
+        assert!(!out.contains("VAT on receipts"), "{out}");
+        let (code, out, err) =
+            ws.facteur(&["pay", &doc_id, "--amount", "899.99", "--date", "2026-04-15"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(
+            out.contains("VAT on receipts now deductible: 150,00 EUR"),
+            "{out}"
+        );
+        assert!(out.contains("paid in full"), "{out}");
+        let entries = store.ledger_entries(None, None).await.unwrap();
+        assert_eq!(
+            lines_of(&entries[1]),
+            vec![
+                ("401".into(), dec!(300), dec!(0), None),
+                ("512".into(), dec!(0), dec!(300), None),
+                ("44566".into(), dec!(50.00), dec!(0), None),
+                ("445668".into(), dec!(0), dec!(50.00), None),
+            ]
+        );
+        let balance = store.trial_balance(None).await.unwrap();
+        let net = |account: &str| -> Decimal {
+            balance
+                .iter()
+                .filter(|b| b.account == account)
+                .map(|b| b.net())
+                .sum()
+        };
+        assert_eq!(
+            (net("445668"), net("44566"), net("401")),
+            (dec!(0), dec!(200.00), dec!(0))
+        );
+        // Reversing the last payment puts its share back to wait.
+        let rev =
+            NewEntry::reversal(&entries[3], NaiveDate::from_ymd_opt(2026, 4, 20).unwrap()).unwrap();
+        store.post_entry(&rev, 1).await.unwrap();
+        let balance = store.trial_balance(None).await.unwrap();
+        let waiting: Decimal = balance
+            .iter()
+            .filter(|b| b.account == "445668")
+            .map(|b| b.net())
+            .sum();
+        assert_eq!(waiting, dec!(150.00));
+        let (code, out, _) = ws.facteur(&["ledger", "balance"]);
+        assert_eq!(code, Some(0));
+        assert!(out.contains("\n445668               TVA déducti…"), "{out}");
+        let (code, out, _) = ws.facteur(&["ledger", "verify"]);
+        assert_eq!(code, Some(0), "{out}");
+    }
+);
+
+#[test]
+fn a_supplier_on_receipts_that_is_no_siren_or_vat_id_is_a_configuration_error() {
+    let d = tempfile::tempdir().unwrap();
+    let config = d.path().join("facteur.toml");
+    std::fs::write(
+        &config,
+        "[company]\nname = \"x\"\n\n[company.vat_on_receipts]\nsuppliers = [\"732829321\"]\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(facteur_bin())
+        .args(["--config", &config.display().to_string(), "check-config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("facteur.toml:5"), "{err}");
+    assert!(err.contains("732829321"), "{err}");
+}
