@@ -917,7 +917,10 @@ impl LedgerStore for SqlStore {
                     })?,
             };
             // The supplier line takes off the invoice's own company-currency value of what is
-            // paid: its share of what is open, all of it when the payment settles.
+            // paid: its share of what is open, all of it when the payment settles. A part
+            // payment always leaves at least a cent, so what is still owed in the invoice's
+            // currency is never worth nothing in the company's.
+            let cent = Decimal::new(1, company.minor_unit_digits());
             let supplier_c = if settles {
                 open.company
             } else {
@@ -925,12 +928,22 @@ impl LedgerStore for SqlStore {
                     open.company * amount / open.amount,
                     company.minor_unit_digits(),
                 )
+                .min(open.company - cent)
             };
             let bank_c = rate.to_company(amount, company);
-            if supplier_c <= Decimal::ZERO || bank_c <= Decimal::ZERO {
+            let cur = open.currency;
+            if supplier_c <= Decimal::ZERO && settles {
                 return Err(invalid(format!(
-                    "{amount} {} is less than a cent in {company}: too small to book",
-                    open.currency
+                    "{} {cur} are open but nothing in {company}: settle it with an entry of \
+                     your own",
+                    open.amount
+                )));
+            }
+            if supplier_c <= Decimal::ZERO || (bank_c <= Decimal::ZERO && !settles) {
+                return Err(invalid(format!(
+                    "{amount} {cur} is worth less than a cent of what is still owed: pay all \
+                     {} {cur} at once",
+                    open.amount
                 )));
             }
             let booked = open.booked_at.clone().ok_or_else(|| {
@@ -938,13 +951,16 @@ impl LedgerStore for SqlStore {
                     "document {document}: a foreign invoice without rate"
                 ))
             })?;
-            let mut l = vec![
-                Line::debit(account(pcg::SUPPLIERS)?, &label, supplier_c)
-                    .with_auxiliary(aux)
-                    .with_foreign(Foreign { amount, ..booked }),
-                Line::credit(account(pcg::BANK)?, &label, bank_c)
-                    .with_foreign(Foreign::at(&rate, amount)),
-            ];
+            let mut l = vec![Line::debit(account(pcg::SUPPLIERS)?, &label, supplier_c)
+                .with_auxiliary(aux)
+                .with_foreign(Foreign { amount, ..booked })];
+            // The last few units of a currency may be worth less than a cent: no bank line then.
+            if bank_c > Decimal::ZERO {
+                l.push(
+                    Line::credit(account(pcg::BANK)?, &label, bank_c)
+                        .with_foreign(Foreign::at(&rate, amount)),
+                );
+            }
             let difference = bank_c - supplier_c;
             if difference > Decimal::ZERO {
                 l.push(Line::debit(
