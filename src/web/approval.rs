@@ -91,14 +91,16 @@ fn settled(state: &WebState, v: &LinkView, changed_too: bool) -> Option<Response
     if v.expires_at <= (state.clock)() {
         return Some(render(StatusCode::GONE, pages::expired(v.lang)));
     }
+    // Changed first: an invoice edited in approval is back in the checks for a moment, and
+    // "changed, a new request is sent" is what the approver needs to know.
+    if changed_too && v.changed {
+        return Some(render(StatusCode::CONFLICT, pages::changed(v.lang)));
+    }
     if v.summary.state != DocumentState::PendingApproval {
         return Some(render(
             StatusCode::OK,
             pages::closed(v.lang, v.summary.state),
         ));
-    }
-    if changed_too && v.changed {
-        return Some(render(StatusCode::CONFLICT, pages::changed(v.lang)));
     }
     None
 }

@@ -4,6 +4,7 @@
 //! then followed over HTTP against the real axum server, first as a link scanner would (GET,
 //! HEAD, a form submitted by script), then as a person.
 
+mod edits;
 mod flow;
 #[path = "../services/smtp.rs"]
 mod smtp;
@@ -78,13 +79,18 @@ struct Approvals {
 
 impl Approvals {
     async fn start(db: &TestDb) -> Approvals {
+        Approvals::start_with(db, PIPELINE).await
+    }
+
+    /// A workspace whose pipeline holds `pipeline` (its `[approval]` tables).
+    async fn start_with(db: &TestDb, pipeline: &str) -> Approvals {
         let store = db.store().await;
         let smtp = Smtp::start();
         let listener = facteur::web::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let dir = db.dir.path().join("ws");
         std::fs::create_dir_all(dir.join("pipelines")).unwrap();
-        std::fs::write(dir.join("pipelines/default.toml"), PIPELINE).unwrap();
+        std::fs::write(dir.join("pipelines/default.toml"), pipeline).unwrap();
         let config = dir.join("facteur.toml");
         std::fs::write(
             &config,
@@ -162,6 +168,18 @@ impl Approvals {
             bytes: pdf,
             name: format!("invoice-{}.pdf", self.read),
             origin,
+        };
+        let id = self.store.intake(&raw).await.unwrap().document();
+        self.run().await;
+        id
+    }
+
+    /// Takes in a file (a Factur-X or CII invoice, say) and runs every stage.
+    async fn file(&mut self, bytes: Vec<u8>, name: &str) -> DocumentId {
+        let raw = RawDocument {
+            bytes,
+            name: name.into(),
+            origin: Origin::Cli { path: name.into() },
         };
         let id = self.store.intake(&raw).await.unwrap().document();
         self.run().await;
