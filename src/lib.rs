@@ -19,5 +19,6 @@ pub mod sources;
 pub mod stages;
 pub mod store;
 pub mod testing;
+pub mod users;
 pub mod web;
 pub mod worker;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chrono::{Months, NaiveDate};
 
-use super::{init_logging, load_settings, table, Cli, CmdResult, Failure};
+use super::{table, Cli, CmdResult, Failure};
 use crate::ledger::account::{Chart, Lang};
 use crate::ledger::export::{self, Format};
 use crate::ledger::fec;
@@ -236,14 +236,7 @@ pub async fn pay_run(cli: &Cli, args: &PayRunArgs) -> CmdResult {
     Ok(())
 }
 
-async fn open(cli: &Cli) -> Result<(crate::config::Settings, std::sync::Arc<dyn Store>), Failure> {
-    let settings = load_settings(cli, true)?;
-    init_logging(cli, Some(&settings));
-    let store = crate::store::open(&settings.database_url(), 2)
-        .await
-        .map_err(|e| Failure::Other(e.into()))?;
-    Ok((settings, store))
-}
+use super::open_workspace as open;
 
 fn other(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Other(e.into())

@@ -43,6 +43,7 @@ pub mod mail;
 mod review;
 mod run;
 pub mod table;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -102,6 +103,9 @@ pub enum Command {
     Export(ledger::ExportCommand),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
+    /// People who sign in to the dashboard: add, list, change, enrol a second factor.
+    #[command(subcommand)]
+    Users(users::Command),
     /// Set up a temporary workspace, ingest the demo invoices and show what facteur read.
     Demo(demo::Args),
     /// Mailboxes: per account and folder, last check, last error, backlog, failing messages.
@@ -216,6 +220,18 @@ pub(crate) fn load_settings(cli: &Cli, allow_missing: bool) -> Result<Settings, 
     Ok(Settings::load(&path, allow_missing)?)
 }
 
+/// The workspace's settings (logging started) and its store, for commands that read or write it.
+pub(crate) async fn open_workspace(
+    cli: &Cli,
+) -> Result<(Settings, std::sync::Arc<dyn crate::store::Store>), Failure> {
+    let settings = load_settings(cli, true)?;
+    init_logging(cli, Some(&settings));
+    let store = crate::store::open(&settings.database_url(), 2)
+        .await
+        .map_err(|e| Failure::Other(e.into()))?;
+    Ok((settings, store))
+}
+
 /// Logging on stderr, from the CLI flags, then RUST_LOG, then the config (see logging.rs).
 pub(crate) fn init_logging(cli: &Cli, settings: Option<&Settings>) {
     let level = cli
@@ -245,6 +261,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Pay(args) => ledger::pay(&cli, args).await,
         Command::PayRun(args) => ledger::pay_run(&cli, args).await,
         Command::CheckConfig => check_config::run(&cli),
+        Command::Users(cmd) => users::run(&cli, cmd).await,
         Command::Mail(MailCommand::Status { json }) => {
             let settings = load_settings(&cli, false)?;
             init_logging(&cli, Some(&settings));

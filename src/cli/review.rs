@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{documents, init_logging, load_settings, table, Cli, CmdResult, Failure};
+use super::{documents, table, Cli, CmdResult, Failure};
 use crate::domain::correction::{apply, Correction};
 use crate::domain::hint::remembered;
 use crate::domain::DocumentId;
@@ -70,11 +70,7 @@ struct Waiting {
 }
 
 pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
-    let settings = load_settings(cli, true)?;
-    init_logging(cli, Some(&settings));
-    let store = crate::store::open(&settings.database_url(), 2)
-        .await
-        .map_err(|e| Failure::Other(e.into()))?;
+    let (settings, store) = super::open_workspace(cli).await?;
     let fail = |e: StoreError| match e {
         StoreError::NotFound(what) => Failure::Config(format!("{what}: see `facteur review list`")),
         StoreError::Invalid(why) | StoreError::Stale(why) => Failure::Config(why),

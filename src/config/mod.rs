@@ -393,12 +393,12 @@ mod tests {
     #[test]
     fn smtp_and_web_are_checked_at_their_keys() {
         let e = check(
-            "[web]\nlogin_above = \"10000\"\n[smtp]\nhost = \"mail.example.com\"\n\
+            "[web]\nlogin_above = \"-1\"\n[smtp]\nhost = \"mail.example.com\"\n\
              security = \"none\"\nfrom = \"ap@example.com\"\n",
             vec![],
         );
         assert!(
-            e.contains("facteur.toml:2:1: web.login_above needs user accounts"),
+            e.contains("facteur.toml:2:1: web.login_above is negative"),
             "{e}"
         );
         assert!(

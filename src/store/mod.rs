@@ -14,6 +14,7 @@
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
 //! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
+//! | web users, sessions, sign-ins, the web audit | `UserStore` | `users.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -38,6 +39,7 @@ mod reaper;
 pub mod review;
 mod sqlite;
 pub mod unit;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -54,6 +56,7 @@ pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use review::ReviewStore;
 pub use unit::{Effects, Transition};
+pub use users::UserStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -111,6 +114,7 @@ pub trait Store:
     + LedgerStore
     + ApprovalStore
     + OutboxStore
+    + UserStore
     + Send
     + Sync
     + 'static
@@ -128,6 +132,7 @@ impl<T> Store for T where
         + LedgerStore
         + ApprovalStore
         + OutboxStore
+        + UserStore
         + Send
         + Sync
         + 'static

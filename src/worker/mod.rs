@@ -281,7 +281,7 @@ async fn spawn_approvals(
     // A port already taken must not stop intake and reading: the pages are one way in of many.
     match crate::web::bind(&settings.web.listen).await {
         Ok(listener) => {
-            let state = crate::web::WebState::new(store.clone(), settings.web.base_url());
+            let state = crate::web::WebState::from_settings(store.clone(), &settings.web);
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 if let Err(e) = crate::web::serve(listener, state, stop).await {

@@ -84,6 +84,11 @@ impl Approvals {
 
     /// A workspace whose pipeline holds `pipeline` (its `[approval]` tables).
     async fn start_with(db: &TestDb, pipeline: &str) -> Approvals {
+        Approvals::start_full(db, pipeline, "").await
+    }
+
+    /// … and `web` lines added to the `[web]` section of facteur.toml.
+    async fn start_full(db: &TestDb, pipeline: &str, web: &str) -> Approvals {
         let store = db.store().await;
         let smtp = Smtp::start();
         let listener = facteur::web::bind("127.0.0.1:0").await.unwrap();
@@ -95,7 +100,7 @@ impl Approvals {
         std::fs::write(
             &config,
             format!(
-                "[database]\nurl = \"{}\"\n[web]\npublic_url = \"http://127.0.0.1:{port}/\"\n{}",
+                "[database]\nurl = \"{}\"\n[web]\npublic_url = \"http://127.0.0.1:{port}/\"\n{web}\n{}",
                 db.url,
                 smtp.config()
             ),
@@ -103,7 +108,7 @@ impl Approvals {
         .unwrap();
         let settings = Settings::load(&config, false).unwrap();
         let skew = Arc::new(AtomicI64::new(0));
-        let mut state = facteur::web::WebState::new(store.clone(), "http://127.0.0.1");
+        let mut state = facteur::web::WebState::from_settings(store.clone(), &settings.web);
         let clock_skew = skew.clone();
         state.clock =
             Arc::new(move || now_micros() + Duration::seconds(clock_skew.load(Ordering::SeqCst)));
@@ -308,14 +313,14 @@ impl Mail {
     }
 }
 
-struct Reply {
-    status: u16,
-    head: String,
-    body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) head: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
-    fn cookie(&self) -> Option<String> {
+    pub(crate) fn cookie(&self) -> Option<String> {
         self.head
             .lines()
             .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
@@ -324,14 +329,20 @@ impl Reply {
             .map(str::to_string)
     }
 
-    fn hidden(&self, name: &str) -> Option<String> {
+    pub(crate) fn hidden(&self, name: &str) -> Option<String> {
         let re = regex::Regex::new(&format!(r#"name="{name}" value="([0-9a-f]+)""#)).unwrap();
         re.captures(&self.body).map(|c| c[1].to_string())
     }
 }
 
 /// One HTTP/1.1 request on a fresh connection (what a scanner or a browser sends).
-async fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+pub(crate) async fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();

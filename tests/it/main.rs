@@ -21,3 +21,4 @@ mod sandbox;
 mod store;
 mod text;
 mod tls;
+mod web;

@@ -205,3 +205,84 @@ both_backends!(
             .any(|r| r.contains("approved earlier (rule 'medium')")));
     }
 );
+
+both_backends!(
+    above_the_login_amount_a_link_decides_only_for_its_approver_signed_in,
+    |db: TestDb| async move {
+        let mut a = Approvals::start_full(&db, super::PIPELINE, "login_above = \"1000.00\"").await;
+        // "medium": the DAF first. Below the amount, no sign-in is asked (the trusted rule).
+        let doc = a.invoice("1200.00", None).await;
+        let daf = a.links_to("daf@example.test");
+        let page = a.http("GET", &daf.approve, &[], "").await;
+        assert_eq!(page.status, 401, "{}", page.body);
+        assert!(page.body.contains("Sign in to decide"), "{}", page.body);
+        assert!(page.hidden("csrf").is_none(), "no form before the sign-in");
+        let forced = a.http("POST", &daf.approve, &[], "confirm=approve").await;
+        assert_eq!(forced.status, 401);
+        assert_eq!(a.state(doc).await, DocumentState::PendingApproval);
+
+        let password = "a long enough password";
+        for who in ["daf@example.test", "manager@example.test"] {
+            let hash = facteur::users::Password::parse(password)
+                .unwrap()
+                .hash()
+                .unwrap();
+            let email = facteur::users::Email::parse(who).unwrap();
+            let role = facteur::users::Role::Approver;
+            a.store.add_user(&email, role, &hash, "test").await.unwrap();
+        }
+        let sign_in = |who: &'static str| async move {
+            let form = http(a.port, "GET", "/login", &[], "").await;
+            let body = format!(
+                "csrf={}&next=%2F&email={}&password={}",
+                form.hidden("csrf").unwrap(),
+                who.replace('@', "%40"),
+                password.replace(' ', "+")
+            );
+            let cookie = form.cookie().unwrap();
+            let r = http(
+                a.port,
+                "POST",
+                "/login",
+                &[
+                    ("Cookie", &cookie),
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                ],
+                &body,
+            )
+            .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            r.cookie().unwrap()
+        };
+        // Someone else signed in is not the approver.
+        let manager = sign_in("manager@example.test").await;
+        let other = a
+            .http("GET", &daf.approve, &[("Cookie", &manager)], "")
+            .await;
+        assert_eq!(other.status, 401, "{}", other.body);
+
+        let session = sign_in("daf@example.test").await;
+        let page = a
+            .http("GET", &daf.approve, &[("Cookie", &session)], "")
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let cookies = format!("{}; {session}", page.cookie().unwrap());
+        let done = http(
+            a.port,
+            "POST",
+            &daf.approve,
+            &[
+                ("Cookie", &cookies),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &format!(
+                "csrf={}&confirm=approve&comment=",
+                page.hidden("csrf").unwrap()
+            ),
+        )
+        .await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        let p = a.store.approval_progress(doc).await.unwrap().unwrap();
+        assert!(p.steps[0].done, "step 1 approved by the signed-in DAF");
+    }
+);

@@ -1,0 +1,237 @@
+//! The dashboard's sign-in over real HTTP against the real axum server, on SQLite and
+//! PostgreSQL: a password then a TOTP code (computed from the enrolled secret), each step on a
+//! fresh session token (a token planted before is dead after), a code that works once, recovery
+//! codes, sign-out guarded by the session's nonce, throttling after five failures, and an
+//! approval link above `web.login_above` that decides only for its approver signed in.
+
+use std::sync::Arc;
+
+use facteur::store::Store;
+use facteur::users::totp::{recovery_hash, TotpSecret};
+use facteur::users::{Email, Password, Role};
+
+use crate::approval::{http, Reply};
+use crate::both_backends;
+use crate::helpers::TestDb;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// The web server alone on a free port.
+async fn serve(store: Arc<dyn Store>) -> u16 {
+    let listener = facteur::web::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = facteur::web::WebState::new(store, "http://127.0.0.1");
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(facteur::web::serve(listener, state, stop));
+    port
+}
+
+async fn add(store: &Arc<dyn Store>, email: &str, role: Role) -> i64 {
+    let hash = Password::parse(PASSWORD).unwrap().hash().unwrap();
+    store
+        .add_user(&Email::parse(email).unwrap(), role, &hash, "test")
+        .await
+        .unwrap()
+}
+
+fn location(r: &Reply) -> String {
+    r.head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("location:"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Posts the password form as a browser does: the form's cookie and nonce.
+async fn password(port: u16, email: &str, pw: &str, carried: Option<&str>) -> Reply {
+    let page = http(port, "GET", "/login?next=/", &[], "").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let form_cookie = page.cookie().expect("the form's nonce cookie");
+    let csrf = page.hidden("csrf").expect("the form's nonce");
+    let cookies = match carried {
+        Some(c) => format!("{form_cookie}; {c}"),
+        None => form_cookie,
+    };
+    let body = format!(
+        "csrf={csrf}&next=%2F&email={}&password={}",
+        email.replace('@', "%40"),
+        pw.replace(' ', "+")
+    );
+    http(
+        port,
+        "POST",
+        "/login",
+        &[
+            ("Cookie", &cookies),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        &body,
+    )
+    .await
+}
+
+/// Posts a second-factor code with the session of the password step.
+async fn code(port: u16, session: &str, code: &str) -> Reply {
+    let page = http(
+        port,
+        "GET",
+        "/login/code?next=/",
+        &[("Cookie", session)],
+        "",
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.hidden("csrf").expect("the session's nonce");
+    http(
+        port,
+        "POST",
+        "/login/code",
+        &[
+            ("Cookie", session),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        &format!("csrf={csrf}&next=%2F&code={}", code.replace(' ', "+")),
+    )
+    .await
+}
+
+fn now_unix() -> u64 {
+    chrono::Utc::now().timestamp() as u64
+}
+
+both_backends!(
+    a_user_signs_in_with_a_password_then_a_code_on_fresh_tokens,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let id = add(&store, "daf@example.test", Role::Admin).await;
+        let secret = TotpSecret::generate();
+        let recovery = "abcde-fghij";
+        store
+            .enrol_totp(id, &secret, &[recovery_hash(recovery)])
+            .await
+            .unwrap();
+        let port = serve(store.clone()).await;
+
+        let away = http(port, "GET", "/", &[], "").await;
+        assert_eq!(away.status, 303);
+        assert!(location(&away).starts_with("/login"), "{}", away.head);
+
+        let wrong = password(port, "daf@example.test", "not the password", None).await;
+        assert_eq!(wrong.status, 401, "{}", wrong.body);
+        assert!(wrong.body.contains("Wrong address or password"));
+        let unknown = password(port, "nobody@example.test", PASSWORD, None).await;
+        assert_eq!(
+            unknown.status, 401,
+            "the same answer for an unknown address"
+        );
+
+        // A token planted before the sign-in (fixation) is not the one that comes out.
+        let planted = format!("facteur_session={}", "ab".repeat(32));
+        let step1 = password(port, "DAF@example.test", PASSWORD, Some(&planted)).await;
+        assert_eq!(step1.status, 303, "{}", step1.body);
+        assert!(
+            location(&step1).starts_with("/login/code"),
+            "{}",
+            step1.head
+        );
+        let half = step1.cookie().expect("a session cookie");
+        assert_ne!(half, planted);
+        assert!(step1.head.contains("HttpOnly") && step1.head.contains("SameSite=Lax"));
+        let not_yet = http(port, "GET", "/", &[("Cookie", &half)], "").await;
+        assert_eq!(not_yet.status, 303, "a password alone does not sign in");
+
+        let c = secret.code_at(now_unix()).unwrap();
+        let step2 = code(port, &half, &c).await;
+        assert_eq!(step2.status, 303, "{}", step2.body);
+        let full = step2.cookie().expect("a new session cookie");
+        assert_ne!(full, half, "a fresh token after the second factor");
+        let inbox = http(port, "GET", "/", &[("Cookie", &full)], "").await;
+        assert_eq!(inbox.status, 200, "{}", inbox.body);
+        assert!(
+            inbox.body.contains("daf@example.test (admin)"),
+            "{}",
+            inbox.body
+        );
+        let dead = http(port, "GET", "/login/code", &[("Cookie", &half)], "").await;
+        assert_eq!(dead.status, 303, "the password-step token is dead");
+
+        // The same code again (a replay) fails; a recovery code works once.
+        let again = password(port, "daf@example.test", PASSWORD, None).await;
+        let half2 = again.cookie().unwrap();
+        let replay = code(port, &half2, &c).await;
+        assert_eq!(replay.status, 401, "{}", replay.body);
+        let rescued = code(port, &half2, "ABCDE FGHIJ").await;
+        assert_eq!(rescued.status, 303, "{}", rescued.body);
+        let again = password(port, "daf@example.test", PASSWORD, None).await;
+        let used = code(port, &again.cookie().unwrap(), recovery).await;
+        assert_eq!(used.status, 401, "a recovery code works once");
+
+        // Sign-out needs the session's nonce.
+        let bare = http(
+            port,
+            "POST",
+            "/logout",
+            &[
+                ("Cookie", &full),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            "csrf=0000",
+        )
+        .await;
+        assert_eq!(bare.status, 403);
+        let csrf = inbox.hidden("csrf").unwrap();
+        let out = http(
+            port,
+            "POST",
+            "/logout",
+            &[
+                ("Cookie", &full),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &format!("csrf={csrf}"),
+        )
+        .await;
+        assert_eq!(out.status, 303);
+        assert_eq!(
+            http(port, "GET", "/", &[("Cookie", &full)], "")
+                .await
+                .status,
+            303,
+            "signed out"
+        );
+        let audit = store.web_audit(10).await.unwrap();
+        let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+        assert_eq!(actions, ["sign_out", "sign_in", "sign_in"], "{audit:?}");
+    }
+);
+
+both_backends!(
+    five_failures_hold_an_account_and_roles_needing_two_factors_are_refused_without,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        add(&store, "clerk@example.test", Role::Viewer).await;
+        add(&store, "ctl@example.test", Role::Accountant).await;
+        let port = serve(store.clone()).await;
+        for _ in 0..5 {
+            let r = password(port, "clerk@example.test", "wrong password!", None).await;
+            assert_eq!(r.status, 401);
+        }
+        let held = password(port, "clerk@example.test", PASSWORD, None).await;
+        assert_eq!(held.status, 429, "{}", held.body);
+        assert!(held.body.contains("try again in"), "{}", held.body);
+        let csrf_less = http(
+            port,
+            "POST",
+            "/login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            "email=ctl%40example.test&password=x",
+        )
+        .await;
+        assert_eq!(csrf_less.status, 403, "a form not from our page");
+        // An accountant must enrol a second factor first (web.require_2fa's default).
+        let refused = password(port, "ctl@example.test", PASSWORD, None).await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        assert!(refused.body.contains("second factor"), "{}", refused.body);
+    }
+);
