@@ -61,6 +61,7 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     let store = crate::store::open(&settings.database_url(), settings.database.max_connections)
         .await
         .map_err(|e| Failure::Other(e.into()))?;
+    rates(&settings, store.as_ref(), &workspace).await?;
     let report = super::ingest::ingest(&settings, store.clone(), &files, false).await?;
     let (text, _) = super::ingest::summary(store.as_ref(), &report).await?;
     out!("{text}");
@@ -146,6 +147,33 @@ fn add_demo_policy(workspace: &std::path::Path) -> std::io::Result<()> {
                  auto_approve_below = \"1000.00\"\ntrusted_suppliers = [\"FR44732829320\"]\n\
                  steps = [ { approvers = [\"manager@example.test\"] } ]\n";
     std::fs::write(&pipeline, format!("{text}{rules}"))
+}
+
+/// The demo's exchange rates (fixtures/rates, in the ECB's layout, illustrative values): written
+/// into the workspace and imported, as `facteur rates import` does, for the invoices in pounds
+/// and dollars.
+const DEMO_RATES: &str = include_str!("../../fixtures/rates/eurofxref-hist-demo.csv");
+
+async fn rates(
+    settings: &Settings,
+    store: &dyn crate::store::Store,
+    workspace: &std::path::Path,
+) -> CmdResult {
+    let dir = workspace.join("rates");
+    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+    let path = dir.join("eurofxref-hist-demo.csv");
+    std::fs::write(&path, DEMO_RATES).map_err(anyhow::Error::from)?;
+    let (what, _) = super::rates::import(store, DEMO_RATES.as_bytes(), settings.company.currency)
+        .await
+        .map_err(|e| match e {
+            super::rates::ImportError::File(why) => anyhow::anyhow!("{}: {why}", path.display()),
+            super::rates::ImportError::Store(e) => e.into(),
+        })?;
+    outln!(
+        "exchange rates: {what}, imported from {} (illustrative values in the ECB's layout)\n",
+        path.display()
+    );
+    Ok(())
 }
 
 /// A person checks the first invoice whose reading was in doubt against the paper and accepts

@@ -40,6 +40,7 @@ mod init;
 mod ledger;
 mod logging;
 pub mod mail;
+mod rates;
 mod review;
 mod run;
 pub mod table;
@@ -98,6 +99,9 @@ pub enum Command {
     /// Pay every posted invoice due by a date by SEPA transfer: book the payments, write the
     /// pain.001 order for the bank.
     PayRun(ledger::PayRunArgs),
+    /// Exchange rates for foreign-currency invoices: import the ECB's CSV, set one by hand, list.
+    #[command(subcommand)]
+    Rates(rates::Command),
     /// Exports for accounting: the FEC of a fiscal year, journal CSVs (generic, Xero, QuickBooks).
     #[command(subcommand)]
     Export(ledger::ExportCommand),
@@ -260,6 +264,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Export(cmd) => ledger::export(&cli, cmd).await,
         Command::Pay(args) => ledger::pay(&cli, args).await,
         Command::PayRun(args) => ledger::pay_run(&cli, args).await,
+        Command::Rates(cmd) => rates::run(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Users(cmd) => users::run(&cli, cmd).await,
         Command::Mail(MailCommand::Status { json }) => {

@@ -9,6 +9,7 @@
 //! | `ap.rs` | what an approved supplier invoice posts |
 //! | `close.rs` | year-end: the opening entry of the next year |
 //! | `company.rs` | the company's own checks: an invoice addressed to us |
+//! | `fx.rs` | exchange rates (ECB CSV, by hand, printed) and conversion into the company currency |
 //! | `export.rs` | journal CSVs for accounting software: generic, Xero, QuickBooks |
 //! | `sepa.rs` | SEPA credit transfer orders (pain.001.001.03) for payment runs |
 //! | `fec.rs` | the Fichier des écritures comptables (article A47 A-1 LPF) |
@@ -21,6 +22,7 @@ pub mod company;
 pub mod entry;
 pub mod export;
 pub mod fec;
+pub mod fx;
 pub mod sepa;
 
 pub use account::{AccountNumber, Chart};

@@ -11,6 +11,7 @@
 //! | the review queue, a person's decisions | `ReviewStore` | `review.rs` |
 //! | what corrections taught about suppliers | `HintStore` | `hints.rs` |
 //! | the ledger: postings, chain, balances, period locks | `LedgerStore` | `ledger.rs` |
+//! | exchange rates (ECB, set by hand) | `RateStore` | `rates.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
 //! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
@@ -35,6 +36,7 @@ pub mod mail;
 pub mod outbox;
 mod postgres;
 pub mod queue;
+pub mod rates;
 mod reaper;
 pub mod review;
 mod sqlite;
@@ -54,6 +56,7 @@ pub use ledger::LedgerStore;
 pub use mail::MailStore;
 pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
+pub use rates::RateStore;
 pub use review::ReviewStore;
 pub use unit::{Effects, Transition};
 pub use users::UserStore;
@@ -112,6 +115,7 @@ pub trait Store:
     + ReviewStore
     + HintStore
     + LedgerStore
+    + RateStore
     + ApprovalStore
     + OutboxStore
     + UserStore
@@ -130,6 +134,7 @@ impl<T> Store for T where
         + ReviewStore
         + HintStore
         + LedgerStore
+        + RateStore
         + ApprovalStore
         + OutboxStore
         + UserStore

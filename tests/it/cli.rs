@@ -161,6 +161,12 @@ fn demo_runs_on_the_fixtures() {
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("facture-papeterie-dupont.pdf"), "{stdout}");
     assert!(ws.join("var/facteur.db").exists());
+    // The demo's exchange rates are in the workspace and in the store.
+    assert!(
+        stdout.contains("exchange rates: 300 rate(s) of 15 currencies over 20 day(s)"),
+        "{stdout}"
+    );
+    assert!(ws.join("rates/eurofxref-hist-demo.csv").exists());
 }
 
 /// A check made after parsing points at its own key even when the same key text (and the same

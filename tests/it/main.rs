@@ -9,6 +9,7 @@ mod einvoice;
 mod first_run;
 mod folder;
 mod folder_hostile;
+mod fx;
 mod imap;
 mod ledger;
 mod ledger_props;
