@@ -10,6 +10,7 @@ use super::policy::fold;
 use crate::config::CompanySettings;
 use crate::domain::Extraction;
 use crate::ledger::ap::expense_account;
+use crate::ledger::fx::Rate;
 
 /// What rules look at.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,17 +29,16 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// `rate`: units of the invoice's currency for one unit of the company's (as the ECB
-    /// quotes), when the invoice is in another currency; the gross is converted at it and
-    /// rounded to the cent.
-    pub fn of(x: &Extraction, company: &CompanySettings, rate: Option<Decimal>) -> Facts {
+    /// `rate`: the exchange rate of the invoice's currency on its date, when it is not the
+    /// company's; the gross is converted at it (`Rate::to_company`).
+    pub fn of(x: &Extraction, company: &CompanySettings, rate: Option<&Rate>) -> Facts {
         let inv = &x.invoice;
-        let foreign = inv.currency.is_some_and(|c| c != company.currency);
+        let foreign = inv.currency.filter(|c| *c != company.currency);
         let amount = match (inv.total_gross, foreign) {
-            (Some(g), false) => Some(g),
-            (Some(g), true) => rate
-                .filter(|r| r.is_sign_positive() && !r.is_zero())
-                .map(|r| (g / r).round_dp(2)),
+            (Some(g), None) => Some(g),
+            (Some(g), Some(cur)) => rate
+                .filter(|r| r.currency == cur)
+                .map(|r| r.to_company(g, company.currency)),
             (None, _) => None,
         };
         Facts {
@@ -60,7 +60,7 @@ impl Facts {
     }
 
     /// Whether the gross is known but could not be put in the company's currency.
-    pub fn lacks_rate(x: &Extraction, company: &CompanySettings, rate: Option<Decimal>) -> bool {
+    pub fn lacks_rate(x: &Extraction, company: &CompanySettings, rate: Option<&Rate>) -> bool {
         x.invoice.total_gross.is_some() && Facts::of(x, company, rate).amount.is_none()
     }
 
@@ -132,6 +132,7 @@ pub fn step_complete(needed: u32, approvals: u32) -> bool {
 mod tests {
     use super::*;
     use crate::domain::{Invoice, Method, Party, VatId};
+    use crate::ledger::fx::RateSource;
 
     fn extraction(gross: &str, iban: Option<&str>) -> Extraction {
         let invoice = Invoice {
@@ -180,7 +181,10 @@ mod tests {
         let f = Facts::of(&x, &company, None);
         assert_eq!(f.amount, None, "no rate: no amount, never a guess");
         assert!(Facts::lacks_rate(&x, &company, None));
-        let rate = "1.0850".parse().ok();
+        let usd = crate::domain::Currency::parse("USD").unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
+        let rate = Rate::new(usd, day, "1.0850".parse().unwrap(), RateSource::Ecb).unwrap();
+        let rate = Some(&rate);
         let f = Facts::of(&x, &company, rate);
         assert_eq!(f.amount, "1000.00".parse().ok());
         assert_eq!(f.cost_centre.as_deref(), Some("MKT"));

@@ -42,6 +42,18 @@ fn other(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Other(e.into())
 }
 
+/// New rates may let invoices that waited for one be routed: their approval runs again (the
+/// next `facteur run` takes it; an invoice already routed is left as it is).
+async fn requeue_waiting(store: &dyn Store, changed: u64) -> CmdResult {
+    if changed > 0 {
+        store
+            .backfill(&[crate::domain::Stage::Approve])
+            .await
+            .map_err(other)?;
+    }
+    Ok(())
+}
+
 pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
     let settings = load_settings(cli, true)?;
     init_logging(cli, Some(&settings));
@@ -63,7 +75,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                         ImportError::Store(e) => other(e),
                     })?;
             outln!("{}: {rates}; {changed} new or changed", file.display());
-            Ok(())
+            requeue_waiting(store.as_ref(), changed).await
         }
         Command::Set {
             currency: cur,
@@ -84,7 +96,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 .map_err(other)?;
             let what = if changed == 0 { "already set" } else { "set" };
             outln!("{what}: {}", r.describe(company));
-            Ok(())
+            requeue_waiting(store.as_ref(), changed).await
         }
         Command::List {
             currency: cur,

@@ -9,11 +9,10 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::approval::delegation::delegate;
-use rust_decimal::Decimal;
-
 use crate::approval::{invoice_version, token, ApprovalPolicy, Approver, Facts, Routing, Rule};
 use crate::config::CompanySettings;
 use crate::domain::{now_micros, DocumentState, Extraction, Origin};
+use crate::ledger::fx::Rate;
 use crate::notify::{approval_mail, InvoiceFacts, MailKind};
 use crate::store::approvals::{ApprovalEffects, NewRequest, NewWorkflow, Progress, StepPlan};
 use crate::store::{DocumentRecord, Effects, Job, Transition};
@@ -32,11 +31,24 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
     let now = now_micros();
     Ok(match ctx.store.approval_progress(job.document).await? {
         None => {
-            let rate = None;
-            route(&ctx.routing, &ctx.company, &record, &x, rate, now)
+            let rate = rate_of(ctx, &x).await?;
+            route(&ctx.routing, &ctx.company, &record, &x, rate.as_ref(), now)
         }
         Some(p) => next_step(&ctx.routing, &record, &x, &p, now),
     })
+}
+
+/// The exchange rate of a foreign invoice's currency on its issue date (today when it has
+/// none), from the rates table.
+async fn rate_of(ctx: &StageContext, x: &Extraction) -> Result<Option<Rate>, StageError> {
+    let Some(cur) = x.invoice.currency.filter(|c| *c != ctx.company.currency) else {
+        return Ok(None);
+    };
+    let day = x
+        .invoice
+        .issue_date
+        .unwrap_or_else(|| now_micros().date_naive());
+    Ok(ctx.store.rate_on(cur, day).await?)
 }
 
 fn stay(reason: String, effects: Effects) -> Transition {
@@ -55,7 +67,7 @@ pub fn route(
     company: &CompanySettings,
     record: &DocumentRecord,
     x: &Extraction,
-    rate: Option<Decimal>,
+    rate: Option<&Rate>,
     now: DateTime<Utc>,
 ) -> Transition {
     let facts = Facts::of(x, company, rate);
@@ -68,8 +80,8 @@ pub fn route(
         return stay(
             format!(
                 "no exchange rate from {} to {} on the invoice date: the approval rules compare \
-                 amounts in {}; import rates (`facteur rates import`) and the invoice is routed \
-                 at the next start of `facteur run`",
+                 amounts in {}; once `facteur rates import` or `facteur rates set` gives one, \
+                 the invoice is routed again",
                 facts.currency.as_deref().unwrap_or("?"),
                 company.currency,
                 company.currency

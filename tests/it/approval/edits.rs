@@ -99,6 +99,28 @@ both_backends!(
             "nobody was asked"
         );
         assert!(a.smtp.messages().is_empty(), "no mail");
+
+        // With the day's rate (as `facteur rates set` writes it, then queues the waiting
+        // invoices), 87,859 HUF is 244.05 EUR: the default workflow, not "large" (which the
+        // forint figure, unconverted, would have chosen).
+        let huf = facteur::domain::Currency::parse("HUF").unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2021, 10, 5).unwrap();
+        let rate = facteur::ledger::fx::Rate::new(
+            huf,
+            day,
+            "360.00".parse().unwrap(),
+            facteur::ledger::fx::RateSource::Manual,
+        )
+        .unwrap();
+        a.store.set_rates(&[rate]).await.unwrap();
+        a.store
+            .backfill(&[facteur::domain::Stage::Approve])
+            .await
+            .unwrap();
+        a.run().await;
+        let p = a.store.approval_progress(doc).await.unwrap().unwrap();
+        assert_eq!(p.rule, "default", "{p:?}");
+        a.links_to("controller@example.test");
     }
 );
 
