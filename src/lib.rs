@@ -11,6 +11,7 @@ pub mod config;
 pub mod dedupe;
 pub mod domain;
 pub mod ledger;
+pub mod metrics;
 pub mod notify;
 pub mod printable;
 pub mod read;

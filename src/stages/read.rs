@@ -16,6 +16,7 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
     let bytes = ctx.store.document_bytes(job.document).await?;
     match ctx.sandbox.read(bytes, ctx.read_options.clone()).await {
         Ok(extraction) => {
+            crate::metrics::read(extraction.method);
             let hints = ctx.store.supplier_hints(&extraction.invoice.seller).await?;
             let mut t = decide(apply(extraction, &hints), ctx.review_threshold);
             addressed_to_us(&mut t, &ctx.company);

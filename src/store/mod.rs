@@ -16,6 +16,7 @@
 //! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
 //! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
 //! | web users, sessions, sign-ins, the web audit | `UserStore` | `users.rs` |
+//! | counts and ages for `/metrics` | `MetricsStore` | `metrics.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -33,6 +34,7 @@ pub mod hints;
 pub mod leases;
 pub mod ledger;
 pub mod mail;
+pub mod metrics;
 pub mod outbox;
 mod postgres;
 pub mod queue;
@@ -54,6 +56,7 @@ pub use hints::HintStore;
 pub use leases::LeaseStore;
 pub use ledger::LedgerStore;
 pub use mail::MailStore;
+pub use metrics::MetricsStore;
 pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use rates::RateStore;
@@ -119,6 +122,7 @@ pub trait Store:
     + ApprovalStore
     + OutboxStore
     + UserStore
+    + MetricsStore
     + Send
     + Sync
     + 'static
@@ -138,6 +142,7 @@ impl<T> Store for T where
         + ApprovalStore
         + OutboxStore
         + UserStore
+        + MetricsStore
         + Send
         + Sync
         + 'static

@@ -11,6 +11,7 @@
 mod approval;
 mod home;
 mod login;
+mod ops;
 mod pages;
 mod request;
 pub mod session;
@@ -79,6 +80,8 @@ impl WebState {
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
         .route("/", get(home::inbox))
         .route("/login", get(login::form).post(login::password))
         .route("/login/code", get(login::code_form).post(login::code))

@@ -235,3 +235,56 @@ both_backends!(
         assert!(refused.body.contains("second factor"), "{}", refused.body);
     }
 );
+
+both_backends!(
+    ready_and_metrics_name_every_series_from_the_start,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let port = serve(store.clone()).await;
+        let ready = http(port, "GET", "/ready", &[], "").await;
+        assert_eq!((ready.status, ready.body.as_str()), (200, "ready"));
+        let before = http(port, "GET", "/metrics", &[], "").await;
+        assert_eq!(before.status, 200);
+        assert!(
+            before.head.contains("text/plain; version=0.0.4"),
+            "{}",
+            before.head
+        );
+        for series in [
+            "facteur_documents{state=\"received\"} 0",
+            "facteur_documents{state=\"paid\"} 0",
+            "facteur_queue_depth{stage=\"read\"} 0",
+            "facteur_queue_oldest_job_age_seconds{stage=\"approve\"} 0",
+            "facteur_outbox_pending 0",
+            "facteur_approval_requests_open 0",
+            "facteur_stage_runs_total{stage=\"read\",outcome=\"done\"}",
+            "facteur_documents_read_total{method=\"ocr\"}",
+        ] {
+            assert!(before.body.contains(series), "{series}\n{}", before.body);
+        }
+        let raw = facteur::domain::RawDocument {
+            bytes: crate::helpers::invoice_pdf("F-1", "100.00", "20.00", "120.00"),
+            name: "f.pdf".into(),
+            origin: facteur::domain::Origin::Cli {
+                path: "f.pdf".into(),
+            },
+        };
+        store.intake(&raw).await.unwrap();
+        let after = http(port, "GET", "/metrics", &[], "").await;
+        assert!(
+            after
+                .body
+                .contains("facteur_documents{state=\"received\"} 1"),
+            "{}",
+            after.body
+        );
+        assert!(after.body.contains("facteur_queue_depth{stage=\"read\"} 1"));
+        let line = after
+            .body
+            .lines()
+            .find(|l| l.starts_with("facteur_queue_oldest_job_age_seconds{stage=\"read\"}"))
+            .unwrap();
+        let age: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!((0.0..60.0).contains(&age), "{line}");
+    }
+);
