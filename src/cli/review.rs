@@ -5,8 +5,7 @@
 use serde::Serialize;
 
 use super::{documents, table, Cli, CmdResult, Failure};
-use crate::domain::correction::{apply, Correction};
-use crate::domain::hint::remembered;
+use crate::domain::correction::prepare;
 use crate::domain::DocumentId;
 use crate::store::duplicates::DuplicateRecord;
 use crate::store::review::Decision;
@@ -161,25 +160,16 @@ async fn correct(
     let Some(x) = doc.extraction else {
         return Err(invalid(format!("document {id} has no reading to correct")));
     };
-    let corrections = fields
-        .iter()
-        .map(|f| Correction::parse(f))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(invalid)?;
-    let corrected = apply(x, &corrections).map_err(invalid)?;
-    let doubts = corrected.doubts(threshold);
-    if !doubts.is_empty() {
-        let left: Vec<String> = doubts.iter().map(ToString::to_string).collect();
-        return Err(invalid(format!(
-            "still not sure of: {}; correct those too (or `review accept {id} --reason …`)",
-            left.join(", ")
-        )));
-    }
-    let hints = if remember {
-        remembered(&corrected, &corrections).map_err(invalid)?
-    } else {
-        Vec::new()
-    };
+    let (corrected, hints) = prepare(x, fields, remember, threshold).map_err(|e| {
+        invalid(format!(
+            "{e}{}",
+            if e.starts_with("still not sure") {
+                format!(" (or `review accept {id} --reason …`)")
+            } else {
+                String::new()
+            }
+        ))
+    })?;
     let what = fields.join(", ");
     let by = who(by);
     let to = store

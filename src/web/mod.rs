@@ -14,6 +14,7 @@ mod login;
 mod ops;
 mod pages;
 mod request;
+mod review;
 pub mod session;
 mod views;
 
@@ -50,6 +51,8 @@ pub struct WebState {
     pub require_2fa: Vec<crate::users::Role>,
     /// At or above this gross, an approval link decides only for its approver signed in.
     pub login_above: Option<rust_decimal::Decimal>,
+    /// A correction made in the dashboard must leave no field below this (`read.review_threshold`).
+    pub review_threshold: f32,
 }
 
 impl WebState {
@@ -72,6 +75,7 @@ impl WebState {
             lang: web.lang,
             require_2fa: web.require_2fa.clone(),
             login_above: web.login_above,
+            review_threshold: crate::config::ReadSettings::default().review_threshold,
         }
     }
 }
@@ -86,6 +90,9 @@ pub fn router(state: WebState) -> Router {
         .route("/login", get(login::form).post(login::password))
         .route("/login/code", get(login::code_form).post(login::code))
         .route("/logout", axum::routing::post(login::logout))
+        .route("/documents/{id}", get(review::page))
+        .route("/documents/{id}/original", get(review::original))
+        .route("/documents/{id}/review", axum::routing::post(review::decide))
         .route(
             "/approval/{token}/document",
             get(approval::document),
@@ -104,7 +111,7 @@ pub fn router(state: WebState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))

@@ -128,7 +128,7 @@ pub fn inbox(
             tbody {
                 @for d in docs {
                     tr {
-                        td { (d.id) }
+                        td { a href={ "/documents/" (d.id) } { (d.id) } }
                         td { (d.received_at.format("%Y-%m-%d %H:%M")) }
                         td { (d.supplier_name.as_deref().unwrap_or("—")) }
                         td { (d.invoice_number.as_deref().unwrap_or("—")) }
@@ -145,4 +145,85 @@ pub fn inbox(
         Some(who),
         body,
     )
+}
+
+/// A document: the original in a frame beside the fields, the duplicate evidence, the
+/// history, and the review forms for a role that may review.
+pub fn document(
+    lang: Lang,
+    who: &Session,
+    doc: &crate::store::DocumentRecord,
+    may_review: bool,
+    notice: Option<&str>,
+) -> String {
+    let s = &doc.summary;
+    let id = s.id;
+    let title = format!("{} {}", t(lang, "Document", "Document"), id);
+    let rows = doc
+        .extraction
+        .as_ref()
+        .map(|x| x.rows_for_people())
+        .unwrap_or_default();
+    let body = html! {
+        @if let Some(n) = notice { p.err { (n) } }
+        p { (t(lang, "State", "État")) ": " b { (s.state) } " — " (s.reason.as_deref().unwrap_or("")) }
+        div style="display:flex;flex-wrap:wrap;gap:1rem" {
+            iframe src={ "/documents/" (id) "/original" } title=(s.file_name)
+                style="flex:1 1 26rem;min-height:70vh;border:1px solid #ccc" {}
+            div style="flex:1 1 22rem" {
+                table {
+                    thead { tr {
+                        th { (t(lang, "Field", "Champ")) }
+                        th { (t(lang, "Value", "Valeur")) }
+                        th { (t(lang, "Confidence", "Confiance")) }
+                    } }
+                    tbody {
+                        @for r in &rows {
+                            tr { td { (r[0]) } td { (r[1]) } td.n { (r[2]) } }
+                        }
+                    }
+                }
+                @if !doc.duplicates.is_empty() {
+                    h2 { (t(lang, "Duplicates", "Doublons")) }
+                    ul {
+                        @for d in &doc.duplicates {
+                            li {
+                                a href={ "/documents/" (d.of) } { (t(lang, "document", "document")) " " (d.of) }
+                                " — " (format!("{:?}", d.rule)) " " (d.verdict) ": " (d.evidence)
+                            }
+                        }
+                    }
+                }
+                @if may_review {
+                    h2 { (t(lang, "Decide", "Décider")) }
+                    form method="post" action={ "/documents/" (id) "/review" } {
+                        input type="hidden" name="csrf" value=(who.csrf);
+                        input type="hidden" name="seen" value=(s.state.as_str());
+                        label for="reason" { (t(lang, "Why", "Pourquoi")) }
+                        input #reason type="text" name="reason";
+                        button type="submit" name="action" value="accept" { (t(lang, "Accept", "Accepter")) }
+                        " "
+                        button type="submit" name="action" value="not-duplicate" { (t(lang, "Not a duplicate", "Pas un doublon")) }
+                        " "
+                        button type="submit" name="action" value="reject" style="background:#b42318" { (t(lang, "Reject", "Rejeter")) }
+                    }
+                    h2 { (t(lang, "Correct", "Corriger")) }
+                    form method="post" action={ "/documents/" (id) "/review" } {
+                        input type="hidden" name="csrf" value=(who.csrf);
+                        input type="hidden" name="seen" value=(s.state.as_str());
+                        label for="fields" { (t(lang, "One field=value a line (e.g. total_gross=1481.40)", "Un champ=valeur par ligne (ex. total_gross=1481.40)")) }
+                        textarea #fields name="fields" rows="4" style="width:100%" {}
+                        button type="submit" name="action" value="correct" { (t(lang, "Save the correction", "Enregistrer la correction")) }
+                    }
+                }
+                h2 { (t(lang, "History", "Historique")) }
+                ul {
+                    @for e in &doc.events {
+                        li { (e.at.format("%Y-%m-%d %H:%M:%S")) " " (e.to_state) " — " (e.reason) }
+                    }
+                }
+            }
+        }
+    };
+    layout(lang, &title, Some(who), body)
 }

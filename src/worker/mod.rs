@@ -309,7 +309,8 @@ async fn spawn_approvals(
     // A port already taken must not stop intake and reading: the pages are one way in of many.
     match crate::web::bind(&settings.web.listen).await {
         Ok(listener) => {
-            let state = crate::web::WebState::from_settings(store.clone(), &settings.web);
+            let mut state = crate::web::WebState::from_settings(store.clone(), &settings.web);
+            state.review_threshold = settings.read.review_threshold;
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 if let Err(e) = crate::web::serve(listener, state, stop).await {

@@ -288,3 +288,164 @@ both_backends!(
         assert!((0.0..60.0).contains(&age), "{line}");
     }
 );
+
+/// Reads every queued document with the real reader (the facteur binary's sandbox).
+async fn read_all(db: &TestDb, store: Arc<dyn Store>) {
+    let config = db.dir.path().join("facteur.toml");
+    std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", db.url)).unwrap();
+    let settings = facteur::config::Settings::load(&config, false).unwrap();
+    let mut w = facteur::worker::Worker::new(&settings, store.clone());
+    let mut sandbox = settings.read.sandbox_config();
+    sandbox.program = Some(crate::helpers::facteur_bin().into());
+    sandbox.workers = 1;
+    w.ctx = Arc::new(facteur::stages::StageContext {
+        store,
+        sandbox: facteur::read::sandbox::SandboxPool::new(sandbox),
+        read_options: settings.read.read_options(),
+        review_threshold: settings.read.review_threshold,
+        dedupe: settings.dedupe.thresholds(),
+        routing: facteur::worker::routing(&settings),
+        company: settings.company.clone(),
+    });
+    w.drain().await.unwrap();
+}
+
+/// Signs in with a password and, when `secret` is given, a code: the session cookie.
+async fn signed_in(port: u16, email: &str, secret: Option<&TotpSecret>) -> String {
+    let step1 = password(port, email, PASSWORD, None).await;
+    assert_eq!(step1.status, 303, "{}", step1.body);
+    let cookie = step1.cookie().unwrap();
+    match secret {
+        None => cookie,
+        Some(s) => {
+            let step2 = code(port, &cookie, &s.code_at(now_unix()).unwrap()).await;
+            assert_eq!(step2.status, 303, "{}", step2.body);
+            step2.cookie().unwrap()
+        }
+    }
+}
+
+both_backends!(
+    an_accountant_corrects_a_document_beside_its_original_and_a_viewer_cannot,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let raw = facteur::domain::RawDocument {
+            bytes: crate::helpers::invoice_pdf("F-9", "100.00", "20.00", "120.00"),
+            name: "f9.pdf".into(),
+            origin: facteur::domain::Origin::Cli {
+                path: "f9.pdf".into(),
+            },
+        };
+        let doc = store.intake(&raw).await.unwrap().document();
+        read_all(&db, store.clone()).await;
+        let seen = store.document(doc).await.unwrap().summary.state;
+        assert_eq!(seen, facteur::domain::DocumentState::PendingApproval);
+        let ctl = add(&store, "ctl@example.test", Role::Accountant).await;
+        let secret = TotpSecret::generate();
+        store.enrol_totp(ctl, &secret, &[]).await.unwrap();
+        add(&store, "look@example.test", Role::Viewer).await;
+        let port = serve(store.clone()).await;
+
+        let accountant = signed_in(port, "ctl@example.test", Some(&secret)).await;
+        let path = format!("/documents/{}", doc.0);
+        let page = http(port, "GET", &path, &[("Cookie", &accountant)], "").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page
+            .body
+            .contains(&format!("src=\"/documents/{}/original\"", doc.0)));
+        assert!(
+            page.body.contains("F-9") && page.body.contains("120.00"),
+            "{}",
+            page.body
+        );
+        assert!(page.head.contains("frame-src 'self'"), "{}", page.head);
+        let original = http(
+            port,
+            "GET",
+            &format!("{path}/original"),
+            &[("Cookie", &accountant)],
+            "",
+        )
+        .await;
+        assert!(original.head.contains("application/pdf") && original.head.contains("SAMEORIGIN"));
+        assert!(original.body.starts_with("%PDF"));
+        let anonymous = http(port, "GET", &format!("{path}/original"), &[], "").await;
+        assert_eq!(anonymous.status, 401);
+
+        let csrf = page.hidden("csrf").unwrap();
+        let form = |action: &str, extra: &str| {
+            format!("csrf={csrf}&seen=pending_approval&action={action}&reason=&{extra}")
+        };
+        let post = |cookie: String, body: String| {
+            let path = format!("{path}/review");
+            async move {
+                http(
+                    port,
+                    "POST",
+                    &path,
+                    &[
+                        ("Cookie", &cookie),
+                        ("Content-Type", "application/x-www-form-urlencoded"),
+                    ],
+                    &body,
+                )
+                .await
+            }
+        };
+        // An HTML payload in a field comes back escaped, never as markup.
+        let bad = post(
+            accountant.clone(),
+            form(
+                "correct",
+                "fields=total_gross%3D%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            ),
+        )
+        .await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert!(!bad.body.contains("<script>alert"), "{}", bad.body);
+        assert!(bad.body.contains("&lt;script&gt;alert(1)"), "{}", bad.body);
+        let fixed = post(
+            accountant.clone(),
+            form(
+                "correct",
+                "fields=total_net%3D150.00%0Atotal_tax%3D30.00%0Atotal_gross%3D180.00",
+            ),
+        )
+        .await;
+        assert_eq!(fixed.status, 200, "{}", fixed.body);
+        assert!(
+            fixed.body.contains("pending_approval → read"),
+            "{}",
+            fixed.body
+        );
+        let x = store.document(doc).await.unwrap().extraction.unwrap();
+        assert_eq!(x.invoice.total_gross, "180.00".parse().ok());
+
+        let viewer = signed_in(port, "look@example.test", None).await;
+        let vpage = http(port, "GET", &path, &[("Cookie", &viewer)], "").await;
+        assert!(
+            !vpage.body.contains("name=\"action\""),
+            "no decision form for a viewer"
+        );
+        let vcsrf = vpage.hidden("csrf").unwrap();
+        let refused = post(
+            viewer,
+            format!("csrf={vcsrf}&seen=read&action=reject&reason=no"),
+        )
+        .await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        let forged = post(
+            accountant,
+            "csrf=00&seen=read&action=reject&reason=x".into(),
+        )
+        .await;
+        assert_eq!(forged.status, 403, "a form without the session's nonce");
+        let audit = store.web_audit(10).await.unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|a| a.action == "review correct" && a.actor == "ctl@example.test"),
+            "{audit:?}"
+        );
+    }
+);
