@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod notify;
 pub mod printable;
 pub mod read;
+pub mod receivables;
 pub mod secret;
 pub mod sources;
 pub mod stages;

@@ -32,6 +32,7 @@ macro_rules! out {
 }
 
 mod check_config;
+mod customers;
 mod demo;
 mod documents;
 mod extract;
@@ -42,6 +43,7 @@ mod logging;
 pub mod mail;
 mod review;
 mod run;
+mod sales;
 pub mod table;
 
 use std::path::PathBuf;
@@ -100,6 +102,12 @@ pub enum Command {
     /// Exports for accounting: the FEC of a fiscal year, journal CSVs (generic, Xero, QuickBooks).
     #[command(subcommand)]
     Export(ledger::ExportCommand),
+    /// Customers: add, import from CSV, list (with their 411 accounts).
+    #[command(subcommand)]
+    Customers(customers::Command),
+    /// Invoices the company issues: draft, issue (Factur-X, posted), credit, list.
+    #[command(subcommand)]
+    Sales(sales::Command),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
     /// Set up a temporary workspace, ingest the demo invoices and show what facteur read.
@@ -216,6 +224,22 @@ pub(crate) fn load_settings(cli: &Cli, allow_missing: bool) -> Result<Settings, 
     Ok(Settings::load(&path, allow_missing)?)
 }
 
+/// The settings (defaults when there is no file) and the store they name.
+pub(crate) async fn open_store(
+    cli: &Cli,
+) -> Result<(Settings, std::sync::Arc<dyn crate::store::Store>), Failure> {
+    let settings = load_settings(cli, true)?;
+    init_logging(cli, Some(&settings));
+    let store = crate::store::open(&settings.database_url(), 2)
+        .await
+        .map_err(other)?;
+    Ok((settings, store))
+}
+
+pub(crate) fn other(e: impl Into<anyhow::Error>) -> Failure {
+    Failure::Other(e.into())
+}
+
 /// Logging on stderr, from the CLI flags, then RUST_LOG, then the config (see logging.rs).
 pub(crate) fn init_logging(cli: &Cli, settings: Option<&Settings>) {
     let level = cli
@@ -244,6 +268,8 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Export(cmd) => ledger::export(&cli, cmd).await,
         Command::Pay(args) => ledger::pay(&cli, args).await,
         Command::PayRun(args) => ledger::pay_run(&cli, args).await,
+        Command::Customers(cmd) => customers::run(&cli, cmd).await,
+        Command::Sales(cmd) => sales::run(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Mail(MailCommand::Status { json }) => {
             let settings = load_settings(&cli, false)?;

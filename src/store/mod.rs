@@ -14,6 +14,7 @@
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
 //! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
+//! | customers, sales, their number counters | `ReceivablesStore` | `receivables.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -35,6 +36,7 @@ pub mod outbox;
 mod postgres;
 pub mod queue;
 mod reaper;
+pub mod receivables;
 pub mod review;
 mod sqlite;
 pub mod unit;
@@ -52,6 +54,7 @@ pub use ledger::LedgerStore;
 pub use mail::MailStore;
 pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
+pub use receivables::ReceivablesStore;
 pub use review::ReviewStore;
 pub use unit::{Effects, Transition};
 
@@ -111,6 +114,7 @@ pub trait Store:
     + LedgerStore
     + ApprovalStore
     + OutboxStore
+    + ReceivablesStore
     + Send
     + Sync
     + 'static
@@ -128,6 +132,7 @@ impl<T> Store for T where
         + LedgerStore
         + ApprovalStore
         + OutboxStore
+        + ReceivablesStore
         + Send
         + Sync
         + 'static
