@@ -11,7 +11,7 @@ use crate::store::StoreError;
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Add one customer.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// Add customers from a CSV file whose header names the fields of `add`
     /// (name,address,postcode,city,country,siren,siret,vat_id,invoice_email,reminder_email,lang,payment_terms_days).
     Import { file: PathBuf },
