@@ -140,12 +140,12 @@ impl NewCustomer {
         let mut siren = opt(&raw.siren).map(Siren::parse).transpose()?;
         if let Some(t) = &siret {
             match &siren {
-                Some(s) if *s != t.siren() => return Err(field(
-                    "siret",
-                    format!(
+                Some(s) if *s != t.siren() => {
+                    let why = format!(
                         "SIRET {t} does not belong to SIREN {s}: its first 9 digits are the SIREN"
-                    ),
-                )),
+                    );
+                    return Err(field("siret", why));
+                }
                 Some(_) => {}
                 None => siren = Some(t.siren()),
             }
