@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod notify;
 pub mod printable;
 pub mod read;
+pub mod receivables;
 pub mod secret;
 pub mod sources;
 pub mod stages;

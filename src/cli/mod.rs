@@ -32,6 +32,7 @@ macro_rules! out {
 }
 
 mod check_config;
+mod customers;
 mod demo;
 mod documents;
 mod extract;
@@ -43,6 +44,7 @@ pub mod mail;
 mod rates;
 mod review;
 mod run;
+mod sales;
 pub mod table;
 mod users;
 
@@ -105,6 +107,12 @@ pub enum Command {
     /// Exports for accounting: the FEC of a fiscal year, journal CSVs (generic, Xero, QuickBooks).
     #[command(subcommand)]
     Export(ledger::ExportCommand),
+    /// Customers: add, import from CSV, list (with their 411 accounts).
+    #[command(subcommand)]
+    Customers(customers::Command),
+    /// Invoices the company issues: draft, issue (Factur-X, posted), credit, list.
+    #[command(subcommand)]
+    Sales(sales::Command),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
     /// People who sign in to the dashboard: add, list, change, enrol a second factor.
@@ -232,8 +240,12 @@ pub(crate) async fn open_workspace(
     init_logging(cli, Some(&settings));
     let store = crate::store::open(&settings.database_url(), 2)
         .await
-        .map_err(|e| Failure::Other(e.into()))?;
+        .map_err(other)?;
     Ok((settings, store))
+}
+
+pub(crate) fn other(e: impl Into<anyhow::Error>) -> Failure {
+    Failure::Other(e.into())
 }
 
 /// Logging on stderr, from the CLI flags, then RUST_LOG, then the config (see logging.rs).
@@ -265,6 +277,8 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Pay(args) => ledger::pay(&cli, args).await,
         Command::PayRun(args) => ledger::pay_run(&cli, args).await,
         Command::Rates(cmd) => rates::run(&cli, cmd).await,
+        Command::Customers(cmd) => customers::run(&cli, cmd).await,
+        Command::Sales(cmd) => sales::run(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Users(cmd) => users::run(&cli, cmd).await,
         Command::Mail(MailCommand::Status { json }) => {

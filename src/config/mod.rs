@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::receivables::settings::SalesSettings;
 pub use crate::secret::{DatabaseUrl, SecretString};
 pub use crate::stages::intake::IntakeSettings;
 pub use delivery::{SmtpSecurity, SmtpSettings, WebSettings};
@@ -42,6 +43,9 @@ pub struct Settings {
     pub dedupe: DedupeSettings,
     #[serde(default)]
     pub company: CompanySettings,
+    /// Issued invoices: numbering, the seller's address and legal mentions (receivables).
+    #[serde(default)]
+    pub sales: SalesSettings,
     #[serde(default)]
     pub log: LogSettings,
     /// Outgoing mail (approval requests); without it, mail waits in the outbox.

@@ -17,6 +17,7 @@
 //! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
 //! | web users, sessions, sign-ins, the web audit | `UserStore` | `users.rs` |
 //! | counts and ages for `/metrics` | `MetricsStore` | `metrics.rs` |
+//! | customers, sales, their number counters | `ReceivablesStore` | `receivables.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -40,6 +41,7 @@ mod postgres;
 pub mod queue;
 pub mod rates;
 mod reaper;
+pub mod receivables;
 pub mod review;
 mod sqlite;
 pub mod unit;
@@ -60,6 +62,7 @@ pub use metrics::MetricsStore;
 pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use rates::RateStore;
+pub use receivables::ReceivablesStore;
 pub use review::ReviewStore;
 pub use unit::{Effects, Transition};
 pub use users::UserStore;
@@ -123,6 +126,7 @@ pub trait Store:
     + OutboxStore
     + UserStore
     + MetricsStore
+    + ReceivablesStore
     + Send
     + Sync
     + 'static
@@ -143,6 +147,7 @@ impl<T> Store for T where
         + OutboxStore
         + UserStore
         + MetricsStore
+        + ReceivablesStore
         + Send
         + Sync
         + 'static

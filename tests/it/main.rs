@@ -17,6 +17,7 @@ mod ocr;
 mod pdf_limits;
 mod pg_tls;
 mod queue;
+mod receivables;
 mod recovery;
 mod sandbox;
 mod store;
