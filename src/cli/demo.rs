@@ -143,8 +143,11 @@ fn add_demo_policy(workspace: &std::path::Path) -> std::io::Result<()> {
     if text.lines().any(|l| l.trim() == "[[approval.rule]]") {
         return Ok(());
     }
+    // The stationer and the British consultancy (paid in pounds) are trusted; 6,000 is above
+    // its 4,874.88 GBP in pounds or in euros.
     let rules = "\n[[approval.rule]]\nname = \"demo\"\n\
-                 auto_approve_below = \"1000.00\"\ntrusted_suppliers = [\"FR44732829320\"]\n\
+                 auto_approve_below = \"6000.00\"\n\
+                 trusted_suppliers = [\"FR44732829320\", \"GB123456789\"]\n\
                  steps = [ { approvers = [\"manager@example.test\"] } ]\n";
     std::fs::write(&pipeline, format!("{text}{rules}"))
 }
@@ -223,72 +226,117 @@ async fn accept_one(
     Ok(())
 }
 
-/// The ledger part of the flow: an invoice approved by itself was posted; the demo pays it,
-/// writes the FEC of its year and checks the chain.
+/// The ledger part of the flow: the invoices approved by themselves were posted (the one in
+/// pounds at the demo's rate of its day); the demo pays each when due (the pounds at the rate of
+/// the payment day, its exchange difference on 666/766), writes the FEC of their year and checks
+/// the chain.
 async fn ledger(
     settings: &Settings,
     store: &dyn crate::store::Store,
     workspace: &std::path::Path,
 ) -> CmdResult {
     let posted = store
-        .list_documents(Some(crate::domain::DocumentState::Posted), 1)
+        .list_documents(Some(crate::domain::DocumentState::Posted), 10)
         .await
         .map_err(anyhow::Error::from)?;
-    let Some(doc) = posted.first() else {
-        return Ok(());
-    };
     let entries = store
         .ledger_entries(None, None)
         .await
         .map_err(anyhow::Error::from)?;
-    let Some(entry) = entries.iter().find(|e| e.body.document == Some(doc.id)) else {
+    let company = &settings.company;
+    let mut year = None;
+    for doc in posted.iter().rev() {
+        let Some(entry) = entries.iter().find(|e| e.body.document == Some(doc.id)) else {
+            continue;
+        };
+        outln!(
+            "\n── ledger: {} (document {}) approved by itself and posted as {}",
+            doc.file_name,
+            doc.id,
+            entry.entry_number()
+        );
+        for l in &entry.body.lines {
+            let fx = l
+                .foreign
+                .as_ref()
+                .map(|f| {
+                    format!(
+                        "   {} {} at {}",
+                        crate::ledger::fec::amount(f.amount),
+                        f.currency,
+                        f.rate
+                    )
+                })
+                .unwrap_or_default();
+            outln!(
+                "  {:<8} {:<16} {:>12} {:>12}{fx}",
+                l.account.as_str(),
+                l.auxiliary.as_ref().map(|a| a.code.as_str()).unwrap_or(""),
+                crate::ledger::fec::amount(l.debit),
+                crate::ledger::fec::amount(l.credit)
+            );
+        }
+        let Some(open) = store
+            .open_items_in_currency()
+            .await
+            .map_err(anyhow::Error::from)?
+            .into_iter()
+            .find(|o| o.document == doc.id)
+        else {
+            continue;
+        };
+        // Paid on its due date (the invoice's date without one).
+        let due = store
+            .document(doc.id)
+            .await
+            .map_err(anyhow::Error::from)?
+            .extraction
+            .and_then(|x| x.invoice.due_date);
+        let paid_on = due.unwrap_or(entry.body.date).max(entry.body.date);
+        let payment = store
+            .pay(
+                doc.id,
+                open.amount,
+                paid_on,
+                Some(&format!("VIR-DEMO-{}", doc.id)),
+                company.fiscal_year_start_month,
+            )
+            .await
+            .map_err(anyhow::Error::from)?;
+        let fx = match &payment.rate {
+            Some(r) => {
+                let d = payment.exchange_difference;
+                let diff = if d > rust_decimal::Decimal::ZERO {
+                    format!(", exchange loss {} (666)", crate::ledger::fec::amount(d))
+                } else if d < rust_decimal::Decimal::ZERO {
+                    format!(", exchange gain {} (766)", crate::ledger::fec::amount(-d))
+                } else {
+                    String::new()
+                };
+                format!(
+                    " {} on {paid_on} at {}: {} {}{diff}",
+                    payment.currency,
+                    r.describe(company.currency),
+                    crate::ledger::fec::amount(payment.company_amount),
+                    company.currency
+                )
+            }
+            None => format!(" {}", payment.currency),
+        };
+        outln!(
+            "paid {}{fx} as {}{}",
+            crate::ledger::fec::amount(open.amount),
+            payment.entry.entry_number(),
+            payment
+                .matched
+                .map(|c| format!(", lettered {c}: the document is paid"))
+                .unwrap_or_default()
+        );
+        year = Some(payment.entry.fiscal_year);
+    }
+    let Some(year) = year else {
         return Ok(());
     };
-    outln!(
-        "\n── ledger: {} (document {}) approved by itself and posted as {}",
-        doc.file_name,
-        doc.id,
-        entry.entry_number()
-    );
-    for l in &entry.body.lines {
-        outln!(
-            "  {:<8} {:<16} {:>12} {:>12}",
-            l.account.as_str(),
-            l.auxiliary.as_ref().map(|a| a.code.as_str()).unwrap_or(""),
-            crate::ledger::fec::amount(l.debit),
-            crate::ledger::fec::amount(l.credit)
-        );
-    }
-    // What the invoice owes the supplier: its credit on 401.
-    let gross: rust_decimal::Decimal = entry
-        .body
-        .lines
-        .iter()
-        .filter(|l| l.account.as_str() == crate::ledger::account::pcg::SUPPLIERS)
-        .map(|l| l.credit)
-        .sum();
-    let company = &settings.company;
-    let paid_on = entry.body.date;
-    let payment = store
-        .pay(
-            doc.id,
-            gross,
-            paid_on,
-            Some("VIR-DEMO-1"),
-            company.fiscal_year_start_month,
-        )
-        .await
-        .map_err(anyhow::Error::from)?;
-    outln!(
-        "paid {} as {}{}",
-        crate::ledger::fec::amount(gross),
-        payment.entry.entry_number(),
-        payment
-            .matched
-            .map(|c| format!(", lettered {c}: the document is paid"))
-            .unwrap_or_default()
-    );
-    let year = payment.entry.fiscal_year;
     let path = super::ledger::write_fec(company, store, year, &workspace.join("exports")).await?;
     outln!("FEC of {year}: {}", path.display());
     match store.verify_chain().await.map_err(anyhow::Error::from)? {

@@ -92,7 +92,7 @@ pub enum ExportCommand {
 pub struct PayArgs {
     /// The posted invoice (document id).
     pub document: i64,
-    /// Amount paid, in the ledger's currency (`1481.40`).
+    /// Amount paid, in the invoice's currency (`1481.40`).
     #[arg(long)]
     pub amount: rust_decimal::Decimal,
     /// Payment date (`2026-04-10`).
@@ -101,22 +101,37 @@ pub struct PayArgs {
     /// The bank's reference (kept as the payment's PieceRef).
     #[arg(long)]
     pub reference: Option<String>,
+    /// For an invoice in another currency: the rate the bank applied, in units of that currency
+    /// for 1 unit of the company's (`1.0842`) [default: the rates table's on --date].
+    #[arg(long)]
+    pub rate: Option<String>,
 }
 
 pub async fn pay(cli: &Cli, args: &PayArgs) -> CmdResult {
     let (settings, store) = open(cli).await?;
     let id = crate::domain::DocumentId(args.document);
+    let rate = args
+        .rate
+        .as_deref()
+        .map(crate::ledger::fx::parse_rate)
+        .transpose()
+        .map_err(Failure::Config)?;
     let p = store
-        .pay(
+        .pay_with(
             id,
             args.amount,
             args.date,
-            args.reference.as_deref(),
-            settings.company.fiscal_year_start_month,
+            &crate::store::ledger::PayOptions {
+                reference: args.reference.as_deref(),
+                fiscal_start_month: settings.company.fiscal_year_start_month,
+                rate,
+            },
         )
         .await
         .map_err(|e| match e {
-            crate::store::StoreError::Invalid(why) => Failure::Config(why),
+            crate::store::StoreError::Invalid(why) | crate::store::StoreError::Conflict(why) => {
+                Failure::Config(why)
+            }
             e => other(e),
         })?;
     let what = if p.replayed {
@@ -124,13 +139,45 @@ pub async fn pay(cli: &Cli, args: &PayArgs) -> CmdResult {
     } else {
         "booked"
     };
+    let company = settings.company.currency;
+    let dp = p.currency.minor_unit_digits();
+    let fx = match &p.rate {
+        None => String::new(),
+        Some(r) => {
+            let diff = match p.exchange_difference {
+                d if d > rust_decimal::Decimal::ZERO => {
+                    format!("; exchange loss {} {company} (666)", fec::amount(d))
+                }
+                d if d < rust_decimal::Decimal::ZERO => {
+                    format!("; exchange gain {} {company} (766)", fec::amount(-d))
+                }
+                _ => String::new(),
+            };
+            format!(
+                " at {}: {} {company}{diff}",
+                r.describe(company),
+                fec::amount(p.company_amount)
+            )
+        }
+    };
+    let cur = if p.rate.is_some() {
+        format!(" {}", p.currency)
+    } else {
+        String::new()
+    };
     outln!(
-        "document {id}: payment of {} {what} as {} ({} open before, {} after)",
-        fec::amount(args.amount),
+        "document {id}: payment of {}{cur} {what} as {}{fx} ({} open before, {} after)",
+        fec::amount_in(args.amount, dp),
         p.entry.entry_number(),
-        fec::amount(p.open_before),
-        fec::amount(p.open_after)
+        fec::amount_in(p.open_before, dp),
+        fec::amount_in(p.open_after, dp)
     );
+    if p.vat_released > rust_decimal::Decimal::ZERO {
+        outln!(
+            "VAT on receipts now deductible: {} {company} (445668 to 44566)",
+            fec::amount(p.vat_released)
+        );
+    }
     if let Some(code) = p.matched {
         outln!("paid in full: matching code {code}");
     }
@@ -339,9 +386,12 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 return Ok(());
             }
             let mut body = Vec::new();
+            let foreign = entries
+                .iter()
+                .any(|e| e.body.lines.iter().any(|l| l.foreign.is_some()));
             for e in &entries {
                 for l in &e.body.lines {
-                    body.push(vec![
+                    let mut row = vec![
                         e.entry_number(),
                         e.body.date.to_string(),
                         l.account.to_string(),
@@ -352,18 +402,33 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                         crate::printable::escape(&l.label).into_owned(),
                         fec::amount(l.debit),
                         fec::amount(l.credit),
-                    ]);
+                    ];
+                    if foreign {
+                        row.push(
+                            l.foreign
+                                .as_ref()
+                                .map(|f| {
+                                    format!(
+                                        "{} {} @ {}",
+                                        fec::amount_in(f.amount, f.currency.minor_unit_digits()),
+                                        f.currency,
+                                        f.rate
+                                    )
+                                })
+                                .unwrap_or_default(),
+                        );
+                    }
+                    body.push(row);
                 }
             }
-            out!(
-                "{}",
-                table::render(
-                    &["ENTRY", "DATE", "ACCOUNT", "AUX", "LABEL", "DEBIT", "CREDIT"],
-                    &body,
-                    4,
-                    50
-                )
-            );
+            let mut header = vec![
+                "ENTRY", "DATE", "ACCOUNT", "AUX", "LABEL", "DEBIT", "CREDIT",
+            ];
+            if foreign {
+                header.push("IN CURRENCY @ RATE");
+            }
+            let width = if foreign { 110 } else { 50 };
+            out!("{}", table::render(&header, &body, 4, width));
             Ok(())
         }
         Command::Lock { date, by } => {

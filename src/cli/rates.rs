@@ -17,13 +17,20 @@ pub enum Command {
     /// eurofxref-hist.csv (or the zip the ECB serves). Importing again changes nothing.
     Import { file: PathBuf },
     /// Set a rate by hand: RATE units of CUR for one unit of the company currency, on --date
-    /// (it wins over the ECB's of the same day).
+    /// (it wins over the ECB's of the same day). With --document, the rate printed on that
+    /// invoice: it applies to it alone, before the table's.
     Set {
         currency: String,
         #[arg(allow_negative_numbers = true)]
         rate: String,
         #[arg(long)]
         date: NaiveDate,
+        /// The invoice (document id) that prints this rate.
+        #[arg(long)]
+        document: Option<i64>,
+        /// Who read it (recorded with a printed rate) [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
     },
     /// The latest rate of each currency; with --currency, every rate of that currency.
     List {
@@ -40,18 +47,6 @@ fn currency(s: &str) -> Result<Currency, Failure> {
 
 fn other(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Other(e.into())
-}
-
-/// New rates may let invoices that waited for one be routed: their approval runs again (the
-/// next `facteur run` takes it; an invoice already routed is left as it is).
-async fn requeue_waiting(store: &dyn Store, changed: u64) -> CmdResult {
-    if changed > 0 {
-        store
-            .backfill(&[crate::domain::Stage::Approve])
-            .await
-            .map_err(other)?;
-    }
-    Ok(())
 }
 
 pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
@@ -75,12 +70,14 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                         ImportError::Store(e) => other(e),
                     })?;
             outln!("{}: {rates}; {changed} new or changed", file.display());
-            requeue_waiting(store.as_ref(), changed).await
+            resume(store.as_ref()).await
         }
         Command::Set {
             currency: cur,
             rate,
             date,
+            document,
+            by,
         } => {
             let c = currency(cur)?;
             if c == company {
@@ -89,6 +86,40 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 )));
             }
             let per_unit = fx::parse_rate(rate).map_err(Failure::Config)?;
+            if let Some(id) = document {
+                let id = crate::domain::DocumentId(*id);
+                let r =
+                    Rate::new(c, *date, per_unit, RateSource::Invoice).map_err(Failure::Config)?;
+                let doc = store.document(id).await.map_err(|e| match e {
+                    crate::store::StoreError::NotFound(what) => {
+                        Failure::Config(format!("{what} not found"))
+                    }
+                    e => other(e),
+                })?;
+                let theirs = doc.extraction.as_ref().and_then(|x| x.invoice.currency);
+                if theirs != Some(c) {
+                    return Err(Failure::Config(format!(
+                        "document {id} is in {}, not {c}: the rate it prints is one of its own \
+                         currency",
+                        theirs
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|| "no currency read".into())
+                    )));
+                }
+                let by = by
+                    .clone()
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_else(|| "cli".into());
+                store
+                    .set_printed_rate(id, &r, &by)
+                    .await
+                    .map_err(|e| match e {
+                        crate::store::StoreError::Invalid(why) => Failure::Config(why),
+                        e => other(e),
+                    })?;
+                outln!("document {id}: printed rate {}", r.describe(company));
+                return resume(store.as_ref()).await;
+            }
             let r = Rate::new(c, *date, per_unit, RateSource::Manual).map_err(Failure::Config)?;
             let changed = store
                 .set_rates(std::slice::from_ref(&r))
@@ -96,7 +127,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 .map_err(other)?;
             let what = if changed == 0 { "already set" } else { "set" };
             outln!("{what}: {}", r.describe(company));
-            requeue_waiting(store.as_ref(), changed).await
+            resume(store.as_ref()).await
         }
         Command::List {
             currency: cur,
@@ -131,6 +162,17 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             Ok(())
         }
     }
+}
+
+/// New rates may unblock invoices that waited for one, to be routed for approval
+/// (`pending_approval`) or posted (`approved`): their stages are queued again, and the next
+/// `facteur run` takes them (a document not waiting for a rate is left as it is).
+async fn resume(store: &dyn Store) -> CmdResult {
+    let queued = store.backfill(crate::stages::BUILT).await.map_err(other)?;
+    if queued > 0 {
+        outln!("{queued} waiting document(s) queued again (`facteur run` takes them)");
+    }
+    Ok(())
 }
 
 /// Why an import did not happen.

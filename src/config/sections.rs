@@ -300,6 +300,10 @@ pub struct CompanySettings {
     /// VAT rate (percent) the company self-assesses on a reverse-charge purchase.
     #[serde(default = "default_reverse_charge_rate")]
     pub reverse_charge_rate: rust_decimal::Decimal,
+    /// `[company.vat_on_receipts]`: suppliers (VAT id or SIREN) and expense accounts whose VAT
+    /// is deductible only once the invoice is paid (services, TVA sur les encaissements).
+    #[serde(default)]
+    pub vat_on_receipts: crate::ledger::ap::VatOnReceipts,
 }
 
 fn default_reverse_charge_rate() -> rust_decimal::Decimal {
@@ -331,6 +335,7 @@ impl Default for CompanySettings {
             reverse_charge_rate: default_reverse_charge_rate(),
             iban: None,
             bic: None,
+            vat_on_receipts: crate::ledger::ap::VatOnReceipts::default(),
         }
     }
 }

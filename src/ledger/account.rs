@@ -50,11 +50,17 @@ pub mod pcg {
     pub const SUPPLIERS: &str = "401";
     pub const CUSTOMERS: &str = "411";
     pub const DEDUCTIBLE_VAT: &str = "44566";
+    /// VAT on receipts (services): deductible once the invoice is paid, waiting here until then
+    /// (a sub-account of 4456 of its own: not 445660, which six-digit charts use for 44566).
+    pub const VAT_ON_RECEIPTS: &str = "445668";
     /// Reverse charge: the VAT the company owes on a purchase and deducts at once.
     pub const INTRA_EU_DEDUCTIBLE_VAT: &str = "445662";
     pub const INTRA_EU_VAT_DUE: &str = "4452";
     pub const COLLECTED_VAT: &str = "44571";
     pub const BANK: &str = "512";
+    /// Exchange differences on paying an invoice in another currency: loss, gain.
+    pub const EXCHANGE_LOSS: &str = "666";
+    pub const EXCHANGE_GAIN: &str = "766";
     /// Non-stocked purchases: the expense of a supplier invoice nothing else classifies.
     pub const DEFAULT_EXPENSE: &str = "606";
     /// The year's result carried forward: profit, loss.
@@ -149,6 +155,14 @@ mod tests {
             "Achats non stockés de matières et fournitures"
         );
         assert_eq!(c.label("9999", Lang::En), "9999");
+        assert_eq!(
+            c.label(pcg::VAT_ON_RECEIPTS, Lang::Fr),
+            "TVA déductible à régulariser (TVA sur les encaissements)"
+        );
+        assert_eq!(
+            c.label(pcg::VAT_ON_RECEIPTS, Lang::En),
+            "Deductible VAT awaiting payment (VAT on receipts)"
+        );
     }
 
     #[test]

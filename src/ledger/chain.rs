@@ -36,6 +36,16 @@ pub fn content_hash(b: &EntryBody) -> String {
         put(&l.label);
         put(&l.debit.normalize().to_string());
         put(&l.credit.normalize().to_string());
+        // Only on foreign-currency lines, so the hashes of the others are what they always were;
+        // "fx" cannot be the next line's account number (digits only).
+        if let Some(f) = &l.foreign {
+            put("fx");
+            put(f.currency.as_str());
+            put(&f.amount.normalize().to_string());
+            put(&f.rate.normalize().to_string());
+            put(&f.rate_date.to_string());
+            put(f.rate_source.as_str());
+        }
     }
     hex::encode(h.finalize())
 }
@@ -97,6 +107,32 @@ mod tests {
             content_hash(&body(dec!(10.50))),
             content_hash(&body(dec!(10.51)))
         );
+    }
+
+    #[test]
+    fn a_foreign_amount_is_part_of_the_content_and_leaves_other_hashes_alone() {
+        use crate::ledger::entry::Foreign;
+        use crate::ledger::fx::RateSource;
+        // The hash of an entry without foreign amounts, as computed before they existed (and
+        // by an independent reimplementation of the encoding).
+        assert_eq!(
+            content_hash(&body(dec!(10.50))),
+            "809034c81b99c5eafb30d42d0e25ebd21a22dca1f457e89d0534663e506b6b4e"
+        );
+        let fx = |rate: rust_decimal::Decimal| {
+            let mut b = body(dec!(10.50));
+            b.lines[0].foreign = Some(Foreign {
+                currency: Currency::USD,
+                amount: dec!(11.38),
+                rate,
+                rate_date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+                rate_source: RateSource::Ecb,
+            });
+            content_hash(&b)
+        };
+        assert_ne!(fx(dec!(1.0842)), content_hash(&body(dec!(10.50))));
+        assert_ne!(fx(dec!(1.0842)), fx(dec!(1.0843)));
+        assert_eq!(fx(dec!(1.0842)), fx(dec!(1.08420)));
     }
 
     #[test]

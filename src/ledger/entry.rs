@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::account::AccountNumber;
+use super::fx::{Rate, RateSource};
 use crate::domain::{Currency, DocumentId};
 
 /// The journals (codes as French accounting software writes them).
@@ -117,8 +118,40 @@ pub struct Line {
     pub account: AccountNumber,
     pub auxiliary: Option<Auxiliary>,
     pub label: String,
+    /// In the entry's (the company's) currency.
     pub debit: Decimal,
     pub credit: Decimal,
+    /// The line's amount in the currency of the invoice or payment it books, when that is not the
+    /// company's (the FEC's Montantdevise and Idevise), with the rate that converted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foreign: Option<Foreign>,
+}
+
+/// A line's amount in a foreign currency, and the rate that made its company-currency amount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Foreign {
+    pub currency: Currency,
+    /// Positive, on the line's side.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    /// Units of `currency` per company-currency unit (as the ECB quotes).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub rate: Decimal,
+    pub rate_date: NaiveDate,
+    pub rate_source: RateSource,
+}
+
+impl Foreign {
+    /// `amount` of `rate`'s currency, converted at `rate`.
+    pub fn at(rate: &Rate, amount: Decimal) -> Foreign {
+        Foreign {
+            currency: rate.currency,
+            amount,
+            rate: rate.per_unit,
+            rate_date: rate.date,
+            rate_source: rate.source,
+        }
+    }
 }
 
 impl Line {
@@ -129,6 +162,7 @@ impl Line {
             label: label.to_string(),
             debit: amount,
             credit: Decimal::ZERO,
+            foreign: None,
         }
     }
 
@@ -139,11 +173,18 @@ impl Line {
             label: label.to_string(),
             debit: Decimal::ZERO,
             credit: amount,
+            foreign: None,
         }
     }
 
     pub fn with_auxiliary(mut self, aux: Auxiliary) -> Line {
         self.auxiliary = Some(aux);
+        self
+    }
+
+    /// The same line, saying what it is in a foreign currency.
+    pub fn with_foreign(mut self, foreign: Foreign) -> Line {
+        self.foreign = Some(foreign);
         self
     }
 
@@ -210,6 +251,24 @@ impl NewEntry {
                     "line {n}: {} has more than {dp} decimals",
                     body.currency
                 ));
+            }
+            if let Some(f) = &l.foreign {
+                let fdp = f.currency.minor_unit_digits();
+                if f.currency == body.currency {
+                    return invalid(format!(
+                        "line {n}: {} is the entry's own currency, not a foreign one",
+                        f.currency
+                    ));
+                }
+                if f.amount <= Decimal::ZERO || f.amount.round_dp(fdp) != f.amount {
+                    return invalid(format!(
+                        "line {n}: its {} amount {} is not positive with at most {fdp} decimals",
+                        f.currency, f.amount
+                    ));
+                }
+                if f.rate <= Decimal::ZERO {
+                    return invalid(format!("line {n}: a {} rate must be positive", f.currency));
+                }
             }
         }
         let debit: Decimal = body.lines.iter().map(|l| l.debit).sum();

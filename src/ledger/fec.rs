@@ -3,7 +3,9 @@
 //! a decimal comma and no thousands separator (`0,00` for zero, never negative: credit notes and
 //! reversals are already on swapped sides), CRLF between lines and none after the last, labels
 //! stripped of separators and line breaks, opening entries first and then the validation order,
-//! UTF-8. Named `<SIREN>FEC<AAAAMMJJ>.txt` after the fiscal year's last day.
+//! UTF-8. Named `<SIREN>FEC<AAAAMMJJ>.txt` after the fiscal year's last day. A line booked from
+//! an amount in another currency gives that amount (in that currency's decimals) in Montantdevise
+//! and its ISO code in Idevise; the others leave both empty.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -72,8 +74,14 @@ pub fn write(entries: &[PostedEntry], chart: &Chart) -> String {
                     let_code,
                     let_date,
                     date(e.validated_at.date_naive()),
-                    String::new(),
-                    String::new(),
+                    l.foreign
+                        .as_ref()
+                        .map(|f| amount_in(f.amount, f.currency.minor_unit_digits()))
+                        .unwrap_or_default(),
+                    l.foreign
+                        .as_ref()
+                        .map(|f| f.currency.to_string())
+                        .unwrap_or_default(),
                 ]
                 .join("\t"),
             );
@@ -88,7 +96,12 @@ fn date(d: NaiveDate) -> String {
 
 /// `1234,50`, `0,00`.
 pub fn amount(d: Decimal) -> String {
-    format!("{:.2}", d.round_dp(2)).replace('.', ",")
+    amount_in(d, 2)
+}
+
+/// An amount with `dp` decimals (a foreign currency's own: `150000` yen, `12,500` dinars).
+pub fn amount_in(d: Decimal, dp: u32) -> String {
+    format!("{:.*}", dp as usize, d.round_dp(dp)).replace('.', ",")
 }
 
 /// A label as the FEC holds it: no tab, `|`, CR or LF; spaces collapsed.
@@ -113,6 +126,38 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 3, 12).unwrap(),
             lines,
         )
+    }
+
+    #[test]
+    fn a_foreign_currency_line_gives_its_amount_and_currency() {
+        use crate::domain::Currency;
+        use crate::ledger::entry::Foreign;
+        use crate::ledger::fx::RateSource;
+        let acc = |n: &str| AccountNumber::parse(n).unwrap();
+        let fx = |currency: Currency, amount| Foreign {
+            currency,
+            amount,
+            rate: dec!(1.0842),
+            rate_date: NaiveDate::from_ymd_opt(2026, 3, 12).unwrap(),
+            rate_source: RateSource::Ecb,
+        };
+        let yen = Currency::parse("JPY").unwrap();
+        let e = entry(
+            1,
+            Journal::Purchases,
+            vec![
+                Line::debit(acc("606"), "x", dec!(92.23))
+                    .with_foreign(fx(Currency::USD, dec!(100))),
+                Line::credit(acc("401"), "x", dec!(92.23)).with_foreign(fx(yen, dec!(15000))),
+            ],
+        );
+        let fec = write(&[e], &Chart::pcg());
+        let rows: Vec<Vec<&str>> = fec.split("\r\n").map(|l| l.split('\t').collect()).collect();
+        assert_eq!(
+            rows[1][11..],
+            ["92,23", "0,00", "", "", "20260320", "100,00", "USD"]
+        );
+        assert_eq!(rows[2][16..], ["15000", "JPY"]);
     }
 
     #[test]
@@ -172,6 +217,7 @@ mod tests {
         let supplier: Vec<&str> = lines[4].split('\t').collect();
         assert_eq!(supplier[6..8], ["F732829320", "ACME SARL"]);
         assert_eq!(supplier[11..13], ["0,00", "1234,50"]);
+        assert_eq!(supplier[16..18], ["", ""], "in the company currency");
         assert_eq!(
             file_name("732829320", NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()),
             "732829320FEC20261231.txt"

@@ -26,4 +26,4 @@ pub mod fx;
 pub mod sepa;
 
 pub use account::{AccountNumber, Chart};
-pub use entry::{Journal, LedgerError, Line, LineMatch, NewEntry, PostedEntry};
+pub use entry::{Foreign, Journal, LedgerError, Line, LineMatch, NewEntry, PostedEntry};

@@ -1,14 +1,17 @@
 //! The post stage: an approved supplier invoice becomes a purchases-journal entry (Dr expense and
 //! deductible VAT per rate, Cr the supplier's auxiliary account) and the document moves to
 //! `posted`, both in the job's transaction. Its idempotency key is the document, so a retried or
-//! repeated posting can never book it twice. An invoice the ledger cannot take (totals that do
-//! not add up, a currency without a rate) fails alone, with the reason. The strong duplicate
-//! rules run once more first, against what is already booked.
+//! repeated posting can never book it twice. An invoice in another currency is converted at the
+//! rate printed on it (recorded with `facteur rates set … --document`), else the rates table's on
+//! its issue date; without one it stays `approved`, saying so, until a rate is imported or set.
+//! An invoice the ledger cannot take (totals that do not add up) fails alone, with the reason.
+//! The strong duplicate rules run once more first, against what is already booked.
 
 use crate::config::CompanySettings;
 use crate::dedupe::rules::Candidate;
 use crate::domain::{DocumentId, DocumentState};
-use crate::ledger::ap::purchase_entry;
+use crate::ledger::ap::purchase_entry_at;
+use crate::ledger::fx::Rate;
 use crate::store::duplicates::DedupeEffects;
 use crate::store::ledger::Posting;
 use crate::store::{Effects, Job, Transition};
@@ -26,7 +29,54 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
     if let Some(held) = recheck(ctx, job, &x).await? {
         return Ok(held);
     }
-    Ok(decide(job, &x.invoice, &ctx.company))
+    let inv = &x.invoice;
+    let company = &ctx.company;
+    let currency = inv.currency.unwrap_or(company.currency);
+    if currency == company.currency {
+        return Ok(decide(job, inv, company, None));
+    }
+    // The rate printed on the invoice, else the table's on its issue date.
+    let on = inv
+        .issue_date
+        .unwrap_or_else(|| crate::domain::now_micros().date_naive());
+    let printed = ctx
+        .store
+        .printed_rate(job.document)
+        .await?
+        .filter(|r| r.currency == currency);
+    let rate = match printed {
+        Some(r) => Some(r),
+        None => ctx.store.rate_on(currency, on).await?,
+    };
+    Ok(match rate {
+        Some(r) => decide(job, inv, company, Some(&r)),
+        None => waiting_for_rate(job, currency, company.currency, on),
+    })
+}
+
+/// An invoice in another currency without a rate stays `approved`, saying what would post it.
+/// Importing or setting a rate queues its posting again (`facteur rates`), as does the next
+/// start of `facteur run`.
+pub fn waiting_for_rate(
+    job: &Job,
+    currency: crate::domain::Currency,
+    company: crate::domain::Currency,
+    on: chrono::NaiveDate,
+) -> Transition {
+    let days = crate::ledger::fx::MAX_STALENESS_DAYS;
+    Transition {
+        to: DocumentState::Approved,
+        reason: format!(
+            "not posted: the invoice is in {currency} and no rate is printed on it or in the \
+             rates table on {on} or the {days} days before; import the ECB's rates (facteur \
+             rates import eurofxref-hist.csv) or set one (facteur rates set {currency} RATE \
+             --date {on}, RATE in {currency} for 1 {company}; add --document {} for the rate \
+             printed on this invoice), and it is posted then",
+            job.document
+        ),
+        next: None,
+        effects: Effects::None,
+    }
 }
 
 /// The duplicate rules once more before the ledger: an invoice that is a copy of one already
@@ -86,18 +136,26 @@ async fn recheck(
     }))
 }
 
-/// Pure: the entry an approved invoice posts, or why it cannot.
-pub fn decide(job: &Job, inv: &crate::domain::Invoice, company: &CompanySettings) -> Transition {
+/// Pure: the entry an approved invoice posts (an invoice in another currency at `rate`), or why
+/// it cannot.
+pub fn decide(
+    job: &Job,
+    inv: &crate::domain::Invoice,
+    company: &CompanySettings,
+    rate: Option<&Rate>,
+) -> Transition {
     let date = inv
         .issue_date
         .unwrap_or_else(|| crate::domain::now_micros().date_naive());
-    match purchase_entry(job.document, inv, company, date) {
+    match purchase_entry_at(job.document, inv, company, date, rate) {
         Ok(entry) => Transition {
             to: DocumentState::Posted,
             reason: format!(
-                "posted to the purchases journal ({} lines, key {})",
+                "posted to the purchases journal ({} lines, key {}){}",
                 entry.body().lines.len(),
-                entry.key()
+                entry.key(),
+                rate.map(|r| format!(" at {}", r.describe(company.currency)))
+                    .unwrap_or_default()
             ),
             next: next_after(DocumentState::Posted),
             effects: Effects::Post(Box::new(Posting {

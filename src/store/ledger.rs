@@ -13,9 +13,11 @@ use serde::Serialize;
 
 use super::db::{sql, Row, Sql, Tx};
 use super::{SqlStore, StoreError};
-use crate::domain::{now_micros, DocumentId, DocumentState};
+use crate::domain::money::round_half_up;
+use crate::domain::{now_micros, Currency, DocumentId, DocumentState};
 use crate::ledger::chain::{content_hash, link, GENESIS};
-use crate::ledger::entry::{Auxiliary, EntryBody, Journal, LedgerError, Line, NewEntry};
+use crate::ledger::entry::{Auxiliary, EntryBody, Foreign, Journal, LedgerError, Line, NewEntry};
+use crate::ledger::fx::{Rate, RateSource};
 use crate::ledger::{AccountNumber, LineMatch, PostedEntry};
 
 /// What the post stage commits with its job.
@@ -109,10 +111,12 @@ pub trait LedgerStore: Send + Sync {
         again: bool,
     ) -> Result<i64, StoreError>;
 
-    /// Pays `amount` of posted invoice `document` on `date` (bank journal: Dr 401 / Cr 512).
-    /// The same payment (document, date, amount, reference) asked twice is booked once. When
-    /// nothing stays open, the invoice's and its payments' supplier lines get one matching code
-    /// and the document moves to `paid`; a partial payment leaves the rest open.
+    /// Pays `amount` of posted invoice `document` on `date` (bank journal: Dr 401 / Cr 512), in
+    /// the invoice's currency, at the rates table's rate of `date` for an invoice in another
+    /// currency than the company's: `pay_with` with only a reference. The same payment
+    /// (document, date, amount, reference) asked twice is booked once. When nothing stays open,
+    /// the invoice's and its payments' supplier lines get one matching code and the document
+    /// moves to `paid`; a partial payment leaves the rest open.
     async fn pay(
         &self,
         document: DocumentId,
@@ -120,16 +124,82 @@ pub trait LedgerStore: Send + Sync {
         date: NaiveDate,
         reference: Option<&str>,
         fiscal_start_month: u32,
+    ) -> Result<Payment, StoreError> {
+        self.pay_with(
+            document,
+            amount,
+            date,
+            &PayOptions {
+                reference,
+                fiscal_start_month,
+                rate: None,
+            },
+        )
+        .await
+    }
+
+    /// `pay`, with the options. `amount` is in the invoice's currency. For an invoice in another
+    /// currency than the company's, the bank line is `amount` at the payment's rate (`rate`, the
+    /// bank's, else the table's on `date`; refused without one) and the supplier line takes off
+    /// the share of what the invoice still owes in the company currency (all of it when the
+    /// payment settles it); the difference is an exchange loss (Dr 666) or gain (Cr 766), so the
+    /// supplier's account settles to zero in both currencies. The invoice's VAT on receipts
+    /// (waiting on 445668) moves to 44566 in the same proportion, the rest with the last payment.
+    async fn pay_with(
+        &self,
+        document: DocumentId,
+        amount: Decimal,
+        date: NaiveDate,
+        options: &PayOptions<'_>,
     ) -> Result<Payment, StoreError>;
+
+    /// What is still owed on each posted document, in its own currency and in the company's
+    /// (`open_items` gives the company's only): what `pay` takes for a foreign-currency invoice.
+    async fn open_items_in_currency(&self) -> Result<Vec<OpenItem>, StoreError>;
+}
+
+/// How a payment is made (`pay_with`).
+#[derive(Debug, Clone, Default)]
+pub struct PayOptions<'a> {
+    /// The bank's reference (the payment's PieceRef; part of its idempotency key).
+    pub reference: Option<&'a str>,
+    /// First month of the fiscal year.
+    pub fiscal_start_month: u32,
+    /// For an invoice in another currency: the rate the bank applied, in units of that currency
+    /// per company-currency unit; `None` takes the rates table's rate on the payment date.
+    pub rate: Option<Decimal>,
+}
+
+/// What is still owed on one posted document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenItem {
+    pub document: DocumentId,
+    /// The invoice's currency.
+    pub currency: Currency,
+    /// Owed in that currency (what `pay` takes).
+    pub amount: Decimal,
+    /// Owed in the company's currency (the supplier account's balance for it).
+    pub company_amount: Decimal,
 }
 
 /// What a payment did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Payment {
     pub entry: PostedEntry,
+    /// The invoice's currency, in which `open_before` and `open_after` are.
+    pub currency: Currency,
     /// Owed to the supplier before and after it.
     pub open_before: Decimal,
     pub open_after: Decimal,
+    /// What left the bank, in the company currency.
+    pub company_amount: Decimal,
+    /// The rate it was paid at, for an invoice in another currency.
+    pub rate: Option<Rate>,
+    /// Exchange difference in the company currency: positive a loss (Dr 666), negative a gain
+    /// (Cr 766), zero none.
+    pub exchange_difference: Decimal,
+    /// VAT on receipts made deductible by this payment (moved from 445668 to 44566).
+    pub vat_released: Decimal,
     /// The matching code given when it settled the invoice.
     pub matched: Option<String>,
     /// It had been booked already (a repeated command): nothing new was posted.
@@ -150,16 +220,27 @@ pub fn matching_code(mut n: u64) -> String {
     String::from_utf8_lossy(&code).into_owned()
 }
 
-/// The supplier lines (401) of every entry about `document`: (entry, line_no, aux, debit, credit).
+/// A supplier line (401) of an entry about a document.
+#[derive(Debug, Clone)]
+struct SupplierLine {
+    entry: i64,
+    line_no: i64,
+    aux: Option<Auxiliary>,
+    debit: Decimal,
+    credit: Decimal,
+    foreign: Option<Foreign>,
+}
+
+/// The supplier lines (401) of every entry about `document`, in posting order.
 async fn supplier_lines(
     tx: &mut Tx,
     document: DocumentId,
-) -> Result<Vec<(i64, i64, Option<Auxiliary>, Decimal, Decimal)>, StoreError> {
-    let rows = sql(
-        "SELECT l.entry_id, l.line_no, l.aux_code, l.aux_name, l.debit, l.credit \
+) -> Result<Vec<SupplierLine>, StoreError> {
+    let rows = sql(format!(
+        "SELECT l.entry_id, l.line_no, l.aux_code, l.aux_name, l.debit, l.credit, {FX_COLUMNS} \
          FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id \
-         WHERE e.document_id = $1 AND l.account = $2 ORDER BY l.entry_id, l.line_no",
-    )
+         WHERE e.document_id = $1 AND l.account = $2 ORDER BY l.entry_id, l.line_no"
+    ))
     .bind(document.0)
     .bind(crate::ledger::account::pcg::SUPPLIERS)
     .fetch_all(&mut *tx, "reading an invoice's supplier lines")
@@ -175,15 +256,142 @@ async fn supplier_lines(
                     })
                 })
                 .transpose()?;
-            Ok((
-                r.get("entry_id")?,
-                r.get("line_no")?,
+            Ok(SupplierLine {
+                entry: r.get("entry_id")?,
+                line_no: r.get("line_no")?,
                 aux,
-                r.money("debit")?.unwrap_or_default(),
-                r.money("credit")?.unwrap_or_default(),
-            ))
+                debit: r.money("debit")?.unwrap_or_default(),
+                credit: r.money("credit")?.unwrap_or_default(),
+                foreign: foreign_of(r)?,
+            })
         })
         .collect()
+}
+
+/// What a document's supplier lines still owe.
+#[derive(Debug, Clone)]
+struct Owed {
+    /// In the company's currency (credit minus debit).
+    company: Decimal,
+    /// The invoice's currency and what is owed in it.
+    currency: Currency,
+    amount: Decimal,
+    /// The rate the invoice was booked at (its first foreign line's).
+    booked_at: Option<Foreign>,
+}
+
+/// What `lines` (of entries in `company`'s currency) still owe, in both currencies. Lines of one
+/// document are all in one currency; a mix is a book this version cannot pay by itself.
+fn owed(
+    document: DocumentId,
+    lines: &[SupplierLine],
+    company: Currency,
+) -> Result<Owed, StoreError> {
+    let company_open: Decimal = lines.iter().map(|l| l.credit - l.debit).sum();
+    let booked_at = lines.iter().find_map(|l| l.foreign.clone());
+    let Some(first) = &booked_at else {
+        return Ok(Owed {
+            company: company_open,
+            currency: company,
+            amount: company_open,
+            booked_at: None,
+        });
+    };
+    let mut amount = Decimal::ZERO;
+    for l in lines {
+        match &l.foreign {
+            Some(f) if f.currency == first.currency => {
+                amount += if l.credit > Decimal::ZERO {
+                    f.amount
+                } else {
+                    -f.amount
+                };
+            }
+            _ => {
+                return Err(StoreError::Invalid(format!(
+                    "document {document}: its supplier lines mix {} and other amounts; pay it \
+                     with an entry of your own",
+                    first.currency
+                )))
+            }
+        }
+    }
+    Ok(Owed {
+        company: company_open,
+        currency: first.currency,
+        amount,
+        booked_at,
+    })
+}
+
+/// The VAT on receipts of `document` still waiting to be deductible: what its entries put on
+/// 445668 and did not take off.
+async fn pending_vat(tx: &mut Tx, document: DocumentId) -> Result<Decimal, StoreError> {
+    let mut waiting = Decimal::ZERO;
+    for r in sql("SELECT l.debit, l.credit FROM ledger_lines l \
+         JOIN ledger_entries e ON e.id = l.entry_id \
+         WHERE e.document_id = $1 AND l.account = $2")
+    .bind(document.0)
+    .bind(crate::ledger::account::pcg::VAT_ON_RECEIPTS)
+    .fetch_all(&mut *tx, "reading VAT waiting for a payment")
+    .await?
+    {
+        waiting += r.money("debit")?.unwrap_or_default() - r.money("credit")?.unwrap_or_default();
+    }
+    Ok(waiting)
+}
+
+/// The payment posted earlier under the same key, as `pay` reports it. A rate given again must be
+/// the one it was paid at.
+fn replayed(
+    document: DocumentId,
+    entry: PostedEntry,
+    open: &Owed,
+    amount: Decimal,
+    rate: Option<Decimal>,
+) -> Result<Payment, StoreError> {
+    let bank = entry
+        .body
+        .lines
+        .iter()
+        .find(|l| l.account.as_str() == crate::ledger::account::pcg::BANK);
+    let paid_rate = bank.and_then(|l| l.foreign.as_ref()).map(|f| Rate {
+        currency: f.currency,
+        date: f.rate_date,
+        per_unit: f.rate,
+        source: f.rate_source,
+    });
+    if let (Some(asked), Some(was)) = (rate, &paid_rate) {
+        if asked.normalize() != was.per_unit.normalize() {
+            return Err(StoreError::Conflict(format!(
+                "document {document}: this payment was booked as {} at {}, not {asked}",
+                entry.entry_number(),
+                was.per_unit
+            )));
+        }
+    }
+    let sum = |account: &str, debit: bool| -> Decimal {
+        entry
+            .body
+            .lines
+            .iter()
+            .filter(|l| l.account.as_str() == account)
+            .map(|l| if debit { l.debit } else { l.credit })
+            .sum()
+    };
+    use crate::ledger::account::pcg;
+    Ok(Payment {
+        matched: entry.matches.first().map(|m| m.code.clone()),
+        currency: open.currency,
+        open_before: open.amount + amount,
+        open_after: open.amount,
+        company_amount: sum(pcg::BANK, false),
+        rate: paid_rate,
+        exchange_difference: sum(pcg::EXCHANGE_LOSS, true) - sum(pcg::EXCHANGE_GAIN, false),
+        vat_released: sum(pcg::VAT_ON_RECEIPTS, false),
+        entry,
+        replayed: true,
+    })
 }
 
 /// The fiscal year (the calendar year it starts in) a date belongs to.
@@ -286,9 +494,11 @@ pub(crate) async fn post(
         validated_at,
     );
     for (i, l) in b.lines.iter().enumerate() {
+        let fx = l.foreign.as_ref();
         sql(
             "INSERT INTO ledger_lines (entry_id, line_no, account, aux_code, aux_name, label, \
-             debit, credit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             debit, credit, fx_currency, fx_amount, fx_rate, fx_rate_date, fx_rate_source) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(id)
         .bind(i as i64 + 1)
@@ -298,6 +508,11 @@ pub(crate) async fn post(
         .bind(l.label.as_str())
         .money(Some(l.debit))
         .money(Some(l.credit))
+        .bind(fx.map(|f| f.currency.as_str()))
+        .money(fx.map(|f| f.amount.normalize()))
+        .money(fx.map(|f| f.rate.normalize()))
+        .bind(fx.map(|f| f.rate_date))
+        .bind(fx.map(|f| f.rate_source.as_str()))
         .execute(&mut *tx, "writing a ledger line")
         .await?;
     }
@@ -331,6 +546,29 @@ pub(crate) async fn post(
 const ENTRY_COLUMNS: &str = "e.id, e.journal, e.fiscal_year, e.number, e.entry_date, e.label, \
      e.piece_ref, e.piece_date, e.currency, e.document_id, e.reverses, e.prev_hash, e.hash, \
      e.validated_at";
+
+/// A line's foreign-currency columns (`l.`).
+const FX_COLUMNS: &str = "l.fx_currency, l.fx_amount, l.fx_rate, l.fx_rate_date, l.fx_rate_source";
+
+/// A line's foreign amount, from `FX_COLUMNS`.
+fn foreign_of(r: &Row) -> Result<Option<Foreign>, StoreError> {
+    let Some(currency) = r.get::<Option<String>>("fx_currency")? else {
+        return Ok(None);
+    };
+    let bad = |e: String| StoreError::Corrupt(format!("a line's foreign amount: {e}"));
+    Ok(Some(Foreign {
+        currency: currency
+            .parse()
+            .map_err(|e: crate::domain::MoneyError| bad(e.to_string()))?,
+        amount: r.money("fx_amount")?.unwrap_or_default(),
+        rate: r.money("fx_rate")?.unwrap_or_default(),
+        rate_date: r.get("fx_rate_date")?,
+        rate_source: r
+            .get::<String>("fx_rate_source")?
+            .parse::<RateSource>()
+            .map_err(bad)?,
+    }))
+}
 
 /// Which entries to read; the database does the choosing.
 #[derive(Debug, Clone, Copy)]
@@ -367,7 +605,7 @@ async fn load<'c>(
         .apply(|filter| {
             sql(format!(
                 "SELECT {ENTRY_COLUMNS}, l.line_no, l.account, l.aux_code, l.aux_name, \
-                 l.label AS line_label, l.debit, l.credit \
+                 l.label AS line_label, l.debit, l.credit, {FX_COLUMNS} \
                  FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id {filter} \
                  ORDER BY e.id, l.line_no"
             ))
@@ -397,6 +635,7 @@ async fn load<'c>(
             label: r.get("line_label")?,
             debit: r.money("debit")?.unwrap_or_default(),
             credit: r.money("credit")?.unwrap_or_default(),
+            foreign: foreign_of(r)?,
         };
         if let Some(e) = out.last_mut() {
             e.body.lines.push(line);
@@ -540,18 +779,18 @@ impl LedgerStore for SqlStore {
         Ok(check_chain(&load(&self.db, Which::All).await?))
     }
 
-    async fn pay(
+    async fn pay_with(
         &self,
         document: DocumentId,
         amount: Decimal,
         date: NaiveDate,
-        reference: Option<&str>,
-        fiscal_start_month: u32,
+        options: &PayOptions<'_>,
     ) -> Result<Payment, StoreError> {
+        let reference = options.reference;
         let invalid = |s: String| StoreError::Invalid(format!("document {document}: {s}"));
-        if amount <= Decimal::ZERO || amount.round_dp(2) != amount {
+        if amount <= Decimal::ZERO {
             return Err(invalid(format!(
-                "{amount} is not an amount to pay: write a positive amount with at most 2 decimals"
+                "{amount} is not an amount to pay: write a positive amount"
             )));
         }
         let key = format!(
@@ -563,7 +802,24 @@ impl LedgerStore for SqlStore {
         let mut tx = self.db.begin_write("starting a payment").await?;
         lock_ledger(&mut tx).await?;
         let lines = supplier_lines(&mut tx, document).await?;
-        let open: Decimal = lines.iter().map(|l| l.4 - l.3).sum();
+        let Some(first) = lines.first().cloned() else {
+            return Err(invalid(
+                "it is not posted to a supplier account: only a posted invoice is paid".into(),
+            ));
+        };
+        let (piece, entry_currency): (String, String) = {
+            let r = sql("SELECT piece_ref, currency FROM ledger_entries WHERE id = $1")
+                .bind(first.entry)
+                .fetch_optional(&mut tx, "reading the invoice's entry")
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("ledger entry {}", first.entry)))?;
+            (r.get("piece_ref")?, r.get("currency")?)
+        };
+        let company: Currency = entry_currency
+            .parse()
+            .map_err(|e: crate::domain::MoneyError| StoreError::Corrupt(e.to_string()))?;
+        let open = owed(document, &lines, company)?;
+        let foreign = open.currency != company;
         let replay: Option<i64> = sql("SELECT id FROM ledger_entries WHERE posting_key = $1")
             .bind(key.as_str())
             .scalar(&mut tx, "looking up a payment")
@@ -574,20 +830,21 @@ impl LedgerStore for SqlStore {
                 .pop()
                 .ok_or_else(|| StoreError::Corrupt(format!("ledger entry {id} vanished")))?;
             tx.commit("ending a replayed payment").await?;
-            return Ok(Payment {
-                matched: entry.matches.first().map(|m| m.code.clone()),
-                entry,
-                open_before: open + amount,
-                open_after: open,
-                replayed: true,
-            });
+            return replayed(document, entry, &open, amount, options.rate);
         }
-        let Some((invoice_entry, _, Some(aux), _, _)) = lines.first().cloned() else {
+        let Some(aux) = first.aux.clone() else {
             return Err(invalid(
                 "it is not posted to a supplier account: only a posted invoice is paid".into(),
             ));
         };
-        if open <= Decimal::ZERO {
+        let dp = open.currency.minor_unit_digits();
+        if amount.round_dp(dp) != amount {
+            return Err(invalid(format!(
+                "{amount} is not an amount to pay: write a positive amount with at most {dp} \
+                 decimals"
+            )));
+        }
+        if open.amount <= Decimal::ZERO {
             return Err(invalid("nothing is open on it".into()));
         }
         // A finding no person has overridden holds the payment: an IBAN the supplier never
@@ -607,26 +864,126 @@ impl LedgerStore for SqlStore {
                 r.get::<String>("rule")?
             )));
         }
-        if amount > open {
+        if amount > open.amount {
+            let cur = if foreign {
+                format!(" {}", open.currency)
+            } else {
+                String::new()
+            };
             return Err(invalid(format!(
-                "{amount} is more than the {open} still open"
+                "{amount}{cur} is more than the {}{cur} still open",
+                open.amount
             )));
         }
-        let piece: String = sql("SELECT piece_ref FROM ledger_entries WHERE id = $1")
-            .bind(invoice_entry)
-            .scalar(&mut tx, "reading the invoice's reference")
-            .await?
-            .unwrap_or_default();
         let label: String = format!("Règlement {} {piece}", aux.name)
             .chars()
             .take(100)
             .collect();
         let account = |n: &str| AccountNumber::parse(n).map_err(StoreError::Invalid);
-        let currency: String = sql("SELECT currency FROM ledger_entries WHERE id = $1")
-            .bind(invoice_entry)
-            .scalar(&mut tx, "reading the invoice's currency")
-            .await?
-            .unwrap_or_default();
+        use crate::ledger::account::pcg;
+        let settles = amount == open.amount;
+        let (mut lines_out, paid_rate, company_amount, difference) = if !foreign {
+            if options.rate.is_some() {
+                return Err(invalid(format!(
+                    "the invoice is in {company}, the company's currency: a payment of it has \
+                     no rate"
+                )));
+            }
+            (
+                vec![
+                    Line::debit(account(pcg::SUPPLIERS)?, &label, amount).with_auxiliary(aux),
+                    Line::credit(account(pcg::BANK)?, &label, amount),
+                ],
+                None,
+                amount,
+                Decimal::ZERO,
+            )
+        } else {
+            let rate = match options.rate {
+                Some(r) => {
+                    Rate::new(open.currency, date, r, RateSource::Manual).map_err(&invalid)?
+                }
+                None => crate::store::rates::rate_on(&mut tx, open.currency, date)
+                    .await?
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "no {} rate on {date} or the {} days before: give the bank's \
+                             (--rate, {} for 1 {company}) or import the ECB's rates \
+                             (facteur rates import)",
+                            open.currency,
+                            crate::ledger::fx::MAX_STALENESS_DAYS,
+                            open.currency
+                        ))
+                    })?,
+            };
+            // The supplier line takes off the invoice's own company-currency value of what is
+            // paid: its share of what is open, all of it when the payment settles.
+            let supplier_c = if settles {
+                open.company
+            } else {
+                round_half_up(
+                    open.company * amount / open.amount,
+                    company.minor_unit_digits(),
+                )
+            };
+            let bank_c = rate.to_company(amount, company);
+            if supplier_c <= Decimal::ZERO || bank_c <= Decimal::ZERO {
+                return Err(invalid(format!(
+                    "{amount} {} is less than a cent in {company}: too small to book",
+                    open.currency
+                )));
+            }
+            let booked = open.booked_at.clone().ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "document {document}: a foreign invoice without rate"
+                ))
+            })?;
+            let mut l = vec![
+                Line::debit(account(pcg::SUPPLIERS)?, &label, supplier_c)
+                    .with_auxiliary(aux)
+                    .with_foreign(Foreign { amount, ..booked }),
+                Line::credit(account(pcg::BANK)?, &label, bank_c)
+                    .with_foreign(Foreign::at(&rate, amount)),
+            ];
+            let difference = bank_c - supplier_c;
+            if difference > Decimal::ZERO {
+                l.push(Line::debit(
+                    account(pcg::EXCHANGE_LOSS)?,
+                    &format!("Perte de change {label}"),
+                    difference,
+                ));
+            } else if difference < Decimal::ZERO {
+                l.push(Line::credit(
+                    account(pcg::EXCHANGE_GAIN)?,
+                    &format!("Gain de change {label}"),
+                    -difference,
+                ));
+            }
+            (l, Some(rate), bank_c, difference)
+        };
+        // VAT on receipts: the payment's share of the VAT still waiting on 445668 becomes
+        // deductible (all of what waits when it settles the invoice).
+        let waiting = pending_vat(&mut tx, document).await?;
+        let released = if waiting <= Decimal::ZERO {
+            Decimal::ZERO
+        } else if settles {
+            waiting
+        } else {
+            round_half_up(waiting * amount / open.amount, company.minor_unit_digits())
+        };
+        if released > Decimal::ZERO {
+            let vat_label = format!("TVA sur encaissements {label}");
+            lines_out.push(Line::debit(
+                account(pcg::DEDUCTIBLE_VAT)?,
+                &vat_label,
+                released,
+            ));
+            lines_out.push(Line::credit(
+                account(pcg::VAT_ON_RECEIPTS)?,
+                &vat_label,
+                released,
+            ));
+        }
         let entry = NewEntry::new(
             EntryBody {
                 journal: Journal::Bank,
@@ -634,26 +991,16 @@ impl LedgerStore for SqlStore {
                 label: label.clone(),
                 piece_ref: reference.unwrap_or(&piece).to_string(),
                 piece_date: date,
-                currency: currency
-                    .parse()
-                    .map_err(|e: crate::domain::MoneyError| StoreError::Corrupt(e.to_string()))?,
+                currency: company,
                 document: Some(document),
                 reverses: None,
-                lines: vec![
-                    Line::debit(
-                        account(crate::ledger::account::pcg::SUPPLIERS)?,
-                        &label,
-                        amount,
-                    )
-                    .with_auxiliary(aux),
-                    Line::credit(account(crate::ledger::account::pcg::BANK)?, &label, amount),
-                ],
+                lines: lines_out,
             },
             &key,
         )
         .map_err(refused)?;
-        let mut posted = post(&mut tx, &entry, fiscal_start_month).await?;
-        let open_after = open - amount;
+        let mut posted = post(&mut tx, &entry, options.fiscal_start_month).await?;
+        let open_after = open.amount - amount;
         let mut matched = None;
         if open_after.is_zero() {
             let used: i64 = sql("SELECT COUNT(DISTINCT code) FROM ledger_matches")
@@ -662,14 +1009,14 @@ impl LedgerStore for SqlStore {
                 .unwrap_or(0);
             let code = matching_code(used as u64);
             let settled = supplier_lines(&mut tx, document).await?;
-            for (entry_id, line_no, ..) in settled {
+            for l in settled {
                 sql(
                     "INSERT INTO ledger_matches (code, entry_id, line_no, matched_on) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                 )
                 .bind(code.as_str())
-                .bind(entry_id)
-                .bind(line_no)
+                .bind(l.entry)
+                .bind(l.line_no)
                 .bind(Some(date))
                 .execute(&mut tx, "matching settled lines")
                 .await?;
@@ -696,11 +1043,52 @@ impl LedgerStore for SqlStore {
         tx.commit("committing a payment").await?;
         Ok(Payment {
             entry: posted,
-            open_before: open,
+            currency: open.currency,
+            open_before: open.amount,
             open_after,
+            company_amount,
+            rate: paid_rate,
+            exchange_difference: difference,
+            vat_released: released,
             matched,
             replayed: false,
         })
+    }
+
+    async fn open_items_in_currency(&self) -> Result<Vec<OpenItem>, StoreError> {
+        let mut tx = self.db.begin_read("reading open items").await?;
+        let docs: Vec<(i64, String)> = sql(
+            "SELECT DISTINCT e.document_id, e.currency FROM ledger_lines l \
+             JOIN ledger_entries e ON e.id = l.entry_id \
+             WHERE e.document_id IS NOT NULL AND l.account = $1 ORDER BY e.document_id",
+        )
+        .bind(crate::ledger::account::pcg::SUPPLIERS)
+        .fetch_all(&mut tx, "reading documents with supplier lines")
+        .await?
+        .iter()
+        .map(|r| Ok((r.get("document_id")?, r.get("currency")?)))
+        .collect::<Result<_, StoreError>>()?;
+        let mut out = Vec::new();
+        for (doc, currency) in docs {
+            let document = DocumentId(doc);
+            let company: Currency = currency
+                .parse()
+                .map_err(|e: crate::domain::MoneyError| StoreError::Corrupt(e.to_string()))?;
+            let lines = supplier_lines(&mut tx, document).await?;
+            let Ok(o) = owed(document, &lines, company) else {
+                continue;
+            };
+            if o.amount > Decimal::ZERO {
+                out.push(OpenItem {
+                    document,
+                    currency: o.currency,
+                    amount: o.amount,
+                    company_amount: o.company,
+                });
+            }
+        }
+        tx.rollback("ending a read").await?;
+        Ok(out)
     }
 
     async fn open_items(&self) -> Result<Vec<(DocumentId, Decimal)>, StoreError> {

@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveDate};
 
 use super::db::{sql, On, Row};
 use super::{SqlStore, StoreError};
-use crate::domain::{now_micros, Currency};
+use crate::domain::{now_micros, Currency, DocumentId, DocumentState};
 use crate::ledger::fx::{Rate, RateSource, MAX_STALENESS_DAYS};
 
 #[async_trait]
@@ -31,6 +31,19 @@ pub trait RateStore: Send + Sync {
 
     /// Every rate of `currency`, newest first; without a currency, the latest of each currency.
     async fn list_rates(&self, currency: Option<Currency>) -> Result<Vec<Rate>, StoreError>;
+
+    /// The rate printed on invoice `document` (source `invoice`), if one was recorded.
+    async fn printed_rate(&self, document: DocumentId) -> Result<Option<Rate>, StoreError>;
+
+    /// Records the rate printed on `document` (replacing an earlier one), read by `by`. Refused
+    /// once the invoice is posted: its lines carry the rate it was posted at, and a correction
+    /// is a reversal.
+    async fn set_printed_rate(
+        &self,
+        document: DocumentId,
+        rate: &Rate,
+        by: &str,
+    ) -> Result<(), StoreError>;
 }
 
 const COLUMNS: &str = "currency, rate_date, source, per_unit";
@@ -163,5 +176,62 @@ impl RateStore for SqlStore {
             }
         };
         rows.iter().map(rate_from_row).collect()
+    }
+
+    async fn printed_rate(&self, document: DocumentId) -> Result<Option<Rate>, StoreError> {
+        sql(
+            "SELECT currency, rate_date, 'invoice' AS source, per_unit FROM document_rates \
+             WHERE document_id = $1",
+        )
+        .bind(document.0)
+        .fetch_optional(&self.db, "reading an invoice's printed rate")
+        .await?
+        .as_ref()
+        .map(rate_from_row)
+        .transpose()
+    }
+
+    async fn set_printed_rate(
+        &self,
+        document: DocumentId,
+        rate: &Rate,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self
+            .db
+            .begin_write("starting to record a printed rate")
+            .await?;
+        let state: Option<String> = sql("SELECT state FROM documents WHERE id = $1")
+            .bind(document.0)
+            .scalar(&mut tx, "reading a document's state")
+            .await?;
+        let Some(state) = state else {
+            return Err(StoreError::NotFound(format!("document {document}")));
+        };
+        let state = super::documents::parse_state(&state)?;
+        if matches!(
+            state,
+            DocumentState::Posted | DocumentState::Exported | DocumentState::Paid
+        ) {
+            return Err(StoreError::Invalid(format!(
+                "document {document} is {state}: it was posted at the rate on its lines; a \
+                 correction is a reversal"
+            )));
+        }
+        sql(
+            "INSERT INTO document_rates (document_id, currency, rate_date, per_unit, set_by, \
+             set_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (document_id) DO UPDATE SET \
+             currency = excluded.currency, rate_date = excluded.rate_date, \
+             per_unit = excluded.per_unit, set_by = excluded.set_by, set_at = excluded.set_at",
+        )
+        .bind(document.0)
+        .bind(rate.currency.as_str())
+        .bind(Some(rate.date))
+        .money(Some(rate.per_unit.normalize()))
+        .bind(by)
+        .bind(now_micros())
+        .execute(&mut tx, "recording a printed rate")
+        .await?;
+        tx.commit("committing a printed rate").await
     }
 }

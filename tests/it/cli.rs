@@ -167,6 +167,17 @@ fn demo_runs_on_the_fixtures() {
         "{stdout}"
     );
     assert!(ws.join("rates/eurofxref-hist-demo.csv").exists());
+    // The invoice in pounds is posted converted, and paid at another rate.
+    assert!(
+        stdout.contains(
+            "401      FGB123456789             0,00      5633,75   4874,88 GBP at 0.8653"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("paid 4874,88 GBP on 2026-11-13 at 1 EUR = 0.86181 GBP (ecb, 2026-11-13): 5656,56 EUR, exchange loss 22,81 (666)"),
+        "{stdout}"
+    );
 }
 
 /// A check made after parsing points at its own key even when the same key text (and the same
