@@ -236,7 +236,9 @@ pub async fn pay_run(cli: &Cli, args: &PayRunArgs) -> CmdResult {
     Ok(())
 }
 
-async fn open(cli: &Cli) -> Result<(crate::config::Settings, std::sync::Arc<dyn Store>), Failure> {
+pub(super) async fn open(
+    cli: &Cli,
+) -> Result<(crate::config::Settings, std::sync::Arc<dyn Store>), Failure> {
     let settings = load_settings(cli, true)?;
     init_logging(cli, Some(&settings));
     let store = crate::store::open(&settings.database_url(), 2)
@@ -245,7 +247,7 @@ async fn open(cli: &Cli) -> Result<(crate::config::Settings, std::sync::Arc<dyn 
     Ok((settings, store))
 }
 
-fn other(e: impl Into<anyhow::Error>) -> Failure {
+pub(super) fn other(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Other(e.into())
 }
 
@@ -260,7 +262,7 @@ fn fiscal_bounds(year: i32, start_month: u32) -> Result<(NaiveDate, NaiveDate), 
     Ok((start, end))
 }
 
-fn who(by: &Option<String>) -> String {
+pub(super) fn who(by: &Option<String>) -> String {
     by.clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "cli".into())

@@ -31,6 +31,7 @@ macro_rules! out {
     }};
 }
 
+mod bank;
 mod check_config;
 mod demo;
 mod documents;
@@ -97,6 +98,9 @@ pub enum Command {
     /// Pay every posted invoice due by a date by SEPA transfer: book the payments, write the
     /// pain.001 order for the bank.
     PayRun(ledger::PayRunArgs),
+    /// Bank statements: import (CAMT.053, CSV), the lines and what they pay, matching by hand.
+    #[command(subcommand)]
+    Bank(bank::Command),
     /// Exports for accounting: the FEC of a fiscal year, journal CSVs (generic, Xero, QuickBooks).
     #[command(subcommand)]
     Export(ledger::ExportCommand),
@@ -242,6 +246,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Review(cmd) => review::run(&cli, cmd).await,
         Command::Ledger(cmd) => ledger::run(&cli, cmd).await,
         Command::Export(cmd) => ledger::export(&cli, cmd).await,
+        Command::Bank(cmd) => bank::run(&cli, cmd).await,
         Command::Pay(args) => ledger::pay(&cli, args).await,
         Command::PayRun(args) => ledger::pay_run(&cli, args).await,
         Command::CheckConfig => check_config::run(&cli),

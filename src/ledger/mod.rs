@@ -10,11 +10,13 @@
 //! | `close.rs` | year-end: the opening entry of the next year |
 //! | `company.rs` | the company's own checks: an invoice addressed to us |
 //! | `export.rs` | journal CSVs for accounting software: generic, Xero, QuickBooks |
+//! | `bank/` | bank statements in (CAMT.053, CSV) and what each line pays |
 //! | `sepa.rs` | SEPA credit transfer orders (pain.001.001.03) for payment runs |
 //! | `fec.rs` | the Fichier des écritures comptables (article A47 A-1 LPF) |
 
 pub mod account;
 pub mod ap;
+pub mod bank;
 pub mod chain;
 pub mod close;
 pub mod company;

@@ -11,6 +11,7 @@
 //! | the review queue, a person's decisions | `ReviewStore` | `review.rs` |
 //! | what corrections taught about suppliers | `HintStore` | `hints.rs` |
 //! | the ledger: postings, chain, balances, period locks | `LedgerStore` | `ledger.rs` |
+//! | bank statement lines and what they pay | `BankStore` | `bank.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
 //! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
@@ -24,6 +25,7 @@
 //! the backend at start-up. The conformance suite in tests/it/store.rs runs on both.
 
 pub mod approvals;
+pub mod bank;
 mod db;
 pub mod documents;
 pub mod duplicates;
@@ -42,6 +44,7 @@ pub mod unit;
 use std::sync::Arc;
 
 pub use approvals::ApprovalStore;
+pub use bank::BankStore;
 pub use documents::{
     Arrival, Counts, DocumentRecord, DocumentStore, DocumentSummary, IntakeOutcome,
 };
@@ -109,6 +112,7 @@ pub trait Store:
     + ReviewStore
     + HintStore
     + LedgerStore
+    + BankStore
     + ApprovalStore
     + OutboxStore
     + Send
@@ -126,6 +130,7 @@ impl<T> Store for T where
         + ReviewStore
         + HintStore
         + LedgerStore
+        + BankStore
         + ApprovalStore
         + OutboxStore
         + Send

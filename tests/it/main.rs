@@ -3,6 +3,7 @@
 mod helpers;
 
 mod approval;
+mod bank;
 mod cli;
 mod dedupe;
 mod einvoice;
