@@ -1,5 +1,5 @@
 //! `facteur ledger verify|balance|entries|lock`, `facteur pay` and `facteur export
-//! fec|csv|xero|quickbooks`: the book as finance reads it. `verify` exits 0 when the hash chain holds and 1 naming the first broken entry.
+//! fec|csv|xero|quickbooks|datev`: the book as finance reads it. `verify` exits 0 when the hash chain holds and 1 naming the first broken entry.
 
 use std::path::PathBuf;
 
@@ -69,6 +69,21 @@ pub struct BatchArgs {
     pub tax_rate: String,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct DatevArgs {
+    #[command(flatten)]
+    pub batch: BatchArgs,
+    /// The accountant's DATEV number (Beraternummer, 1001–9999999).
+    #[arg(long)]
+    pub consultant: u32,
+    /// The company's number at the accountant (Mandantennummer, 1–99999).
+    #[arg(long)]
+    pub client: u32,
+    /// Account length (Sachkontenlänge, 4–8): account numbers are padded with zeros to it.
+    #[arg(long, default_value_t = 8)]
+    pub account_length: usize,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum ExportCommand {
     /// Generic journal CSV (a batch: each entry once unless --again).
@@ -77,6 +92,8 @@ pub enum ExportCommand {
     Xero(BatchArgs),
     /// QuickBooks Online journal import CSV (a batch).
     Quickbooks(BatchArgs),
+    /// DATEV EXTF Buchungsstapel (v700, Windows-1252; a batch within one fiscal year).
+    Datev(DatevArgs),
     /// The FEC of a fiscal year (article A47 A-1 LPF); prints the path of the file written.
     Fec {
         /// The fiscal year, by the calendar year it starts in.
@@ -387,7 +404,19 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
 /// Writes one batch: the file under a temporary name, the batch recorded, then the final name,
 /// so a failure leaves neither a file without its record nor entries marked but not written.
 async fn batch(store: &dyn Store, format: Format, a: &BatchArgs) -> CmdResult {
-    let f = format.as_str();
+    batch_of(store, format.as_str(), a, |entries| {
+        export::write(format, entries, &Chart::pcg(), &a.tax_rate).map_err(other)
+    })
+    .await
+}
+
+/// One batch of format `f`, its bytes made by `write` from the entries not exported yet.
+async fn batch_of(
+    store: &dyn Store,
+    f: &str,
+    a: &BatchArgs,
+    write: impl FnOnce(&[crate::ledger::PostedEntry]) -> Result<Vec<u8>, Failure>,
+) -> CmdResult {
     let entries = store
         .entries_to_export(f, a.from, a.to, a.again)
         .await
@@ -396,15 +425,21 @@ async fn batch(store: &dyn Store, format: Format, a: &BatchArgs) -> CmdResult {
         outln!("nothing to export to {f} in that period (already exported: add --again)");
         return Ok(());
     }
-    let bytes = export::write(format, &entries, &Chart::pcg(), &a.tax_rate).map_err(other)?;
+    let bytes = write(&entries)?;
     std::fs::create_dir_all(&a.out).map_err(other)?;
     let span = |d: Option<NaiveDate>| {
         d.map(|d| d.format("%Y%m%d").to_string())
             .unwrap_or_else(|| "all".into())
     };
     let stamp = crate::domain::now_micros().format("%Y%m%dT%H%M%S%6f");
+    // DATEV's import looks for files named EXTF_….
+    let prefix = if f == "datev" {
+        "EXTF_Buchungsstapel_"
+    } else {
+        ""
+    };
     let path = a.out.join(format!(
-        "facteur-{f}-{}-{}-{stamp}.csv",
+        "{prefix}facteur-{f}-{}-{}-{stamp}.csv",
         span(a.from),
         span(a.to)
     ));
@@ -449,6 +484,31 @@ pub async fn export(cli: &Cli, cmd: &ExportCommand) -> CmdResult {
         ExportCommand::Csv(a) => batch(store.as_ref(), Format::Csv, a).await,
         ExportCommand::Xero(a) => batch(store.as_ref(), Format::Xero, a).await,
         ExportCommand::Quickbooks(a) => batch(store.as_ref(), Format::QuickBooks, a).await,
+        ExportCommand::Datev(d) => {
+            let company = &settings.company;
+            let (Some(from), Some(to)) = (d.batch.from, d.batch.to) else {
+                return Err(Failure::Config(
+                    "a DATEV batch is one period of one fiscal year: give --from and --to".into(),
+                ));
+            };
+            let year = crate::store::ledger::fiscal_year(from, company.fiscal_year_start_month);
+            let (start, _) = fiscal_bounds(year, company.fiscal_year_start_month)?;
+            let header = crate::ledger::datev::Header {
+                consultant: d.consultant,
+                client: d.client,
+                fiscal_year_start: start,
+                account_length: d.account_length,
+                from,
+                to,
+                currency: company.currency.to_string(),
+                created: crate::domain::now_micros(),
+            };
+            header.check().map_err(Failure::Config)?;
+            batch_of(store.as_ref(), "datev", &d.batch, |entries| {
+                Ok(crate::ledger::datev::write(entries, &header))
+            })
+            .await
+        }
         ExportCommand::Fec { year, out } => {
             let path = write_fec(&settings.company, store.as_ref(), *year, out).await?;
             outln!("{}", path.display());

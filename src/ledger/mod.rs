@@ -9,6 +9,7 @@
 //! | `ap.rs` | what an approved supplier invoice posts |
 //! | `close.rs` | year-end: the opening entry of the next year |
 //! | `company.rs` | the company's own checks: an invoice addressed to us |
+//! | `datev.rs` | DATEV's EXTF Buchungsstapel (v700) for German accountants |
 //! | `export.rs` | journal CSVs for accounting software: generic, Xero, QuickBooks |
 //! | `bank/` | bank statements in (CAMT.053, CSV) and what each line pays |
 //! | `sepa.rs` | SEPA credit transfer orders (pain.001.001.03) for payment runs |
@@ -20,6 +21,7 @@ pub mod bank;
 pub mod chain;
 pub mod close;
 pub mod company;
+pub mod datev;
 pub mod entry;
 pub mod export;
 pub mod fec;
