@@ -42,6 +42,16 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Open a fiscal year with the balances of a trial balance in CSV
+    /// (`account;auxiliary;name;debit;credit`): one opening entry (journal AN) on its first day.
+    /// The same file again changes nothing; another opening of that year is refused.
+    Open {
+        #[arg(long)]
+        file: PathBuf,
+        /// The fiscal year's first day.
+        #[arg(long)]
+        date: NaiveDate,
+    },
     /// Lock the period up to DATE (inclusive): nothing can be posted in it any more.
     Lock {
         date: NaiveDate,
@@ -392,12 +402,77 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             );
             Ok(())
         }
+        Command::Open { file, date } => open_year(&settings, store.as_ref(), file, *date).await,
         Command::Lock { date, by } => {
             let by = who(by);
             store.lock_period(*date, &by).await.map_err(other)?;
             outln!("ledger locked up to {date} (by {by})");
             Ok(())
         }
+    }
+}
+
+/// `ledger open`: the opening entry of the year starting on `date`, from a trial balance.
+async fn open_year(
+    settings: &crate::config::Settings,
+    store: &dyn Store,
+    file: &std::path::Path,
+    date: NaiveDate,
+) -> CmdResult {
+    use crate::ledger::opening;
+    let company = &settings.company;
+    let year = crate::store::ledger::fiscal_year(date, company.fiscal_year_start_month);
+    let (start, _) = fiscal_bounds(year, company.fiscal_year_start_month)?;
+    if start != date {
+        return Err(Failure::Config(format!(
+            "{date} is not the first day of a fiscal year (fiscal year {year} starts on {start})"
+        )));
+    }
+    let where_ = |e: String| Failure::Config(format!("{}: {e}", file.display()));
+    let size = std::fs::metadata(file)
+        .map_err(|e| where_(e.to_string()))?
+        .len();
+    if size > crate::ledger::bank::MAX_BYTES as u64 {
+        return Err(where_(format!(
+            "{size} bytes is too large for a trial balance"
+        )));
+    }
+    let bytes = std::fs::read(file).map_err(|e| where_(e.to_string()))?;
+    let balances = opening::parse(&bytes, &Chart::pcg()).map_err(|e| where_(e.to_string()))?;
+    let entry =
+        opening::entry(&balances, date, company.currency).map_err(|e| where_(e.to_string()))?;
+    let earlier = store
+        .fiscal_year_entries(year)
+        .await
+        .map_err(other)?
+        .into_iter()
+        .find(|e| e.body.journal == crate::ledger::Journal::Opening);
+    match store
+        .post_entry(&entry, company.fiscal_year_start_month)
+        .await
+    {
+        Ok(posted) if earlier.is_some() => {
+            outln!(
+                "fiscal year {year} was opened with this trial balance already: {}",
+                posted.entry_number()
+            );
+            Ok(())
+        }
+        Ok(posted) => {
+            outln!(
+                "fiscal year {year} opened: {} on {date}, {} lines",
+                posted.entry_number(),
+                posted.body.lines.len()
+            );
+            Ok(())
+        }
+        Err(crate::store::StoreError::Conflict(_)) => Err(Failure::Config(format!(
+            "fiscal year {year} has an opening entry already ({}), and this trial balance says \
+             otherwise: a year opens once (post corrections in the OD journal)",
+            earlier.map(|e| e.entry_number()).unwrap_or_default()
+        ))),
+        Err(crate::store::StoreError::Invalid(why)) => Err(Failure::Config(why)),
+        Err(e) => Err(other(e)),
     }
 }
 

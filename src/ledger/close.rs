@@ -76,7 +76,7 @@ pub fn opening_entry(
             reverses: None,
             lines,
         },
-        &format!("opening:{opens}"),
+        &super::opening::key(opens),
     )
     .map(Some)
 }

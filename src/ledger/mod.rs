@@ -8,6 +8,7 @@
 //! | `chain.rs` | the content hash of an entry and the chain that links it to the previous one |
 //! | `ap.rs` | what an approved supplier invoice posts |
 //! | `close.rs` | year-end: the opening entry of the next year |
+//! | `opening.rs` | opening balances from a trial balance in CSV |
 //! | `company.rs` | the company's own checks: an invoice addressed to us |
 //! | `datev.rs` | DATEV's EXTF Buchungsstapel (v700) for German accountants |
 //! | `export.rs` | journal CSVs for accounting software: generic, Xero, QuickBooks |
@@ -25,6 +26,7 @@ pub mod datev;
 pub mod entry;
 pub mod export;
 pub mod fec;
+pub mod opening;
 pub mod sepa;
 
 pub use account::{AccountNumber, Chart};

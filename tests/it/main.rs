@@ -13,6 +13,7 @@ mod folder;
 mod folder_hostile;
 mod imap;
 mod ledger;
+mod ledger_open;
 mod ledger_props;
 mod ocr;
 mod pdf_limits;
