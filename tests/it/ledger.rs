@@ -397,6 +397,7 @@ both_backends!(
         let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
         assert!(path.ends_with("732829320FEC20261231.txt"), "{path}");
         let fec = std::fs::read_to_string(&path).unwrap();
+        crate::fec_golden::check_rules(&fec);
         let rows: Vec<Vec<&str>> = fec.split("\r\n").map(|l| l.split('\t').collect()).collect();
         assert_eq!(
             rows.len(),
@@ -481,6 +482,7 @@ both_backends!(
         ]);
         let path = String::from_utf8_lossy(&fec27.stdout).trim().to_string();
         let fec27 = std::fs::read_to_string(&path).unwrap();
+        crate::fec_golden::check_rules(&fec27);
         let opening: Vec<(String, String, String)> = fec27
             .split("\r\n")
             .skip(1)

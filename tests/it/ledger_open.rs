@@ -79,6 +79,7 @@ both_backends!(a_trial_balance_opens_a_year_once, |db: TestDb| async move {
     let dir = books.ws.join("exports").display().to_string();
     let fec = books.facteur(&["export", "fec", "--year", "2026", "--out", &dir]);
     let fec = std::fs::read_to_string(String::from_utf8_lossy(&fec.stdout).trim()).unwrap();
+    crate::fec_golden::check_rules(&fec);
     let journals: Vec<&str> = fec
         .split("\r\n")
         .skip(1)

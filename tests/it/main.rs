@@ -8,6 +8,7 @@ mod cli;
 mod datev;
 mod dedupe;
 mod einvoice;
+mod fec_golden;
 mod first_run;
 mod folder;
 mod folder_hostile;
