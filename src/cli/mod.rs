@@ -43,6 +43,7 @@ mod logging;
 pub mod mail;
 mod review;
 mod run;
+mod suppliers;
 pub mod table;
 
 use std::path::PathBuf;
@@ -101,6 +102,9 @@ pub enum Command {
     /// Bank statements: import (CAMT.053, CSV), the lines and what they pay, matching by hand.
     #[command(subcommand)]
     Bank(bank::Command),
+    /// Supplier master records: the auxiliary account each posts to, and its identifiers.
+    #[command(subcommand)]
+    Suppliers(suppliers::Command),
     /// Exports for accounting: the FEC of a fiscal year, journal CSVs (generic, Xero, QuickBooks).
     #[command(subcommand)]
     Export(ledger::ExportCommand),
@@ -247,6 +251,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Ledger(cmd) => ledger::run(&cli, cmd).await,
         Command::Export(cmd) => ledger::export(&cli, cmd).await,
         Command::Bank(cmd) => bank::run(&cli, cmd).await,
+        Command::Suppliers(cmd) => suppliers::run(&cli, cmd).await,
         Command::Pay(args) => ledger::pay(&cli, args).await,
         Command::PayRun(args) => ledger::pay_run(&cli, args).await,
         Command::CheckConfig => check_config::run(&cli),

@@ -26,7 +26,30 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
     if let Some(held) = recheck(ctx, job, &x).await? {
         return Ok(held);
     }
-    Ok(decide(job, &x.invoice, &ctx.company))
+    let mut t = decide(job, &x.invoice, &ctx.company);
+    if let Effects::Post(p) = &mut t.effects {
+        // The supplier's master record keeps its auxiliary account stable across invoices
+        // that show different identifiers (store/suppliers.rs).
+        let derived = crate::ledger::ap::supplier_account(&x.invoice);
+        let keys = crate::store::suppliers::SupplierKeys::of(&x.invoice.seller);
+        if let Some(s) = ctx.store.supplier_for(&keys, &derived.code).await? {
+            p.entry = with_supplier(&p.entry, s.auxiliary());
+        }
+    }
+    Ok(t)
+}
+
+/// `entry` with its supplier lines on `aux`.
+fn with_supplier(
+    entry: &crate::ledger::NewEntry,
+    aux: crate::ledger::entry::Auxiliary,
+) -> crate::ledger::NewEntry {
+    let mut body = entry.body().clone();
+    for l in body.lines.iter_mut().filter(|l| l.auxiliary.is_some()) {
+        l.auxiliary = Some(aux.clone());
+    }
+    // Only the auxiliary account changed: the entry stays balanced.
+    crate::ledger::NewEntry::new(body, entry.key()).unwrap_or_else(|_| entry.clone())
 }
 
 /// The duplicate rules once more before the ledger: an invoice that is a copy of one already

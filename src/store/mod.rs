@@ -12,6 +12,7 @@
 //! | what corrections taught about suppliers | `HintStore` | `hints.rs` |
 //! | the ledger: postings, chain, balances, period locks | `LedgerStore` | `ledger.rs` |
 //! | bank statement lines and what they pay | `BankStore` | `bank.rs` |
+//! | supplier master records and their auxiliary accounts | `SupplierStore` | `suppliers.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
 //! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
@@ -39,6 +40,7 @@ pub mod queue;
 mod reaper;
 pub mod review;
 mod sqlite;
+pub mod suppliers;
 pub mod unit;
 
 use std::sync::Arc;
@@ -56,6 +58,7 @@ pub use mail::MailStore;
 pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use review::ReviewStore;
+pub use suppliers::SupplierStore;
 pub use unit::{Effects, Transition};
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +116,7 @@ pub trait Store:
     + HintStore
     + LedgerStore
     + BankStore
+    + SupplierStore
     + ApprovalStore
     + OutboxStore
     + Send
@@ -131,6 +135,7 @@ impl<T> Store for T where
         + HintStore
         + LedgerStore
         + BankStore
+        + SupplierStore
         + ApprovalStore
         + OutboxStore
         + Send

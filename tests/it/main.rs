@@ -23,5 +23,6 @@ mod queue;
 mod recovery;
 mod sandbox;
 mod store;
+mod suppliers;
 mod text;
 mod tls;
