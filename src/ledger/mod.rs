@@ -13,6 +13,7 @@
 //! | `datev.rs` | DATEV's EXTF Buchungsstapel (v700) for German accountants |
 //! | `export.rs` | journal CSVs for accounting software: generic, Xero, QuickBooks |
 //! | `bank/` | bank statements in (CAMT.053, CSV) and what each line pays |
+//! | `semicolon_csv.rs` | the `;` files read from spreadsheets: header, line numbers, limits |
 //! | `sepa.rs` | SEPA credit transfer orders (pain.001.001.03) for payment runs |
 //! | `fec.rs` | the Fichier des écritures comptables (article A47 A-1 LPF) |
 
@@ -27,6 +28,7 @@ pub mod entry;
 pub mod export;
 pub mod fec;
 pub mod opening;
+pub mod semicolon_csv;
 pub mod sepa;
 
 pub use account::{AccountNumber, Chart};

@@ -70,50 +70,13 @@ fn money(s: &str) -> Option<Decimal> {
 
 /// Reads the trial balance, checking each line against `chart`.
 pub fn parse(bytes: &[u8], chart: &Chart) -> Result<Vec<Balance>, OpeningError> {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    // The csv reader numbers lines by LF: CRLF files are read as LF so that line numbers hold.
-    let body: Vec<u8> = body.iter().copied().filter(|&b| b != b'\r').collect();
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(body.as_slice());
+    let rows = super::semicolon_csv::rows(bytes, &HEADER, MAX_LINES)
+        .map_err(|(line, why)| OpeningError::Line { line, why })?;
     let mut out = Vec::new();
-    let (mut debit, mut credit, mut last) = (Decimal::ZERO, Decimal::ZERO, 0);
-    let mut header_seen = false;
-    for rec in r.records() {
-        let rec = rec.map_err(|e| OpeningError::Line {
-            line: e.position().map_or(0, |p| p.line()),
-            why: e.to_string(),
-        })?;
-        let line = rec.position().map_or(0, |p| p.line());
+    let (mut debit, mut credit) = (Decimal::ZERO, Decimal::ZERO);
+    let last = rows.last().map_or(1, |(line, _)| *line);
+    for (line, rec) in rows {
         let err = |why: String| OpeningError::Line { line, why };
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        last = line;
-        if !header_seen {
-            let got: Vec<String> = rec.iter().map(|f| f.trim().to_lowercase()).collect();
-            if got != HEADER {
-                return Err(err(format!(
-                    "the first line must be the header `{}`",
-                    HEADER.join(";")
-                )));
-            }
-            header_seen = true;
-            continue;
-        }
-        if out.len() >= MAX_LINES {
-            return Err(err(format!("more than {MAX_LINES} lines")));
-        }
-        if rec.len() != HEADER.len() {
-            return Err(err(format!(
-                "{} fields; a line has {}: {}",
-                rec.len(),
-                HEADER.len(),
-                HEADER.join(";")
-            )));
-        }
         let field = |i: usize| rec.get(i).unwrap_or_default().trim();
         let account = AccountNumber::parse(field(0)).map_err(&err)?;
         if !chart.knows(account.as_str()) {
@@ -158,12 +121,6 @@ pub fn parse(bytes: &[u8], chart: &Chart) -> Result<Vec<Balance>, OpeningError> 
             });
         }
     }
-    if !header_seen {
-        return Err(OpeningError::Line {
-            line: 1,
-            why: format!("empty file: expected the header `{}`", HEADER.join(";")),
-        });
-    }
     if debit != credit {
         return Err(OpeningError::Unbalanced {
             line: last,
@@ -184,22 +141,47 @@ pub fn entry(
     opens: NaiveDate,
     currency: Currency,
 ) -> Result<NewEntry, OpeningError> {
-    let label = format!("A-nouveaux {}", opens.format("%Y-%m-%d"));
+    let label = label(opens);
     let lines = balances
         .iter()
-        .map(|b| {
-            let line = if b.net > Decimal::ZERO {
-                Line::debit(b.account.clone(), &label, b.net)
-            } else {
-                Line::credit(b.account.clone(), &label, -b.net)
-            };
-            match &b.auxiliary {
-                Some(a) => line.with_auxiliary(a.clone()),
-                None => line,
-            }
-        })
+        .filter_map(|b| line(b.account.clone(), b.auxiliary.clone(), b.net, &label))
         .collect();
-    Ok(NewEntry::new(
+    Ok(posting(lines, opens, currency)?)
+}
+
+/// The label of the opening entry of `opens` (its lines' and its PieceRef).
+pub fn label(opens: NaiveDate) -> String {
+    format!("A-nouveaux {}", opens.format("%Y-%m-%d"))
+}
+
+/// A balance as an opening line: a debit when positive, a credit when negative, none at zero.
+pub fn line(
+    account: AccountNumber,
+    auxiliary: Option<Auxiliary>,
+    net: Decimal,
+    label: &str,
+) -> Option<Line> {
+    let line = if net > Decimal::ZERO {
+        Line::debit(account, label, net)
+    } else if net < Decimal::ZERO {
+        Line::credit(account, label, -net)
+    } else {
+        return None;
+    };
+    Some(match auxiliary {
+        Some(a) => line.with_auxiliary(a),
+        None => line,
+    })
+}
+
+/// The opening entry (journal AN) of `opens` with `lines`, under the year's opening key.
+pub fn posting(
+    lines: Vec<Line>,
+    opens: NaiveDate,
+    currency: Currency,
+) -> Result<NewEntry, LedgerError> {
+    let label = label(opens);
+    NewEntry::new(
         EntryBody {
             journal: Journal::Opening,
             date: opens,
@@ -212,7 +194,7 @@ pub fn entry(
             lines,
         },
         &key(opens),
-    )?)
+    )
 }
 
 /// The key of a year's opening entry (also `close.rs`'s).

@@ -652,31 +652,7 @@ both_backends!(
             .path();
         let xml = std::fs::read_to_string(&file).unwrap();
         // An independent check: the ISO 20022 schema, with Python's xmlschema (scripts/setup).
-        let cache = std::env::var("XDG_CACHE_HOME")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|_| {
-                std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache")
-            });
-        let xsd = cache.join("facteur/pain.001.001.03.xsd");
-        assert!(
-            xsd.exists(),
-            "{} is missing: run scripts/setup",
-            xsd.display()
-        );
-        let check = std::process::Command::new("/usr/bin/python3")
-            .args([
-                "-c",
-                "import sys, xmlschema; xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])",
-            ])
-            .arg(&xsd)
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "pain.001 refused by its schema: {}",
-            String::from_utf8_lossy(&check.stderr)
-        );
+        assert_schema_valid("pain.001.001.03.xsd", &file);
         assert!(
             xml.contains("<IBAN>FR7630006000011234567890189</IBAN>"),
             "the supplier's"

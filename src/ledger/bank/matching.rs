@@ -181,23 +181,12 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
     use rust_decimal_macros::dec;
 
     fn line(amount: Decimal, reference: &str, iban: Option<&str>) -> StatementLine {
         StatementLine {
-            booking_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
-            value_date: None,
-            amount,
-            currency: Currency::EUR,
-            reference: reference.into(),
-            counterparty: None,
             counterparty_iban: iban.map(str::to_string),
-            bank_ref: None,
-            end_to_end: None,
-            batch_ref: None,
-            reversal: false,
-            key: "k".into(),
+            ..super::super::sample(amount, reference)
         }
     }
 

@@ -156,26 +156,33 @@ pub(crate) fn parse_amount(s: &str) -> Option<Decimal> {
     t.parse::<Decimal>().ok().filter(|d| d.scale() <= 4)
 }
 
+/// A statement line for the tests: booked on 1 April 2026, in euros, nothing but its amount and
+/// reference.
+#[cfg(test)]
+pub(crate) fn sample(amount: Decimal, reference: &str) -> StatementLine {
+    StatementLine {
+        booking_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+        value_date: None,
+        amount,
+        currency: Currency::EUR,
+        reference: reference.into(),
+        counterparty: None,
+        counterparty_iban: None,
+        bank_ref: None,
+        end_to_end: None,
+        batch_ref: None,
+        reversal: false,
+        key: String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
 
     fn line(amount: Decimal, reference: &str) -> StatementLine {
-        StatementLine {
-            booking_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
-            value_date: None,
-            amount,
-            currency: Currency::EUR,
-            reference: reference.into(),
-            counterparty: None,
-            counterparty_iban: None,
-            bank_ref: None,
-            end_to_end: None,
-            batch_ref: None,
-            reversal: false,
-            key: String::new(),
-        }
+        sample(amount, reference)
     }
 
     #[test]

@@ -28,46 +28,11 @@ fn date(s: &str) -> Option<NaiveDate> {
 
 /// Reads the CSV format.
 pub fn parse(bytes: &[u8], currency: Currency) -> Result<Statement, BankError> {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    // The csv reader numbers lines by LF: CRLF files are read as LF so that line numbers hold.
-    let body: Vec<u8> = body.iter().copied().filter(|&b| b != b'\r').collect();
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(body.as_slice());
+    let rows = super::super::semicolon_csv::rows(bytes, &HEADER, MAX_LINES)
+        .map_err(|(line, why)| BankError::Csv { line, why })?;
     let mut lines = Vec::new();
-    let mut header_seen = false;
-    for rec in r.records() {
-        let rec = rec.map_err(|e| BankError::Csv {
-            line: e.position().map_or(0, |p| p.line()),
-            why: e.to_string(),
-        })?;
-        let line = rec.position().map_or(0, |p| p.line());
+    for (line, rec) in rows {
         let err = |why: String| BankError::Csv { line, why };
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        if !header_seen {
-            let got: Vec<String> = rec.iter().map(|f| f.trim().to_lowercase()).collect();
-            if got != HEADER {
-                return Err(err(format!(
-                    "the first line must be the header `{}` (a CAMT.053 file starts with `<`), not `{}`",
-                    HEADER.join(";"),
-                    got.join(";")
-                )));
-            }
-            header_seen = true;
-            continue;
-        }
-        if rec.len() != HEADER.len() {
-            return Err(err(format!(
-                "{} fields; a line has {}: {}",
-                rec.len(),
-                HEADER.len(),
-                HEADER.join(";")
-            )));
-        }
         let field = |i: usize| rec.get(i).unwrap_or_default().trim();
         let booking = date(field(0)).ok_or_else(|| {
             err(format!(
@@ -97,15 +62,6 @@ pub fn parse(bytes: &[u8], currency: Currency) -> Result<Statement, BankError> {
             batch_ref: None,
             reversal: false,
             key: String::new(),
-        });
-        if lines.len() > MAX_LINES {
-            return Err(BankError::TooManyLines);
-        }
-    }
-    if !header_seen {
-        return Err(BankError::Csv {
-            line: 1,
-            why: format!("empty file: expected the header `{}`", HEADER.join(";")),
         });
     }
     hash_keys(&mut lines);
