@@ -27,14 +27,6 @@ fn schema_valid(file: &str) {
     assert_schema_valid("camt.053.001.02.xsd", std::path::Path::new(file));
 }
 
-fn said(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 async fn state(store: &dyn Store, id: DocumentId) -> DocumentState {
     store.document(id).await.unwrap().summary.state
 }

@@ -6,14 +6,6 @@ use crate::both_backends;
 use crate::helpers::*;
 use crate::ledger::Books;
 
-fn said(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 both_backends!(
     a_datev_batch_is_recorded_like_the_other_exports,
     |db: TestDb| async move {

@@ -281,3 +281,12 @@ pub fn assert_schema_valid(xsd: &str, file: &Path) {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+/// What a command printed, stdout then stderr (for messages and failures).
+pub fn said(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -9,14 +9,6 @@ use crate::both_backends;
 use crate::helpers::*;
 use crate::ledger::Books;
 
-fn said(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 both_backends!(a_trial_balance_opens_a_year_once, |db: TestDb| async move {
     let store = db.store().await;
     let books = Books::new(
