@@ -31,6 +31,7 @@ macro_rules! out {
     }};
 }
 
+mod bank;
 mod check_config;
 mod customers;
 mod demo;
@@ -45,6 +46,7 @@ mod rates;
 mod review;
 mod run;
 mod sales;
+mod suppliers;
 pub mod table;
 mod users;
 
@@ -104,6 +106,12 @@ pub enum Command {
     /// Exchange rates for foreign-currency invoices: import the ECB's CSV, set one by hand, list.
     #[command(subcommand)]
     Rates(rates::Command),
+    /// Bank statements: import (CAMT.053, CSV), the lines and what they pay, matching by hand.
+    #[command(subcommand)]
+    Bank(bank::Command),
+    /// Supplier master records: the auxiliary account each posts to, and its identifiers.
+    #[command(subcommand)]
+    Suppliers(suppliers::Command),
     /// Exports for accounting: the FEC of a fiscal year, journal CSVs (generic, Xero, QuickBooks).
     #[command(subcommand)]
     Export(ledger::ExportCommand),
@@ -274,6 +282,8 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Review(cmd) => review::run(&cli, cmd).await,
         Command::Ledger(cmd) => ledger::run(&cli, cmd).await,
         Command::Export(cmd) => ledger::export(&cli, cmd).await,
+        Command::Bank(cmd) => bank::run(&cli, cmd).await,
+        Command::Suppliers(cmd) => suppliers::run(&cli, cmd).await,
         Command::Pay(args) => ledger::pay(&cli, args).await,
         Command::PayRun(args) => ledger::pay_run(&cli, args).await,
         Command::Rates(cmd) => rates::run(&cli, cmd).await,

@@ -12,6 +12,8 @@
 //! | what corrections taught about suppliers | `HintStore` | `hints.rs` |
 //! | the ledger: postings, chain, balances, period locks | `LedgerStore` | `ledger.rs` |
 //! | exchange rates (ECB, set by hand) | `RateStore` | `rates.rs` |
+//! | bank statement lines and what they pay | `BankStore` | `bank.rs` |
+//! | supplier master records and their auxiliary accounts | `SupplierStore` | `suppliers.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
 //! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
@@ -28,6 +30,7 @@
 //! the backend at start-up. The conformance suite in tests/it/store.rs runs on both.
 
 pub mod approvals;
+pub mod bank;
 mod db;
 pub mod documents;
 pub mod duplicates;
@@ -44,12 +47,14 @@ mod reaper;
 pub mod receivables;
 pub mod review;
 mod sqlite;
+pub mod suppliers;
 pub mod unit;
 pub mod users;
 
 use std::sync::Arc;
 
 pub use approvals::ApprovalStore;
+pub use bank::BankStore;
 pub use documents::{
     Arrival, Counts, DocumentRecord, DocumentStore, DocumentSummary, IntakeOutcome,
 };
@@ -64,6 +69,7 @@ pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use rates::RateStore;
 pub use receivables::ReceivablesStore;
 pub use review::ReviewStore;
+pub use suppliers::SupplierStore;
 pub use unit::{Effects, Transition};
 pub use users::UserStore;
 
@@ -122,6 +128,8 @@ pub trait Store:
     + HintStore
     + LedgerStore
     + RateStore
+    + BankStore
+    + SupplierStore
     + ApprovalStore
     + OutboxStore
     + UserStore
@@ -143,6 +151,8 @@ impl<T> Store for T where
         + HintStore
         + LedgerStore
         + RateStore
+        + BankStore
+        + SupplierStore
         + ApprovalStore
         + OutboxStore
         + UserStore

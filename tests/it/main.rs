@@ -3,15 +3,19 @@
 mod helpers;
 
 mod approval;
+mod bank;
 mod cli;
+mod datev;
 mod dedupe;
 mod einvoice;
+mod fec_golden;
 mod first_run;
 mod folder;
 mod folder_hostile;
 mod fx;
 mod imap;
 mod ledger;
+mod ledger_open;
 mod ledger_props;
 mod ocr;
 mod pdf_limits;
@@ -21,6 +25,7 @@ mod receivables;
 mod recovery;
 mod sandbox;
 mod store;
+mod suppliers;
 mod text;
 mod tls;
 mod web;
