@@ -160,8 +160,10 @@ fn read_fields(
     if inv.seller.vat_id.is_some() {
         set(&mut conf, Field::SupplierVatId, p.seller_vat_conf);
     }
+    if inv.seller.iban.is_some() {
+        set(&mut conf, Field::SupplierIban, p.seller_iban_conf);
+    }
     for (k, present) in [
-        (Field::SupplierIban, inv.seller.iban.is_some()),
         (Field::SupplierSiret, inv.seller.siret.is_some()),
         (Field::SupplierSiren, inv.seller.siren.is_some()),
     ] {
