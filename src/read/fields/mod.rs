@@ -143,6 +143,10 @@ fn read_fields(
         set(&mut conf, Field::Lines, items.confidence);
     }
     warnings.extend(items.warnings);
+    if inv.vat_breakdown.is_empty() {
+        inv.vat_breakdown =
+            totals::breakdown_from_rate_lines(&t.rated, inv.total_net, inv.total_tax, &inv.lines);
+    }
 
     let (doc_type, doc_conf) = doc_type(&lines, lex, t.printed_negative);
     inv.doc_type = doc_type;
@@ -349,9 +353,10 @@ fn doc_type(lines: &[TLine], lex: &Lexicon, printed_negative: bool) -> (DocType,
 }
 
 #[cfg(test)]
-mod currency_tests {
+mod tests {
     use super::*;
     use crate::read::layout::{BBox, Page, Word};
+    use rust_decimal::Decimal;
 
     fn page(rows: &[&str]) -> Vec<Page> {
         let mut words = Vec::new();
@@ -389,6 +394,73 @@ mod currency_tests {
             "$ 12",
         ]));
         assert_eq!(detect_currency(&lines).map(|(c, _)| c), Some(Currency::EUR));
+    }
+
+    #[test]
+    fn one_rate_line_gives_the_vat_breakdown() {
+        let ex = extract_uncalibrated(
+            &page(&[
+                "FACTURE",
+                "Total HT 1 000,00",
+                "TVA 5,5 % 55,00",
+                "Total TTC 1 055,00",
+            ]),
+            Method::Text,
+        );
+        assert_eq!(ex.invoice.total_tax, Some(Decimal::new(5500, 2)));
+        let b = &ex.invoice.vat_breakdown;
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!(b[0].rate, Some(Decimal::new(55, 1)));
+        assert_eq!(b[0].taxable_amount, Decimal::new(100000, 2));
+    }
+
+    #[test]
+    fn rate_lines_and_rated_items_give_the_breakdown_per_rate() {
+        use crate::domain::LineItem;
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let item = |net: &str, rate: &str| LineItem {
+            net_amount: Some(d(net)),
+            vat_rate: Some(d(rate)),
+            ..LineItem::default()
+        };
+        let rated = [(d("5.5"), d("52.73")), (d("20"), d("200.00"))];
+        let items = [
+            item("958.70", "5.5"),
+            item("600.00", "20"),
+            item("400.00", "20"),
+        ];
+        let b = totals::breakdown_from_rate_lines(
+            &rated,
+            Some(d("1958.70")),
+            Some(d("252.73")),
+            &items,
+        );
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert_eq!(
+            (b[1].taxable_amount, b[1].tax_amount),
+            (d("1000.00"), d("200.00"))
+        );
+        // Taxes that do not sum to the total read, or bases that do not give the printed tax:
+        // no breakdown rather than a wrong one.
+        assert!(totals::breakdown_from_rate_lines(
+            &rated,
+            Some(d("1958.70")),
+            Some(d("250")),
+            &items
+        )
+        .is_empty());
+        let off = [
+            item("958.70", "5.5"),
+            item("500.00", "20"),
+            item("500.00", "10"),
+        ];
+        assert!(totals::breakdown_from_rate_lines(
+            &rated,
+            Some(d("1958.70")),
+            Some(d("252.73")),
+            &off
+        )
+        .is_empty());
     }
 
     #[test]
