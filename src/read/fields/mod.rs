@@ -187,12 +187,14 @@ fn read_fields(
         &mut warnings,
     );
 
+    let unread = labelled_but_unread(&inv, &lines, &hits);
     let mut ex = Extraction {
         invoice: inv,
         method,
         confidence: conf,
         warnings,
         due_date_source,
+        unread,
     };
     if let Some(c) = calibration {
         c.apply(&mut ex.confidence);
@@ -207,6 +209,40 @@ fn read_fields(
         }
     }
     ex
+}
+
+/// Key fields the page labels without a value read for them: a due-date label ("Échéance",
+/// "Due date") with no due date printed or given by terms, and "IBAN" followed by an IBAN-shaped
+/// value (country, two check digits, 8+ characters) that fails mod 97, when no seller IBAN was
+/// read.
+/// On a scan these are OCR damage far more often than absence, and an IBAN failing its check
+/// cannot be paid either way, so they are doubts, not gaps (`Doubt::Unread`). An empty form
+/// field ("IBAN :" and nothing) is an absence.
+fn labelled_but_unread(inv: &Invoice, lines: &[TLine], hits: &[Hit]) -> Vec<Field> {
+    let mut out = Vec::new();
+    if inv.due_date.is_none() && hits.iter().any(|h| h.field == "due_date") {
+        out.push(Field::DueDate);
+    }
+    let damaged_iban =
+        |l: &&TLine| iban_shaped_after_label(&l.raw) && ids::find_ibans(&l.raw).is_empty();
+    if inv.seller.iban.is_none() && lines.iter().any(|l| damaged_iban(&l)) {
+        out.push(Field::SupplierIban);
+    }
+    out
+}
+
+fn iban_shaped_after_label(raw: &str) -> bool {
+    let Some(i) = raw.to_ascii_lowercase().find("iban") else {
+        return false;
+    };
+    let rest: Vec<u8> = raw[i + 4..]
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .take(34)
+        .collect();
+    rest.len() >= 12
+        && rest[..2].iter().all(u8::is_ascii_alphabetic)
+        && rest[2..4].iter().all(u8::is_ascii_digit)
 }
 
 /// The document currency: the most printed code or symbol.
@@ -461,6 +497,25 @@ mod tests {
             &off
         )
         .is_empty());
+    }
+
+    #[test]
+    fn a_label_with_a_damaged_value_is_a_doubt_and_an_empty_one_is_not() {
+        let read = |rows: &[&str]| extract_uncalibrated(&page(rows), Method::Text).unread;
+        let base = ["FACTURE", "Date 01/02/2026", "Total TTC 120,00"];
+        // An OCR-damaged IBAN (fails mod 97) after its label, a due-date label with no date.
+        let mut damaged = base.to_vec();
+        damaged.extend([
+            "IBAN : FR76 3000 6000 0112 3456 7890 188",
+            "Échéance : 3l/O2/2O26",
+        ]);
+        assert_eq!(read(&damaged), vec![Field::DueDate, Field::SupplierIban]);
+        let mut empty = base.to_vec();
+        empty.push("BIC : IBAN :");
+        assert!(read(&empty).is_empty());
+        let mut good = base.to_vec();
+        good.push("IBAN : FR76 3000 6000 0112 3456 7890 189");
+        assert!(read(&good).is_empty());
     }
 
     #[test]
