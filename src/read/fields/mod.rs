@@ -433,6 +433,22 @@ mod tests {
     }
 
     #[test]
+    fn a_corrected_invoice_is_an_invoice_and_a_gutschrift_a_credit_note() {
+        let lex = Lexicon::embedded();
+        let kind = |head: &str| {
+            doc_type(
+                &text::lines_of(&page(&[head, "Datum 01.02.2026"])),
+                lex,
+                false,
+            )
+            .0
+        };
+        assert_eq!(kind("RECHNUNGSKORREKTUR"), DocType::Invoice);
+        assert_eq!(kind("CORRECTED INVOICE"), DocType::Invoice);
+        assert_eq!(kind("GUTSCHRIFT"), DocType::CreditNote);
+    }
+
+    #[test]
     fn one_rate_line_gives_the_vat_breakdown() {
         let ex = extract_uncalibrated(
             &page(&[
