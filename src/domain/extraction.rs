@@ -152,6 +152,9 @@ pub enum Doubt {
     Missing { field: Field },
     /// A required field was found with a confidence under the threshold.
     Uncertain { field: Field, confidence: f32 },
+    /// The page labels a key field ("Échéance", "IBAN") but no value was read beside it: a miss
+    /// (an OCR-damaged date, an IBAN failing mod 97), not an absence.
+    Unread { field: Field },
 }
 
 impl fmt::Display for Doubt {
@@ -160,6 +163,9 @@ impl fmt::Display for Doubt {
             Doubt::Missing { field } => write!(f, "{} not found", field.label()),
             Doubt::Uncertain { field, confidence } => {
                 write!(f, "{} uncertain ({confidence:.2})", field.label())
+            }
+            Doubt::Unread { field } => {
+                write!(f, "{} labelled on the page but not read", field.label())
             }
         }
     }
@@ -195,6 +201,9 @@ pub struct Extraction {
     /// this field existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_date_source: Option<DueDateSource>,
+    /// Key fields the page labels but whose value was not read (`Doubt::Unread`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<Field>,
 }
 
 impl Extraction {
@@ -224,6 +233,7 @@ impl Extraction {
             confidence,
             warnings: Vec::new(),
             due_date_source,
+            unread: Vec::new(),
         }
     }
 
@@ -309,12 +319,19 @@ impl Extraction {
         rows
     }
 
-    /// The required fields missing, and the key fields found under `threshold`.
+    /// The required fields missing, the key fields labelled on the page but not read, and the
+    /// key fields found under `threshold`.
     pub fn doubts(&self, threshold: f32) -> Vec<Doubt> {
         let missing = Field::REQUIRED
             .into_iter()
             .filter(|f| self.confidence_of(*f) <= 0.0)
-            .map(|field| Doubt::Missing { field });
+            .map(|field| Doubt::Missing { field })
+            .chain(
+                self.unread
+                    .iter()
+                    .filter(|f| self.confidence_of(**f) <= 0.0)
+                    .map(|&field| Doubt::Unread { field }),
+            );
         let uncertain = Field::KEY.into_iter().filter_map(|field| {
             let c = self.confidence.get(&field).copied()?;
             (c > 0.0 && c < threshold).then_some(Doubt::Uncertain {
