@@ -203,8 +203,8 @@ impl From<crate::config::ConfigError> for Failure {
 pub type CmdResult = Result<(), Failure>;
 
 pub fn main() -> ExitCode {
-    // libgomp reads OMP_THREAD_LIMIT when libtesseract is loaded (on the first page to OCR):
-    // without it OCR is ~4x slower on 2 cores (measured). Set while there is one thread.
+    // libgomp reads OMP_THREAD_LIMIT when libtesseract is loaded, i.e. at process start: without
+    // it OCR is ~4x slower on 2 cores (measured). Re-executes once with it set.
     crate::read::ocr::ensure_omp_thread_limit();
     let cli = Cli::parse();
     if let Command::SandboxChild = cli.command {

@@ -211,29 +211,3 @@ fn own_interpreter_finds_pdf_extracts_words_at_the_same_places() {
     );
     assert!(ratio >= 0.98, "parity {ratio:.4} under 98 %");
 }
-
-/// A one-off text extraction never loads Tesseract (issue 9: its ~56 libraries cost every process
-/// that linked them): glibc's loader lists each library it maps with LD_DEBUG=files, dlopen'ed
-/// ones included, and libtesseract must not be among them. The extraction itself still works.
-#[test]
-fn a_text_pdf_is_extracted_without_loading_tesseract() {
-    let pdf =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/generated/dev/d000-classic-de.pdf");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_facteur"))
-        .arg("extract")
-        .arg(&pdf)
-        .arg("--json")
-        .env("LD_DEBUG", "files")
-        .env_remove("OMP_THREAD_LIMIT")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("libc.so"),
-        "LD_DEBUG had no effect: {stderr}"
-    );
-    assert!(!stderr.contains("libtesseract"), "libtesseract was loaded");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["method"], "text", "{json}");
-}

@@ -2,11 +2,12 @@
 //!
 //! Measured (DESIGN.md §3): one engine shared across threads returned another thread's page, so
 //! each engine lives and dies on its own thread and only images and words cross the channel.
-//! Tesseract is called through its C API, loaded on the first job (`capi.rs`): a process that
-//! never OCRs never loads it. The page deadline uses Tesseract's own monitor (`ETEXT_DESC`).
+//! `OMP_THREAD_LIMIT=1` must already be in the environment (see `ensure_omp_thread_limit`).
+//! The page deadline uses Tesseract's own monitor (`ETEXT_DESC`), which the crate does not expose,
+//! hence the four FFI declarations below (the symbols come from the libtesseract it links).
 
 use std::collections::HashMap;
-use std::ffi::{CStr, CString};
+use std::mem::ManuallyDrop;
 use std::os::raw::{c_int, c_void};
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
@@ -14,8 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use image::GrayImage;
+use tesseract_rs::{TessPageIteratorLevel, TessPageSegMode, TesseractAPI};
 
-use super::capi::{self, Tess, PSM_AUTO, PSM_OSD_ONLY, RIL_WORD};
 use super::OcrError;
 
 /// Debian's tessdata; `TESSDATA_PREFIX` overrides it.
@@ -23,20 +24,11 @@ pub const TESSDATA: &str = "/usr/share/tesseract-ocr/5/tessdata";
 /// Number of engines of the process-wide pool (default: one per core).
 pub const ENV_ENGINES: &str = "FACTEUR_OCR_ENGINES";
 
-/// One TessBaseAPI, initialised for one language, owned by one engine thread.
-struct Engine {
-    tess: &'static Tess,
-    handle: *mut c_void,
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        // SAFETY: the handle came from TessBaseAPICreate and is dropped once, on its thread.
-        unsafe {
-            (self.tess.end)(self.handle);
-            (self.tess.delete)(self.handle);
-        }
-    }
+extern "C" {
+    fn TessMonitorCreate() -> *mut c_void;
+    fn TessMonitorDelete(monitor: *mut c_void);
+    fn TessMonitorSetDeadlineMSecs(monitor: *mut c_void, deadline: c_int);
+    fn TessBaseAPIRecognize(handle: *mut c_void, monitor: *mut c_void) -> c_int;
 }
 
 /// A recognised word in image pixels.
@@ -204,11 +196,13 @@ impl Pending {
 
 /// Serves jobs until the pool is dropped.
 ///
-/// A C++ exception (std::bad_alloc under the sandbox's RLIMIT_AS) cannot unwind through the
-/// `extern "C"` calls: Rust aborts the process there, and the sandbox reports the memory limit.
-/// An engine whose Rust side panicked mid-job may be half-updated: it is leaked, never reused.
+/// The engines are `ManuallyDrop`: a C++ exception (std::bad_alloc under the sandbox's RLIMIT_AS)
+/// thrown through the C API skips the crate's mutex guards, so dropping an engine while that
+/// exception unwinds would wait forever on its handle. Skipping the drop lets the exception reach
+/// the thread boundary, where Rust aborts the process, and the sandbox reports the memory limit.
 fn engine_thread(rx: &Mutex<mpsc::Receiver<Job>>) {
-    let mut engines: HashMap<String, Engine> = HashMap::new();
+    let mut engines: ManuallyDrop<HashMap<String, TesseractAPI>> =
+        ManuallyDrop::new(HashMap::new());
     loop {
         let job = match rx.lock() {
             Ok(rx) => match rx.recv() {
@@ -218,18 +212,19 @@ fn engine_thread(rx: &Mutex<mpsc::Receiver<Job>>) {
             Err(_) => break,
         };
         let work = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            engine_for(&mut engines, &job.language).and_then(|engine| match &job.task {
+            engine_for(&mut engines, &job.language).and_then(|api| match &job.task {
                 Task::Recognize {
                     image,
                     dpi,
                     timeout,
-                } => recognize(engine, image, *dpi, *timeout).map(Answer::Words),
-                Task::Orientation { image } => Ok(Answer::Orientation(orientation(engine, image))),
+                } => recognize(api, image, *dpi, *timeout).map(Answer::Words),
+                Task::Orientation { image } => Ok(Answer::Orientation(orientation(api, image))),
             })
         }));
         let answer = work.unwrap_or_else(|payload| {
-            if let Some(engine) = engines.remove(&job.language) {
-                std::mem::forget(engine);
+            // The engine may be half-updated or its lock poisoned: never reuse it.
+            if let Some(api) = engines.remove(&job.language) {
+                std::mem::forget(api);
             }
             let why = payload
                 .downcast_ref::<&str>()
@@ -240,12 +235,13 @@ fn engine_thread(rx: &Mutex<mpsc::Receiver<Job>>) {
         });
         let _ = job.reply.send(answer);
     }
+    drop(ManuallyDrop::into_inner(engines));
 }
 
 fn engine_for<'a>(
-    engines: &'a mut HashMap<String, Engine>,
+    engines: &'a mut HashMap<String, TesseractAPI>,
     language: &str,
-) -> Result<&'a Engine, OcrError> {
+) -> Result<&'a TesseractAPI, OcrError> {
     if !engines.contains_key(language) {
         if language.is_empty()
             || !language
@@ -256,76 +252,54 @@ fn engine_for<'a>(
                 "OCR language '{language}' is not a Tesseract language code like 'fra' or 'fra+eng'"
             )));
         }
-        // Under RLIMIT_AS a library that cannot be mapped is the memory limit: START_FAILURE
-        // lets the sandbox child say so.
-        let tess = capi::tess().map_err(|e| OcrError::Engine(format!("{START_FAILURE}: {e}")))?;
         let datapath = std::env::var("TESSDATA_PREFIX").unwrap_or_else(|_| TESSDATA.to_string());
-        let (Ok(c_path), Ok(c_lang)) = (CString::new(datapath.clone()), CString::new(language))
-        else {
+        // ManuallyDrop for the reason given on `engine_thread`.
+        let api = ManuallyDrop::new(TesseractAPI::new());
+        if let Err(e) = api.init(&datapath, language) {
+            drop(ManuallyDrop::into_inner(api));
             return Err(OcrError::Engine(format!(
-                "TESSDATA_PREFIX '{datapath}' holds a NUL byte"
-            )));
-        };
-        // SAFETY: TessBaseAPICreate has no preconditions; the engine owns the handle from here.
-        let engine = Engine {
-            tess,
-            handle: unsafe { (tess.create)() },
-        };
-        if engine.handle.is_null() {
-            std::mem::forget(engine);
-            return Err(OcrError::Engine(format!(
-                "{START_FAILURE}: no Tesseract engine"
-            )));
-        }
-        // SAFETY: a live handle and two NUL-terminated strings that outlive the call.
-        if unsafe { (tess.init3)(engine.handle, c_path.as_ptr(), c_lang.as_ptr()) } != 0 {
-            return Err(OcrError::Engine(format!(
-                "cannot load Tesseract language '{language}' from {datapath} \
+                "cannot load Tesseract language '{language}' from {datapath}: {e} \
                  (is tesseract-ocr-{language} installed?)"
             )));
         }
-        engines.insert(language.to_string(), engine);
+        engines.insert(language.to_string(), ManuallyDrop::into_inner(api));
     }
     engines
         .get(language)
         .ok_or_else(|| OcrError::Engine("engine vanished".into()))
 }
 
-/// Sets the page image on the engine. The image must outlive every call until `clear`.
-fn set_image(engine: &Engine, image: &GrayImage, psm: c_int, dpi: u32) {
-    let (w, h) = (image.width() as c_int, image.height() as c_int);
-    let t = engine.tess;
-    // SAFETY: a live handle; the buffer holds w×h bytes (8-bit gray, one byte per pixel, rows of
-    // w bytes) and stays borrowed until the caller clears the engine.
-    unsafe {
-        (t.set_page_seg_mode)(engine.handle, psm);
-        (t.set_image)(engine.handle, image.as_raw().as_ptr(), w, h, 1, w);
-        (t.set_source_resolution)(engine.handle, c_int::try_from(dpi).unwrap_or(300));
-    }
-}
-
 fn recognize(
-    engine: &Engine,
+    api: &TesseractAPI,
     image: &GrayImage,
     dpi: u32,
     timeout: Duration,
 ) -> Result<Vec<PixelWord>, OcrError> {
-    let t = engine.tess;
-    set_image(engine, image, PSM_AUTO, dpi);
+    let (w, h) = (image.width() as i32, image.height() as i32);
+    let engine = |e: tesseract_rs::TesseractError| OcrError::Engine(e.to_string());
+    api.set_page_seg_mode(TessPageSegMode::PSM_AUTO)
+        .map_err(engine)?;
+    api.set_image(image.as_raw(), w, h, 1, w).map_err(engine)?;
+    api.set_source_resolution(dpi as i32).map_err(engine)?;
     let started = std::time::Instant::now();
-    let ms = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
-    // SAFETY: a live handle with an image set; the monitor is created, used for this one call
-    // and deleted here.
-    let status = unsafe {
-        let monitor = (t.monitor_create)();
-        (t.monitor_set_deadline)(monitor, ms);
-        let status = (t.recognize)(engine.handle, monitor);
-        (t.monitor_delete)(monitor);
-        status
+    let status = {
+        let handle = api
+            .handle
+            .lock()
+            .map_err(|_| OcrError::Engine("engine handle poisoned".into()))?;
+        let ms = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
+        // SAFETY: the handle is a live TessBaseAPI owned by this thread with an image set; the
+        // monitor is created, used for this one call and deleted here.
+        unsafe {
+            let monitor = TessMonitorCreate();
+            TessMonitorSetDeadlineMSecs(monitor, ms);
+            let status = TessBaseAPIRecognize(*handle, monitor);
+            TessMonitorDelete(monitor);
+            status
+        }
     };
     if status != 0 {
-        // SAFETY: a live handle.
-        unsafe { (t.clear)(engine.handle) };
+        let _ = api.clear();
         // The monitor's deadline makes Recognize fail; anything else is the engine's own failure.
         return Err(if started.elapsed() >= timeout {
             OcrError::Timeout {
@@ -336,68 +310,42 @@ fn recognize(
         });
     }
     let mut words = Vec::new();
-    // SAFETY: a recognised page; the iterator (NULL on a blank page) is deleted below, before
-    // the engine is cleared; each text Tesseract returns is freed with TessDeleteText.
-    unsafe {
-        let iter = (t.get_iterator)(engine.handle);
-        if !iter.is_null() {
-            let page = (t.result_iterator_page_iterator)(iter);
-            loop {
-                let text = (t.result_iterator_text)(iter, RIL_WORD);
-                if !text.is_null() {
-                    let s = CStr::from_ptr(text).to_string_lossy().trim().to_string();
-                    (t.delete_text)(text);
-                    let (mut left, mut top, mut right, mut bottom) = (0, 0, 0, 0);
-                    let boxed = (t.page_iterator_bounding_box)(
-                        page,
-                        RIL_WORD,
-                        &mut left,
-                        &mut top,
-                        &mut right,
-                        &mut bottom,
-                    ) != 0;
-                    if boxed && !s.is_empty() {
-                        words.push(PixelWord {
-                            text: s,
-                            left,
-                            top,
-                            right,
-                            bottom,
-                            confidence: (t.result_iterator_confidence)(iter, RIL_WORD),
-                        });
-                    }
-                }
-                if (t.result_iterator_next)(iter, RIL_WORD) == 0 {
-                    break;
-                }
+    let iter = match api.get_iterator() {
+        Ok(it) => it,
+        // A blank page has no iterator.
+        Err(_) => return Ok(words),
+    };
+    loop {
+        if let Ok((text, left, top, right, bottom, confidence)) = iter.get_word_with_bounds() {
+            let text = text.trim();
+            if !text.is_empty() {
+                words.push(PixelWord {
+                    text: text.to_string(),
+                    left,
+                    top,
+                    right,
+                    bottom,
+                    confidence,
+                });
             }
-            (t.result_iterator_delete)(iter);
         }
-        (t.clear)(engine.handle);
+        if !iter.next(TessPageIteratorLevel::RIL_WORD).unwrap_or(false) {
+            break;
+        }
     }
+    drop(iter);
+    let _ = api.clear();
     Ok(words)
 }
 
-fn orientation(engine: &Engine, image: &GrayImage) -> Option<Orientation> {
-    let t = engine.tess;
-    set_image(engine, image, PSM_OSD_ONLY, 300);
-    let (mut deg, mut conf, mut script, mut script_conf) = (0, 0.0, std::ptr::null(), 0.0);
-    // SAFETY: a live handle with an image set; the script name points into Tesseract's static
-    // data and is not freed.
-    let found = unsafe {
-        let found = (t.detect_orientation_script)(
-            engine.handle,
-            &mut deg,
-            &mut conf,
-            &mut script,
-            &mut script_conf,
-        ) != 0;
-        (t.clear)(engine.handle);
-        found
-    };
-    if !found {
-        return None;
-    }
+fn orientation(api: &TesseractAPI, image: &GrayImage) -> Option<Orientation> {
+    let (w, h) = (image.width() as i32, image.height() as i32);
+    api.set_page_seg_mode(TessPageSegMode::PSM_OSD_ONLY).ok()?;
+    api.set_image(image.as_raw(), w, h, 1, w).ok()?;
+    api.set_source_resolution(300).ok()?;
+    let found = api.detect_os().ok();
+    let _ = api.clear();
+    let (deg, conf, _, _) = found?;
     Some(Orientation {
         rotate_cw: (360 - (deg.rem_euclid(360) as u32)) % 360,
         confidence: conf,

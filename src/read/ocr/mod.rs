@@ -1,13 +1,11 @@
 //! OCR of page images into `Page`s of positioned words: scanned and mixed PDFs, photos, faxes.
 //!
-//! Shaped by what was measured (DESIGN.md §3): Debian's libtesseract, loaded on first need
-//! (`capi.rs`), one engine per thread in a pool (`engine.rs`), `OMP_THREAD_LIMIT=1` in the
-//! environment before libtesseract loads (`ensure_omp_thread_limit`). Limits are checked before
-//! decoding: page count, pixels from the image header, seconds per page. Word boxes are converted
-//! from pixels of the corrected image to points from the top-left corner using the image's
-//! resolution.
+//! Shaped by what was measured (DESIGN.md §3): Tesseract through `tesseract-rs` on Debian's
+//! library, one engine per thread in a pool (`engine.rs`), `OMP_THREAD_LIMIT=1` in the environment
+//! before libtesseract loads (`ensure_omp_thread_limit`). Limits are checked before decoding: page
+//! count, pixels from the image header, seconds per page. Word boxes are converted from pixels of
+//! the corrected image to points from the top-left corner using the image's resolution.
 
-pub mod capi;
 mod decode;
 pub mod engine;
 mod pdf_pages;
@@ -257,11 +255,27 @@ fn to_page(number: u32, image: &GrayImage, dpi: f32, words: Vec<engine::PixelWor
     }
 }
 
-/// Puts `OMP_THREAD_LIMIT=1` in the environment unless it is set: libgomp reads it once, when it
-/// loads with libtesseract (`capi.rs`, on the first page to OCR), and OCR is ~4× slower on 2 cores
-/// without it. Call it first thing in `main`, while the process has a single thread.
+/// Makes sure `OMP_THREAD_LIMIT=1` was in the environment when this process started, re-executing
+/// it with the variable set when it was not (libgomp reads it once, when libtesseract is loaded at
+/// start-up: setting it later has no effect, and OCR is ~4× slower on 2 cores without it).
+/// Call it first thing in `main`. Returns only when the variable was already set or exec failed.
 pub fn ensure_omp_thread_limit() {
-    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
-        std::env::set_var("OMP_THREAD_LIMIT", "1");
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+        return;
     }
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!(
+                "warning: cannot re-execute with OMP_THREAD_LIMIT=1 ({e}); OCR will be slower"
+            );
+            return;
+        }
+    };
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("OMP_THREAD_LIMIT", "1")
+        .exec();
+    eprintln!("warning: cannot re-execute with OMP_THREAD_LIMIT=1 ({err}); OCR will be slower");
 }
