@@ -168,9 +168,17 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
 /// (`pending_approval`) or posted (`approved`): their stages are queued again, and the next
 /// `facteur run` takes them (a document not waiting for a rate is left as it is).
 async fn resume(store: &dyn Store) -> CmdResult {
+    let approved = store
+        .list_documents(Some(crate::domain::DocumentState::Approved), 1000)
+        .await
+        .map_err(other)?
+        .len();
     let queued = store.backfill(crate::stages::BUILT).await.map_err(other)?;
     if queued > 0 {
-        outln!("{queued} waiting document(s) queued again (`facteur run` takes them)");
+        outln!(
+            "{queued} waiting document(s) queued again: {approved} approved invoice(s) to post, \
+             the rest to route or check (`facteur run` takes them)"
+        );
     }
     Ok(())
 }

@@ -88,7 +88,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
     }
 }
 
-async fn issue(
+pub(super) async fn issue(
     settings: &crate::config::Settings,
     store: &dyn crate::store::Store,
     id: i64,
