@@ -19,6 +19,7 @@ mod pg_tls;
 mod queue;
 mod receivables;
 mod recovery;
+mod reports;
 mod sandbox;
 mod store;
 mod text;
