@@ -4,12 +4,11 @@
 //! values; `facteur report aged --json` and `report dso` say the same through the binary.
 
 use chrono::NaiveDate;
-use facteur::config::Settings;
 use facteur::domain::Currency;
 use facteur::ledger::entry::{Auxiliary, EntryBody, Journal, Line, NewEntry};
 use facteur::ledger::AccountNumber;
 use facteur::receivables::sale::{DraftFile, NewSale};
-use facteur::receivables::{finish, Customer, Issuing, NewCustomer, RawCustomer, Seller};
+use facteur::receivables::{finish, Customer, Issuing, Seller};
 use facteur::reports::Side;
 use facteur::store::Store;
 use rust_decimal::Decimal;
@@ -17,32 +16,7 @@ use rust_decimal_macros::dec;
 
 use crate::both_backends;
 use crate::helpers::*;
-
-const COMPANY: &str = r#"
-[company]
-name = "Atelier Lumière SAS"
-siren = "732829320"
-vat_id = "FR44732829320"
-iban = "FR14 2004 1010 0505 0001 3M02 606"
-bic = "PSSTFRPPPAR"
-
-[sales]
-address = "12 rue des Lilas"
-postcode = "75011"
-city = "Paris"
-email = "facturation@atelier-lumiere.example"
-legal_form = "SAS au capital de 10 000 €"
-registry = "RCS Paris"
-"#;
-
-fn settings() -> Settings {
-    Settings::parse(
-        std::path::Path::new("facteur.toml"),
-        COMPANY,
-        std::iter::empty(),
-    )
-    .unwrap()
-}
+use crate::receivables::{customer, run, settings, workspace};
 
 fn day(m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, m, d).unwrap()
@@ -50,21 +24,6 @@ fn day(m: u32, d: u32) -> NaiveDate {
 
 fn acc(n: &str) -> AccountNumber {
     AccountNumber::parse(n).unwrap()
-}
-
-fn customer(name: &str, siren: &str) -> NewCustomer {
-    NewCustomer::parse(&RawCustomer {
-        name: name.into(),
-        address: "3 place du Marché".into(),
-        postcode: "69002".into(),
-        city: "Lyon".into(),
-        siren: siren.into(),
-        invoice_email: "compta@client.example".into(),
-        lang: "fr".into(),
-        payment_terms_days: "45".into(),
-        ..RawCustomer::default()
-    })
-    .unwrap()
 }
 
 /// Issues an invoice of `net` + 20 % VAT to `c` on `date` (due 45 days later); its number.
@@ -93,28 +52,48 @@ async fn issue(store: &dyn Store, id: i64, date: NaiveDate) -> (i64, String) {
     (id, issued.sale.number.unwrap())
 }
 
-/// A bank entry: `amount` received from `c` against invoice `number`.
-async fn receive(store: &dyn Store, c: &Customer, number: &str, amount: Decimal, date: NaiveDate) {
-    let label = format!("Règlement {number}");
+/// Posts `lines` in `journal` on `date`, piece `piece`, under posting key `key`.
+async fn post(
+    store: &dyn Store,
+    journal: Journal,
+    key: &str,
+    piece: &str,
+    date: NaiveDate,
+    lines: Vec<Line>,
+) {
     let entry = NewEntry::new(
         EntryBody {
-            journal: Journal::Bank,
+            journal,
             date,
-            label: label.clone(),
-            piece_ref: number.into(),
+            label: format!("{} {piece}", journal.code()),
+            piece_ref: piece.into(),
             piece_date: date,
             currency: Currency::EUR,
             document: None,
             reverses: None,
-            lines: vec![
-                Line::debit(acc("512"), &label, amount),
-                Line::credit(acc("411"), &label, amount).with_auxiliary(c.auxiliary()),
-            ],
+            lines,
         },
-        &format!("rcv:{number}:{date}"),
+        key,
     )
     .unwrap();
     store.post_entry(&entry, 1).await.unwrap();
+}
+
+/// A bank entry: `amount` received from `c` against invoice `number`.
+async fn receive(store: &dyn Store, c: &Customer, number: &str, amount: Decimal, date: NaiveDate) {
+    let lines = vec![
+        Line::debit(acc("512"), number, amount),
+        Line::credit(acc("411"), number, amount).with_auxiliary(c.auxiliary()),
+    ];
+    post(
+        store,
+        Journal::Bank,
+        &format!("rcv:{number}:{date}"),
+        number,
+        date,
+        lines,
+    )
+    .await;
 }
 
 fn acme() -> Auxiliary {
@@ -124,48 +103,29 @@ fn acme() -> Auxiliary {
 /// A supplier invoice `key` of `net` + 20 % VAT dated `date` (no document: due that day).
 async fn purchase(store: &dyn Store, key: &str, net: Decimal, date: NaiveDate) {
     let tax = (net * dec!(0.2)).round_dp(2);
-    let entry = NewEntry::new(
-        EntryBody {
-            journal: Journal::Purchases,
-            date,
-            label: format!("ACME {key}"),
-            piece_ref: key.into(),
-            piece_date: date,
-            currency: Currency::EUR,
-            document: None,
-            reverses: None,
-            lines: vec![
-                Line::debit(acc("606"), key, net),
-                Line::debit(acc("44566"), key, tax),
-                Line::credit(acc("401"), key, net + tax).with_auxiliary(acme()),
-            ],
-        },
-        key,
-    )
-    .unwrap();
-    store.post_entry(&entry, 1).await.unwrap();
+    let lines = vec![
+        Line::debit(acc("606"), key, net),
+        Line::debit(acc("44566"), key, tax),
+        Line::credit(acc("401"), key, net + tax).with_auxiliary(acme()),
+    ];
+    post(store, Journal::Purchases, key, key, date, lines).await;
 }
 
+/// A bank entry: `amount` paid to ACME against its invoice `key`.
 async fn pay_supplier(store: &dyn Store, key: &str, amount: Decimal, date: NaiveDate) {
-    let entry = NewEntry::new(
-        EntryBody {
-            journal: Journal::Bank,
-            date,
-            label: format!("Règlement ACME {key}"),
-            piece_ref: key.into(),
-            piece_date: date,
-            currency: Currency::EUR,
-            document: None,
-            reverses: None,
-            lines: vec![
-                Line::debit(acc("401"), key, amount).with_auxiliary(acme()),
-                Line::credit(acc("512"), key, amount),
-            ],
-        },
+    let lines = vec![
+        Line::debit(acc("401"), key, amount).with_auxiliary(acme()),
+        Line::credit(acc("512"), key, amount),
+    ];
+    post(
+        store,
+        Journal::Bank,
         &format!("pay:{key}:{date}"),
+        key,
+        date,
+        lines,
     )
-    .unwrap();
-    store.post_entry(&entry, 1).await.unwrap();
+    .await;
 }
 
 /// The fixture year. Customers pay at 45 days. Report date June 30.
@@ -177,11 +137,11 @@ async fn pay_supplier(store: &dyn Store, key: &str, amount: Decimal, date: Naive
 ///         inv 5 (May 1, due Jun 15) 480: 15 days late: 0-30.
 async fn fixture(store: &dyn Store) -> (Customer, Customer) {
     let martin = store
-        .add_customer(&customer("Boulangerie Martin", "552100554"))
+        .add_customer(&customer("Boulangerie Martin", "552100554", "fr"))
         .await
         .unwrap();
     let durand = store
-        .add_customer(&customer("Durand Lumière", "732829320"))
+        .add_customer(&customer("Durand Lumière", "732829320", "fr"))
         .await
         .unwrap();
     let (_, n1) = invoice(store, &martin, "1000.00", day(1, 10)).await;
@@ -285,20 +245,9 @@ both_backends!(
         assert_eq!(dpo.days, Some(dec!(210.0)));
 
         // The binary says the same.
-        let ws = db.dir.path().join("ws");
-        std::fs::create_dir_all(&ws).unwrap();
-        let config = ws.join("facteur.toml");
-        std::fs::write(
-            &config,
-            format!("[database]\nurl = \"{}\"\n{COMPANY}", db.url),
-        )
-        .unwrap();
-        let run = |args: &[&str]| {
-            let out = std::process::Command::new(facteur_bin())
-                .args(["--config", &config.display().to_string()])
-                .args(args)
-                .output()
-                .unwrap();
+        let (_ws, config) = workspace(&db);
+        let ok = |args: &[&str]| {
+            let out = run(&config, args);
             assert!(
                 out.status.success(),
                 "{args:?}: {}",
@@ -306,7 +255,7 @@ both_backends!(
             );
             String::from_utf8(out.stdout).unwrap()
         };
-        let json: serde_json::Value = serde_json::from_str(&run(&[
+        let json: serde_json::Value = serde_json::from_str(&ok(&[
             "report",
             "aged",
             "--side",
@@ -318,9 +267,9 @@ both_backends!(
         .expect("JSON alone on stdout");
         assert_eq!(json["total"], serde_json::json!("2400.00"));
         assert_eq!(json["difference"], serde_json::json!("0.00"));
-        let table = run(&["report", "aged", "--side", "ar", "--at", "2026-06-30"]);
+        let table = ok(&["report", "aged", "--side", "ar", "--at", "2026-06-30"]);
         assert!(table.contains("it reconciles"), "{table}");
-        let csv = run(&[
+        let csv = ok(&[
             "report",
             "aged",
             "--side",
@@ -333,7 +282,7 @@ both_backends!(
             csv.contains("TOTAL,,0.00,60.00,0.00,0.00,80.00,140.00"),
             "{csv}"
         );
-        let dso = run(&["report", "dso", "--at", "2026-06-30"]);
+        let dso = ok(&["report", "dso", "--at", "2026-06-30"]);
         assert!(
             dso.contains("150.0 days") && dso.contains("Method: DSO ="),
             "{dso}"
