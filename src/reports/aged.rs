@@ -195,7 +195,7 @@ mod tests {
         let it = items(&lines);
         assert_eq!(it.len(), 1);
         assert_eq!((it[0].open, it[0].due), (dec!(60), d(4, 15)));
-        let a = aged(Side::Ar, d(5, 20), it, dec!(60));
+        let a = aged(Side::Ar, d(5, 10), it, dec!(60));
         assert_eq!(a.totals, [dec!(0), dec!(60), dec!(0), dec!(0), dec!(0)]);
         assert_eq!(a.difference, Decimal::ZERO);
     }
