@@ -16,6 +16,7 @@ pub mod notify;
 pub mod printable;
 pub mod read;
 pub mod receivables;
+pub mod reports;
 pub mod secret;
 pub mod sources;
 pub mod stages;

@@ -43,6 +43,7 @@ mod ledger;
 mod logging;
 pub mod mail;
 mod rates;
+mod report;
 mod review;
 mod run;
 mod sales;
@@ -121,6 +122,9 @@ pub enum Command {
     /// Invoices the company issues: draft, issue (Factur-X, posted), credit, list.
     #[command(subcommand)]
     Sales(sales::Command),
+    /// Reports from the ledger: aged balance (AR/AP), DSO, DPO.
+    #[command(subcommand)]
+    Report(report::Command),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
     /// People who sign in to the dashboard: add, list, change, enrol a second factor.
@@ -289,6 +293,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Rates(cmd) => rates::run(&cli, cmd).await,
         Command::Customers(cmd) => customers::run(&cli, cmd).await,
         Command::Sales(cmd) => sales::run(&cli, cmd).await,
+        Command::Report(cmd) => report::run(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Users(cmd) => users::run(&cli, cmd).await,
         Command::Mail(MailCommand::Status { json }) => {

@@ -23,6 +23,7 @@ mod pg_tls;
 mod queue;
 mod receivables;
 mod recovery;
+mod reports;
 mod sandbox;
 mod store;
 mod suppliers;

@@ -18,7 +18,7 @@ use rust_decimal_macros::dec;
 use crate::both_backends;
 use crate::helpers::*;
 
-const COMPANY: &str = r#"
+pub(crate) const COMPANY: &str = r#"
 [company]
 name = "Atelier Lumière SAS"
 siren = "732829320"
@@ -35,7 +35,7 @@ legal_form = "SAS au capital de 10 000 €"
 registry = "RCS Paris"
 "#;
 
-fn settings() -> Settings {
+pub(crate) fn settings() -> Settings {
     Settings::parse(
         std::path::Path::new("facteur.toml"),
         COMPANY,
@@ -48,7 +48,7 @@ fn day(m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, m, d).unwrap()
 }
 
-fn customer(name: &str, siren: &str, lang: &str) -> NewCustomer {
+pub(crate) fn customer(name: &str, siren: &str, lang: &str) -> NewCustomer {
     NewCustomer::parse(&RawCustomer {
         name: name.into(),
         address: "3 place du Marché".into(),
@@ -249,7 +249,7 @@ both_backends!(
 );
 
 /// A workspace whose facteur.toml names the test database and the company.
-fn workspace(db: &TestDb) -> (std::path::PathBuf, std::path::PathBuf) {
+pub(crate) fn workspace(db: &TestDb) -> (std::path::PathBuf, std::path::PathBuf) {
     let ws = db.dir.path().join("ws");
     std::fs::create_dir_all(&ws).unwrap();
     let config = ws.join("facteur.toml");
@@ -261,7 +261,7 @@ fn workspace(db: &TestDb) -> (std::path::PathBuf, std::path::PathBuf) {
     (ws, config)
 }
 
-fn run(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn run(config: &std::path::Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(facteur_bin())
         .args(["--config", &config.display().to_string()])
         .args(args)
