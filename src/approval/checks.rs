@@ -3,7 +3,8 @@
 //! options. Each problem names its key (`rule.1.steps.0.quorum`, relative to `approval`) so the
 //! pipeline loader prints file:line:column.
 
-use super::policy::{ApprovalPolicy, ApproverEntry, Lang, Mode, StepConfig, ROLE};
+use super::owners::{OwnedField, OWNER};
+use super::policy::{ApprovalPolicy, Lang, Mode, StepConfig, ROLE};
 use crate::domain::Currency;
 use crate::sources::{KeyStep, Problem};
 
@@ -11,6 +12,38 @@ impl ApprovalPolicy {
     /// What `check-config` reports beyond types, each at its key (relative to `approval`).
     pub fn problems(&self) -> Vec<Problem> {
         let mut out = super::delegation::problems(&self.delegations);
+        for (field, table) in &self.owners {
+            for (value, people) in table {
+                let at = |message: String, hint: &str| Problem {
+                    path: vec![KeyStep::Key("owners"), KeyStep::Key(field.as_str())],
+                    message,
+                    hint: Some(hint.to_string()),
+                };
+                if *field == OwnedField::GlAccount
+                    && value != "*"
+                    && (value.is_empty() || !value.chars().all(|c| c.is_ascii_digit()))
+                {
+                    out.push(at(
+                        format!("owners of gl_account '{value}': an account is digits"),
+                        "write an account or its prefix: \"6226\" or \"62\"",
+                    ));
+                }
+                if people.is_empty() {
+                    out.push(at(
+                        format!("owners of {} '{value}': nobody listed", field.as_str()),
+                        "\"MKT\" = [\"marketing-lead@example.test\"]",
+                    ));
+                }
+                for p in people {
+                    if !p.email().contains('@') {
+                        out.push(at(
+                            format!("'{}' is not an email address", p.email()),
+                            "\"MKT\" = [\"marketing-lead@example.test\"]",
+                        ));
+                    }
+                }
+            }
+        }
         let mut catch_all: Option<&str> = None;
         for (i, r) in self.rules.iter().enumerate() {
             let at = |keys: &[KeyStep], message: String, hint: Option<&str>| Problem {
@@ -43,6 +76,20 @@ impl ApprovalPolicy {
                     ));
                 }
             }
+            if let Some(bad) = r
+                .gl_accounts
+                .iter()
+                .find(|a| a.trim().is_empty() || !a.trim().chars().all(|c| c.is_ascii_digit()))
+            {
+                out.push(at(
+                    &[KeyStep::Key("gl_accounts")],
+                    format!(
+                        "approval rule '{}': '{bad}' is not an account number or prefix",
+                        r.name
+                    ),
+                    Some("gl_accounts = [\"6226\", \"62\"]"),
+                ));
+            }
             if let Some(c) = &r.currency {
                 if let Err(e) = Currency::parse(c) {
                     out.push(at(
@@ -74,7 +121,7 @@ impl ApprovalPolicy {
                 ));
             }
             for (s, step) in r.steps.iter().enumerate() {
-                let problems = step_problems(step, &self.roles);
+                let problems = step_problems(step, self);
                 out.extend(problems.into_iter().map(|(key, message, hint)| {
                     let key = [KeyStep::Key("steps"), KeyStep::Index(s), KeyStep::Key(key)];
                     at(
@@ -92,8 +139,9 @@ impl ApprovalPolicy {
 /// A step's problems: (key, message, hint).
 fn step_problems(
     step: &StepConfig,
-    roles: &std::collections::BTreeMap<String, Vec<ApproverEntry>>,
+    policy: &ApprovalPolicy,
 ) -> Vec<(&'static str, String, Option<&'static str>)> {
+    let roles = &policy.roles;
     let mut out = Vec::new();
     if step.approvers.is_empty() {
         out.push(("approvers", "no approvers".to_string(), None));
@@ -111,6 +159,22 @@ fn step_problems(
                     Some("[approval.roles] finance = [\"daf@example.test\"]"),
                 ));
             }
+        } else if let Some(field) = e.strip_prefix(OWNER) {
+            match OwnedField::parse(field) {
+                None => out.push((
+                    "approvers",
+                    format!("'{e}': no field '{}' has owners", field.trim()),
+                    Some("write owner:cost_centre, owner:gl_account or owner:supplier"),
+                )),
+                Some(f) if policy.owners.get(&f).is_none_or(|t| t.is_empty()) => out.push((
+                    "approvers",
+                    format!("'{e}': [approval.owners.{}] names nobody", f.as_str()),
+                    Some(
+                        "[approval.owners.cost_centre] \"MKT\" = [\"marketing-lead@example.test\"]",
+                    ),
+                )),
+                Some(_) => {}
+            }
         } else if !e.contains('@') || e.trim() != e || e.len() < 3 {
             out.push((
                 "approvers",
@@ -119,12 +183,13 @@ fn step_problems(
             ));
         }
     }
-    let n = step.people(roles, Lang::En).len() as u32;
+    // Owners are known per invoice: a quorum above the people listed is checked at routing.
+    let n = step.people(policy, None, Lang::En).map_or(0, |p| p.len()) as u32;
     match (step.mode, step.quorum) {
         (Mode::Quorum, None) => {
             out.push(("mode", "mode = \"quorum\" needs quorum = N".into(), None))
         }
-        (Mode::Quorum, Some(q)) if q == 0 || q > n => out.push((
+        (Mode::Quorum, Some(q)) if q == 0 || (q > n && !step.names_owners()) => out.push((
             "quorum",
             format!("quorum {q} is not between 1 and the {n} approver(s)"),
             None,
@@ -178,5 +243,31 @@ steps = []
             "{text}"
         );
         assert!(text.contains("has no steps"), "{text}");
+    }
+
+    #[test]
+    fn owners_and_accounts_are_checked() {
+        let p: ApprovalPolicy = toml::from_str(
+            r#"
+[owners.gl_account]
+"6x" = ["not-an-address"]
+[[rule]]
+name = "r"
+gl_accounts = ["62a"]
+steps = [ { approvers = ["owner:cost_centre", "owner:colour"] } ]
+"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let text: Vec<String> = p.problems().into_iter().map(|p| p.message).collect();
+        let text = text.join("\n");
+        for want in [
+            "owners of gl_account '6x': an account is digits",
+            "'not-an-address' is not an email address",
+            "'62a' is not an account number or prefix",
+            "'owner:cost_centre': [approval.owners.cost_centre] names nobody",
+            "'owner:colour': no field 'colour' has owners",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
     }
 }

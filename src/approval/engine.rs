@@ -7,42 +7,61 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 use super::policy::fold;
+use crate::config::CompanySettings;
 use crate::domain::Extraction;
+use crate::ledger::ap::expense_account;
+use crate::ledger::fx::Rate;
 
 /// What rules look at.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
-    pub gross: Option<Decimal>,
+    /// The gross in the company's currency: None when it was not read, or the invoice is in
+    /// another currency and no exchange rate is known.
+    pub amount: Option<Decimal>,
     pub currency: Option<String>,
     /// The supplier's VAT id, SIREN and name, folded (`policy::fold`).
     pub suppliers: Vec<String>,
     pub has_po: bool,
+    /// BT-10, the buyer reference, where buyers write their cost centre.
+    pub cost_centre: Option<String>,
+    /// The expense account the invoice posts to (`ledger::ap::expense_account`).
+    pub gl_account: Option<String>,
 }
 
 impl Facts {
-    pub fn of(x: &Extraction) -> Facts {
+    /// `rate`: the exchange rate of the invoice's currency on its date, when it is not the
+    /// company's; the gross is converted at it (`Rate::to_company`).
+    pub fn of(x: &Extraction, company: &CompanySettings, rate: Option<&Rate>) -> Facts {
         let inv = &x.invoice;
-        let s = &inv.seller;
-        let suppliers = [
-            s.vat_id.as_ref().map(|v| v.as_str().to_string()),
-            s.siren.as_ref().map(|v| v.as_str().to_string()),
-            s.siret.as_ref().map(|v| v.siren().as_str().to_string()),
-            s.name.clone(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|k| fold(&k))
-        .filter(|k| !k.is_empty())
-        .collect();
+        let foreign = inv.currency.filter(|c| *c != company.currency);
+        let amount = match (inv.total_gross, foreign) {
+            (Some(g), None) => Some(g),
+            (Some(g), Some(cur)) => rate
+                .filter(|r| r.currency == cur)
+                .map(|r| r.to_company(g, company.currency)),
+            (None, _) => None,
+        };
         Facts {
-            gross: inv.total_gross,
+            amount,
             currency: inv.currency.map(|c| c.as_str().to_string()),
-            suppliers,
+            suppliers: inv.seller.keys(),
             has_po: inv
                 .purchase_order
                 .as_deref()
                 .is_some_and(|p| !p.trim().is_empty()),
+            cost_centre: inv
+                .buyer_reference
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+            gl_account: Some(expense_account(inv, company).as_str().to_string()),
         }
+    }
+
+    /// Whether the gross is known but could not be put in the company's currency.
+    pub fn lacks_rate(x: &Extraction, company: &CompanySettings, rate: Option<&Rate>) -> bool {
+        x.invoice.total_gross.is_some() && Facts::of(x, company, rate).amount.is_none()
     }
 
     pub fn supplier_is_one_of(&self, list: &[String]) -> bool {
@@ -113,6 +132,7 @@ pub fn step_complete(needed: u32, approvals: u32) -> bool {
 mod tests {
     use super::*;
     use crate::domain::{Invoice, Method, Party, VatId};
+    use crate::ledger::fx::RateSource;
 
     fn extraction(gross: &str, iban: Option<&str>) -> Extraction {
         let invoice = Invoice {
@@ -140,12 +160,40 @@ mod tests {
         assert_ne!(a, invoice_version(&extraction("121.00", None)));
         let iban = "FR7630006000011234567890189";
         assert_ne!(a, invoice_version(&extraction("120.00", Some(iban))));
-        let f = Facts::of(&extraction("120.00", None));
+        let f = Facts::of(
+            &extraction("120.00", None),
+            &CompanySettings::default(),
+            None,
+        );
         assert!(f.supplier_is_one_of(&["FR 44 732 829 320".into()]));
         assert!(
             f.supplier_is_one_of(&["acme fournitures s.a.r.l".into()])
                 || f.supplier_is_one_of(&["ACME Fournitures SARL".into()])
         );
+    }
+
+    #[test]
+    fn amounts_are_compared_in_the_company_currency() {
+        let company = CompanySettings::default();
+        let mut x = extraction("1085.00", None);
+        x.invoice.currency = crate::domain::Currency::parse("USD").ok();
+        x.invoice.buyer_reference = Some(" MKT ".into());
+        let f = Facts::of(&x, &company, None);
+        assert_eq!(f.amount, None, "no rate: no amount, never a guess");
+        assert!(Facts::lacks_rate(&x, &company, None));
+        let usd = crate::domain::Currency::parse("USD").unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
+        let rate = Rate::new(usd, day, "1.0850".parse().unwrap(), RateSource::Ecb).unwrap();
+        let rate = Some(&rate);
+        let f = Facts::of(&x, &company, rate);
+        assert_eq!(f.amount, "1000.00".parse().ok());
+        assert_eq!(f.cost_centre.as_deref(), Some("MKT"));
+        assert_eq!(
+            f.gl_account.as_deref(),
+            Some(company.expense_account.as_str())
+        );
+        x.invoice.currency = crate::domain::Currency::parse("EUR").ok();
+        assert_eq!(Facts::of(&x, &company, rate).amount, "1085.00".parse().ok());
     }
 
     #[test]

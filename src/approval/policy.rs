@@ -19,6 +19,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::engine::Facts;
+use super::owners::{owners_of, OwnedField, OWNER};
 
 /// `[approval]` of a pipeline file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -34,6 +35,10 @@ pub struct ApprovalPolicy {
     /// `[approval.roles] finance = ["daf@example.test", "controller@example.test"]`.
     #[serde(default)]
     pub roles: std::collections::BTreeMap<String, Vec<ApproverEntry>>,
+    /// Owners of an invoice field's values, used in a step as `"owner:FIELD"` (`owners.rs`):
+    /// `[approval.owners.cost_centre] "MKT" = ["marketing-lead@example.test"]`.
+    #[serde(default)]
+    pub owners: super::owners::Owners,
 }
 
 /// One `[[approval.rule]]`: conditions (all must hold; none at all matches everything) and the
@@ -43,8 +48,9 @@ pub struct ApprovalPolicy {
 pub struct Rule {
     /// Shown in the document's history and in the approval mail.
     pub name: String,
-    /// Gross amount, inclusive, as a decimal string ("5000.00"). An invoice whose gross could not
-    /// be read never matches a rule with an amount condition.
+    /// Gross amount in the company's currency, inclusive, as a decimal string ("5000.00"). An
+    /// invoice whose gross could not be read (or not converted: no exchange rate) never matches
+    /// a rule with an amount condition.
     #[serde(default)]
     pub min_amount: Option<Decimal>,
     /// Gross amount, exclusive: `min_amount = "1000"` and `max_amount = "5000"` of two rules
@@ -57,6 +63,13 @@ pub struct Rule {
     /// Only these suppliers: VAT ids, SIRENs or names (case and spacing ignored).
     #[serde(default)]
     pub suppliers: Vec<String>,
+    /// Only invoices for these cost centres (BT-10, the buyer reference; case ignored).
+    #[serde(default)]
+    pub cost_centres: Vec<String>,
+    /// Only invoices posting to these expense accounts, by prefix: `["62"]` takes 6226 and 6231
+    /// (`[company] expense_account` and `[company.expense_accounts]` choose the account).
+    #[serde(default)]
+    pub gl_accounts: Vec<String>,
     /// `true`: only invoices that quote a purchase order; `false`: only those that do not.
     #[serde(default)]
     pub po_present: Option<bool>,
@@ -76,7 +89,8 @@ pub struct Rule {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StepConfig {
-    /// People asked at this step: an address, or `{ email = "…", lang = "fr" }`.
+    /// People asked at this step: an address, `{ email = "…", lang = "fr" }`, a role
+    /// (`"role:finance"`) or a field's owner (`"owner:cost_centre"`, see `[approval.owners]`).
     pub approvers: Vec<ApproverEntry>,
     /// `any` (default): one approval completes the step; `all`: every approver; `quorum`:
     /// `quorum` of them.
@@ -179,18 +193,27 @@ impl ApproverEntry {
 pub(crate) const ROLE: &str = "role:";
 
 impl StepConfig {
-    /// The people asked at this step: roles expanded (`roles`), addresses lower-cased, each
-    /// person once, languages defaulted.
+    /// The people asked at this step for an invoice: roles and owners expanded, addresses
+    /// lower-cased, each person once, languages defaulted. Without `facts` (checking the
+    /// configuration), owner entries are left out. Err: a field nobody owns, for the history.
     pub fn people(
         &self,
-        roles: &std::collections::BTreeMap<String, Vec<ApproverEntry>>,
+        policy: &ApprovalPolicy,
+        facts: Option<&Facts>,
         default_lang: Lang,
-    ) -> Vec<Approver> {
+    ) -> Result<Vec<Approver>, String> {
         let mut out: Vec<Approver> = Vec::new();
         for entry in &self.approvers {
-            let members = match entry.email().strip_prefix(ROLE) {
-                Some(role) => roles.get(role.trim()).map_or(&[][..], |m| &m[..]),
-                None => std::slice::from_ref(entry),
+            let e = entry.email();
+            let members = if let Some(role) = e.strip_prefix(ROLE) {
+                policy.roles.get(role.trim()).map_or(&[][..], |m| &m[..])
+            } else if let Some(field) = e.strip_prefix(OWNER) {
+                match (OwnedField::parse(field), facts) {
+                    (Some(field), Some(f)) => owners_of(&policy.owners, field, f)?,
+                    _ => &[],
+                }
+            } else {
+                std::slice::from_ref(entry)
             };
             for m in members {
                 let a = m.resolve(default_lang);
@@ -199,7 +222,13 @@ impl StepConfig {
                 }
             }
         }
-        out
+        Ok(out)
+    }
+
+    /// Whether an approver entry names a field's owner (then who is asked depends on the
+    /// invoice).
+    pub fn names_owners(&self) -> bool {
+        self.approvers.iter().any(|a| a.email().starts_with(OWNER))
     }
 
     /// Approvals that complete the step, asked of `people` people.
@@ -213,12 +242,7 @@ impl StepConfig {
 }
 
 /// Folds a supplier key for comparison: letters and digits only, lower case.
-pub fn fold(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
+pub use crate::domain::fold_key as fold;
 
 impl Rule {
     pub(crate) fn unconditional(&self) -> bool {
@@ -227,12 +251,19 @@ impl Rule {
             && self.currency.is_none()
             && self.suppliers.is_empty()
             && self.po_present.is_none()
+            && self.cost_centres.is_empty()
+            && self.gl_accounts.is_empty()
+    }
+
+    /// Whether a condition or option of the rule compares amounts (in company currency).
+    pub fn compares_amounts(&self) -> bool {
+        self.min_amount.is_some() || self.max_amount.is_some() || self.auto_approve_below.is_some()
     }
 
     /// Whether every condition of the rule holds for the invoice.
     pub fn matches(&self, f: &Facts) -> bool {
         let amount_ok = |bound: Option<Decimal>, ok: fn(Decimal, Decimal) -> bool| {
-            bound.is_none_or(|b| f.gross.is_some_and(|g| ok(g, b)))
+            bound.is_none_or(|b| f.amount.is_some_and(|g| ok(g, b)))
         };
         amount_ok(self.min_amount, |g, b| g >= b)
             && amount_ok(self.max_amount, |g, b| g < b)
@@ -243,12 +274,22 @@ impl Rule {
             })
             && (self.suppliers.is_empty() || f.supplier_is_one_of(&self.suppliers))
             && self.po_present.is_none_or(|p| p == f.has_po)
+            && (self.cost_centres.is_empty()
+                || f.cost_centre.as_deref().is_some_and(|cc| {
+                    self.cost_centres
+                        .iter()
+                        .any(|c| c.trim().eq_ignore_ascii_case(cc.trim()))
+                }))
+            && (self.gl_accounts.is_empty()
+                || f.gl_account
+                    .as_deref()
+                    .is_some_and(|acc| self.gl_accounts.iter().any(|p| acc.starts_with(p.trim()))))
     }
 
     /// Whether the invoice is approved without asking anyone (a trusted supplier, a small amount).
     pub fn auto_approves(&self, f: &Facts) -> bool {
         self.auto_approve_below
-            .is_some_and(|limit| f.gross.is_some_and(|g| g < limit))
+            .is_some_and(|limit| f.amount.is_some_and(|g| g < limit))
             && !self.trusted_suppliers.is_empty()
             && f.supplier_is_one_of(&self.trusted_suppliers)
     }
@@ -279,10 +320,10 @@ steps = [ { approvers = ["manager@example.test"] } ]
 
     fn facts(gross: &str) -> Facts {
         Facts {
-            gross: gross.parse().ok(),
+            amount: gross.parse().ok(),
             currency: Some("EUR".into()),
             suppliers: vec![fold("FR44732829320"), fold("ACME Fournitures SARL")],
-            has_po: false,
+            ..Facts::default()
         }
     }
 
@@ -334,7 +375,7 @@ steps = [ { approvers = [{ email = "B@x.test", lang = "fr" }] } ]
         );
         f.currency = Some("USD".into());
         assert_eq!(p.select(&f).unwrap().name, "acme-usd");
-        f.gross = Some(Decimal::new(1000, 0));
+        f.amount = Some(Decimal::new(1000, 0));
         f.currency = None;
         assert!(p.select(&f).is_none(), "max_amount is exclusive");
     }
@@ -356,7 +397,7 @@ steps = [ { approvers = ["role:nobody"] } ]
         )
         .unwrap();
         let step = &p.rules[0].steps[0];
-        let people = step.people(&p.roles, Lang::En);
+        let people = step.people(&p, None, Lang::En).unwrap();
         let emails: Vec<&str> = people.iter().map(|a| a.email.as_str()).collect();
         assert_eq!(emails, ["daf@x.test", "ctl@x.test", "ceo@x.test"]);
         assert_eq!(people[1].lang, Lang::Fr);
@@ -386,5 +427,51 @@ steps = [ { approvers = ["m@x.test"] } ]
         let mut other = facts("10");
         other.suppliers = vec![fold("Someone Else")];
         assert!(!r.auto_approves(&other));
+    }
+
+    #[test]
+    fn cost_centre_and_gl_account_choose_the_rule_and_owners_approve() {
+        let p: ApprovalPolicy = toml::from_str(
+            r#"
+[owners.cost_centre]
+"MKT" = [{ email = "Mkt-Lead@x.test", lang = "fr" }]
+[[rule]]
+name = "marketing services"
+cost_centres = ["mkt"]
+gl_accounts = ["62"]
+steps = [ { approvers = ["owner:cost_centre", "daf@x.test"], mode = "all" } ]
+[[rule]]
+name = "default"
+steps = [ { approvers = ["m@x.test"] } ]
+"#,
+        )
+        .unwrap();
+        assert!(p.problems().is_empty(), "{:?}", p.problems());
+        let mut f = facts("100");
+        f.cost_centre = Some("MKT".into());
+        f.gl_account = Some("6064".into());
+        assert_eq!(p.select(&f).unwrap().name, "default", "6064 is not a 62");
+        f.gl_account = Some("6226".into());
+        let rule = p.select(&f).unwrap();
+        assert_eq!(rule.name, "marketing services");
+        let people = rule.steps[0].people(&p, Some(&f), Lang::En).unwrap();
+        assert_eq!(
+            people,
+            [
+                Approver {
+                    email: "mkt-lead@x.test".into(),
+                    lang: Lang::Fr
+                },
+                Approver {
+                    email: "daf@x.test".into(),
+                    lang: Lang::En
+                }
+            ]
+        );
+        f.cost_centre = None;
+        assert_eq!(p.select(&f).unwrap().name, "default", "no cost centre");
+        f.cost_centre = Some("OPS".into());
+        let err = rule.steps[0].people(&p, Some(&f), Lang::En).unwrap_err();
+        assert!(err.contains("nobody owns cost_centre 'OPS'"), "{err}");
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::{init_logging, Cli, CmdResult, Failure};
 use crate::config::Settings;
+use crate::store::StoreError;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -106,6 +107,7 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     }
     approval_mail(&settings, store.as_ref(), &config).await?;
     accept_one(&settings, store.clone()).await?;
+    sale(&settings, store.as_ref()).await?;
     ledger(&settings, store.as_ref(), &workspace).await?;
     outln!(
         "Ledger:  facteur --config {} ledger entries   (ledger balance, ledger verify, export fec --year YYYY --out DIR)",
@@ -122,6 +124,52 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// The other half of the ledger: a customer, a draft, and its issue as a Factur-X invoice,
+/// numbered and posted to the sales journal (Dr 411 / Cr 706 + Cr 44571).
+async fn sale(settings: &Settings, store: &dyn crate::store::Store) -> CmdResult {
+    use crate::receivables::sale::{DraftFile, NewSale};
+    use crate::receivables::{NewCustomer, RawCustomer};
+    let customer = NewCustomer::parse(&RawCustomer {
+        name: "Hôtel du Palais (demo)".into(),
+        address: "1 place de l'Horloge".into(),
+        postcode: "84000".into(),
+        city: "Avignon".into(),
+        siren: "552100554".into(),
+        invoice_email: "compta@hotel-du-palais.example".into(),
+        lang: "fr".into(),
+        payment_terms_days: "30".into(),
+        ..RawCustomer::default()
+    })
+    .map_err(|e| Failure::Other(anyhow::anyhow!("demo customer: {e}")))?;
+    let customer = match store.add_customer(&customer).await {
+        Ok(c) => c,
+        Err(StoreError::Conflict(_)) => store
+            .customer("C552100554")
+            .await
+            .map_err(|e| Failure::Other(e.into()))?,
+        Err(e) => return Err(Failure::Other(e.into())),
+    };
+    let draft: DraftFile = toml::from_str(
+        "customer = \"C552100554\"\nnote = \"Petits déjeuners, novembre\"\n\
+         [[line]]\ndescription = \"Viennoiseries (lot de 50)\"\nquantity = 12\n\
+         unit_price = \"42.00\"\nvat_rate = 5.5\n",
+    )
+    .map_err(|e| Failure::Other(anyhow::anyhow!("demo draft: {e}")))?;
+    let sale = NewSale::draft(customer.id, settings.company.currency, draft)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("demo draft: {e}")))?;
+    let saved = store
+        .save_draft(&sale)
+        .await
+        .map_err(|e| Failure::Other(e.into()))?;
+    outln!(
+        "\n── receivables: a draft for {} ({} {}), issued as a Factur-X invoice:",
+        customer.details.name,
+        saved.gross,
+        saved.currency
+    );
+    super::sales::issue(settings, store, saved.id, None).await
+}
+
 /// The demo's approval rules: the trusted stationer's invoices approve by themselves (recorded
 /// as such), every other invoice goes to one manager (the init template has none active); and
 /// the demo company whose ledger they post to.
@@ -130,11 +178,21 @@ fn add_demo_policy(workspace: &std::path::Path) -> std::io::Result<()> {
     let text = std::fs::read_to_string(&config)?;
     if !text.contains("siren = \"483729109\"") {
         let company = "[company]\nname = \"Boulangerie Martin (demo)\"\n\
-                       siren = \"483729109\"\nexpense_account = \"6064\"\n";
+                       siren = \"483729109\"\nvat_id = \"FR21483729109\"\n\
+                       expense_account = \"6064\"\n";
         let text = if text.lines().any(|l| l.trim() == "[company]") {
             text.replacen("[company]\n", company, 1)
         } else {
             format!("{text}\n{company}")
+        };
+        // What an issued invoice prints about its seller (French legal mentions).
+        let sales = "[sales]\naddress = \"4 rue du Four\"\npostcode = \"84000\"\n\
+                     city = \"Avignon\"\nlegal_form = \"SARL au capital de 8 000 €\"\n\
+                     registry = \"RCS Avignon\"\n";
+        let text = if text.lines().any(|l| l.trim() == "[sales]") {
+            text.replacen("[sales]\n", sales, 1)
+        } else {
+            format!("{text}\n{sales}")
         };
         std::fs::write(&config, text)?;
     }

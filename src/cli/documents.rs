@@ -1,7 +1,7 @@
 //! `facteur documents list|show`: what facteur holds, its state and why. Everything that came
 //! from outside (file names, subjects, senders, reasons quoting them) is printed escaped.
 
-use super::{init_logging, load_settings, table, Cli, CmdResult, Failure};
+use super::{table, Cli, CmdResult, Failure};
 use crate::domain::{DocumentId, DocumentState};
 use crate::printable::escape as esc;
 use crate::store::{DocumentSummary, StoreError};
@@ -27,11 +27,7 @@ pub enum Command {
 }
 
 pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
-    let settings = load_settings(cli, true)?;
-    init_logging(cli, Some(&settings));
-    let store = crate::store::open(&settings.database_url(), 2)
-        .await
-        .map_err(|e| Failure::Other(e.into()))?;
+    let (_, store) = super::open_workspace(cli).await?;
     match cmd {
         Command::List { state, limit, json } => {
             let docs = store

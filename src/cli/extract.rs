@@ -68,68 +68,7 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
 
 /// A two-column table of the fields, with confidences, for people.
 pub fn describe(x: &Extraction) -> String {
-    let inv = &x.invoice;
-    let conf = |f: &str| {
-        f.parse::<crate::domain::Field>()
-            .ok()
-            .and_then(|f| x.confidence.get(&f))
-            .map_or(String::new(), |c| format!("{c:.2}"))
-    };
-    let money = |d: Option<rust_decimal::Decimal>| {
-        d.map_or("—".to_string(), |v| {
-            format!(
-                "{v} {}",
-                inv.currency.map(|c| c.to_string()).unwrap_or_default()
-            )
-        })
-    };
-    let opt = |s: Option<String>| s.unwrap_or_else(|| "—".into());
-    let rows: Vec<Vec<String>> = vec![
-        vec![
-            "type".into(),
-            inv.doc_type.as_str().into(),
-            conf("doc_type"),
-        ],
-        vec![
-            "number".into(),
-            opt(inv.number.clone()),
-            conf("invoice_number"),
-        ],
-        vec![
-            "issue date".into(),
-            opt(inv.issue_date.map(|d| d.to_string())),
-            conf("issue_date"),
-        ],
-        vec![
-            "due date".into(),
-            opt(inv.due_date.map(|d| d.to_string())),
-            conf("due_date"),
-        ],
-        vec![
-            "supplier".into(),
-            opt(inv.seller.name.clone()),
-            conf("supplier_name"),
-        ],
-        vec![
-            "supplier VAT".into(),
-            opt(inv.seller.vat_id.as_ref().map(|v| v.to_string())),
-            conf("supplier_vat_id"),
-        ],
-        vec![
-            "IBAN".into(),
-            opt(inv.seller.iban.as_ref().map(|v| v.pretty())),
-            conf("iban"),
-        ],
-        vec![
-            "customer".into(),
-            opt(inv.buyer.name.clone()),
-            conf("customer_name"),
-        ],
-        vec!["net".into(), money(inv.total_net), conf("total_net")],
-        vec!["VAT".into(), money(inv.total_tax), conf("total_tax")],
-        vec!["gross".into(), money(inv.total_gross), conf("total_gross")],
-        vec!["lines".into(), inv.lines.len().to_string(), String::new()],
-    ];
+    let rows = x.rows_for_people();
     let mut out = format!("read by: {}\n", x.method.as_str());
     out.push_str(&table::render(
         &["FIELD", "VALUE", "CONFIDENCE"],

@@ -1,11 +1,11 @@
 //! `facteur ledger verify|balance|entries|lock`, `facteur pay` and `facteur export
-//! fec|csv|xero|quickbooks`: the book as finance reads it. `verify` exits 0 when the hash chain holds and 1 naming the first broken entry.
+//! fec|csv|xero|quickbooks|datev`: the book as finance reads it. `verify` exits 0 when the hash chain holds and 1 naming the first broken entry.
 
 use std::path::PathBuf;
 
 use chrono::{Months, NaiveDate};
 
-use super::{init_logging, load_settings, table, Cli, CmdResult, Failure};
+use super::{table, Cli, CmdResult, Failure};
 use crate::ledger::account::{Chart, Lang};
 use crate::ledger::export::{self, Format};
 use crate::ledger::fec;
@@ -42,6 +42,16 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Open a fiscal year with the balances of a trial balance in CSV
+    /// (`account;auxiliary;name;debit;credit`): one opening entry (journal AN) on its first day.
+    /// The same file again changes nothing; another opening of that year is refused.
+    Open {
+        #[arg(long)]
+        file: PathBuf,
+        /// The fiscal year's first day.
+        #[arg(long)]
+        date: NaiveDate,
+    },
     /// Lock the period up to DATE (inclusive): nothing can be posted in it any more.
     Lock {
         date: NaiveDate,
@@ -69,6 +79,21 @@ pub struct BatchArgs {
     pub tax_rate: String,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct DatevArgs {
+    #[command(flatten)]
+    pub batch: BatchArgs,
+    /// The accountant's DATEV number (Beraternummer, 1001–9999999).
+    #[arg(long)]
+    pub consultant: u32,
+    /// The company's number at the accountant (Mandantennummer, 1–99999).
+    #[arg(long)]
+    pub client: u32,
+    /// Account length (Sachkontenlänge, 4–8): account numbers are padded with zeros to it.
+    #[arg(long, default_value_t = 8)]
+    pub account_length: usize,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum ExportCommand {
     /// Generic journal CSV (a batch: each entry once unless --again).
@@ -77,6 +102,8 @@ pub enum ExportCommand {
     Xero(BatchArgs),
     /// QuickBooks Online journal import CSV (a batch).
     Quickbooks(BatchArgs),
+    /// DATEV EXTF Buchungsstapel (v700, Windows-1252; a batch within one fiscal year).
+    Datev(DatevArgs),
     /// The FEC of a fiscal year (article A47 A-1 LPF); prints the path of the file written.
     Fec {
         /// The fiscal year, by the calendar year it starts in.
@@ -283,16 +310,9 @@ pub async fn pay_run(cli: &Cli, args: &PayRunArgs) -> CmdResult {
     Ok(())
 }
 
-async fn open(cli: &Cli) -> Result<(crate::config::Settings, std::sync::Arc<dyn Store>), Failure> {
-    let settings = load_settings(cli, true)?;
-    init_logging(cli, Some(&settings));
-    let store = crate::store::open(&settings.database_url(), 2)
-        .await
-        .map_err(|e| Failure::Other(e.into()))?;
-    Ok((settings, store))
-}
+pub(super) use super::open_workspace as open;
 
-fn other(e: impl Into<anyhow::Error>) -> Failure {
+pub(super) fn other(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Other(e.into())
 }
 
@@ -307,7 +327,7 @@ fn fiscal_bounds(year: i32, start_month: u32) -> Result<(NaiveDate, NaiveDate), 
     Ok((start, end))
 }
 
-fn who(by: &Option<String>) -> String {
+pub(super) fn who(by: &Option<String>) -> String {
     by.clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "cli".into())
@@ -438,6 +458,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             out!("{}", table::render(&header, &body, 4, width));
             Ok(())
         }
+        Command::Open { file, date } => open_year(&settings, store.as_ref(), file, *date).await,
         Command::Lock { date, by } => {
             let by = who(by);
             store.lock_period(*date, &by).await.map_err(other)?;
@@ -447,10 +468,86 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
     }
 }
 
+/// `ledger open`: the opening entry of the year starting on `date`, from a trial balance.
+async fn open_year(
+    settings: &crate::config::Settings,
+    store: &dyn Store,
+    file: &std::path::Path,
+    date: NaiveDate,
+) -> CmdResult {
+    use crate::ledger::opening;
+    let company = &settings.company;
+    let year = crate::store::ledger::fiscal_year(date, company.fiscal_year_start_month);
+    let (start, _) = fiscal_bounds(year, company.fiscal_year_start_month)?;
+    if start != date {
+        return Err(Failure::Config(format!(
+            "{date} is not the first day of a fiscal year (fiscal year {year} starts on {start})"
+        )));
+    }
+    let where_ = |e: String| Failure::Config(format!("{}: {e}", file.display()));
+    let size = std::fs::metadata(file)
+        .map_err(|e| where_(e.to_string()))?
+        .len();
+    if size > crate::ledger::bank::MAX_BYTES as u64 {
+        return Err(where_(format!(
+            "{size} bytes is too large for a trial balance"
+        )));
+    }
+    let bytes = std::fs::read(file).map_err(|e| where_(e.to_string()))?;
+    let balances = opening::parse(&bytes, &Chart::pcg()).map_err(|e| where_(e.to_string()))?;
+    let entry =
+        opening::entry(&balances, date, company.currency).map_err(|e| where_(e.to_string()))?;
+    let earlier = store
+        .fiscal_year_entries(year)
+        .await
+        .map_err(other)?
+        .into_iter()
+        .find(|e| e.body.journal == crate::ledger::Journal::Opening);
+    match store
+        .post_entry(&entry, company.fiscal_year_start_month)
+        .await
+    {
+        Ok(posted) if earlier.is_some() => {
+            outln!(
+                "fiscal year {year} was opened with this trial balance already: {}",
+                posted.entry_number()
+            );
+            Ok(())
+        }
+        Ok(posted) => {
+            outln!(
+                "fiscal year {year} opened: {} on {date}, {} lines",
+                posted.entry_number(),
+                posted.body.lines.len()
+            );
+            Ok(())
+        }
+        Err(crate::store::StoreError::Conflict(_)) => Err(Failure::Config(format!(
+            "fiscal year {year} has an opening entry already ({}), and this trial balance says \
+             otherwise: a year opens once (post corrections in the OD journal)",
+            earlier.map(|e| e.entry_number()).unwrap_or_default()
+        ))),
+        Err(crate::store::StoreError::Invalid(why)) => Err(Failure::Config(why)),
+        Err(e) => Err(other(e)),
+    }
+}
+
 /// Writes one batch: the file under a temporary name, the batch recorded, then the final name,
 /// so a failure leaves neither a file without its record nor entries marked but not written.
 async fn batch(store: &dyn Store, format: Format, a: &BatchArgs) -> CmdResult {
-    let f = format.as_str();
+    batch_of(store, format.as_str(), a, |entries| {
+        export::write(format, entries, &Chart::pcg(), &a.tax_rate).map_err(other)
+    })
+    .await
+}
+
+/// One batch of format `f`, its bytes made by `write` from the entries not exported yet.
+async fn batch_of(
+    store: &dyn Store,
+    f: &str,
+    a: &BatchArgs,
+    write: impl FnOnce(&[crate::ledger::PostedEntry]) -> Result<Vec<u8>, Failure>,
+) -> CmdResult {
     let entries = store
         .entries_to_export(f, a.from, a.to, a.again)
         .await
@@ -459,15 +556,21 @@ async fn batch(store: &dyn Store, format: Format, a: &BatchArgs) -> CmdResult {
         outln!("nothing to export to {f} in that period (already exported: add --again)");
         return Ok(());
     }
-    let bytes = export::write(format, &entries, &Chart::pcg(), &a.tax_rate).map_err(other)?;
+    let bytes = write(&entries)?;
     std::fs::create_dir_all(&a.out).map_err(other)?;
     let span = |d: Option<NaiveDate>| {
         d.map(|d| d.format("%Y%m%d").to_string())
             .unwrap_or_else(|| "all".into())
     };
     let stamp = crate::domain::now_micros().format("%Y%m%dT%H%M%S%6f");
+    // DATEV's import looks for files named EXTF_….
+    let prefix = if f == "datev" {
+        "EXTF_Buchungsstapel_"
+    } else {
+        ""
+    };
     let path = a.out.join(format!(
-        "facteur-{f}-{}-{}-{stamp}.csv",
+        "{prefix}facteur-{f}-{}-{}-{stamp}.csv",
         span(a.from),
         span(a.to)
     ));
@@ -512,6 +615,31 @@ pub async fn export(cli: &Cli, cmd: &ExportCommand) -> CmdResult {
         ExportCommand::Csv(a) => batch(store.as_ref(), Format::Csv, a).await,
         ExportCommand::Xero(a) => batch(store.as_ref(), Format::Xero, a).await,
         ExportCommand::Quickbooks(a) => batch(store.as_ref(), Format::QuickBooks, a).await,
+        ExportCommand::Datev(d) => {
+            let company = &settings.company;
+            let (Some(from), Some(to)) = (d.batch.from, d.batch.to) else {
+                return Err(Failure::Config(
+                    "a DATEV batch is one period of one fiscal year: give --from and --to".into(),
+                ));
+            };
+            let year = crate::store::ledger::fiscal_year(from, company.fiscal_year_start_month);
+            let (start, _) = fiscal_bounds(year, company.fiscal_year_start_month)?;
+            let header = crate::ledger::datev::Header {
+                consultant: d.consultant,
+                client: d.client,
+                fiscal_year_start: start,
+                account_length: d.account_length,
+                from,
+                to,
+                currency: company.currency.to_string(),
+                created: crate::domain::now_micros(),
+            };
+            header.check().map_err(Failure::Config)?;
+            batch_of(store.as_ref(), "datev", &d.batch, |entries| {
+                Ok(crate::ledger::datev::write(entries, &header))
+            })
+            .await
+        }
         ExportCommand::Fec { year, out } => {
             let path = write_fec(&settings.company, store.as_ref(), *year, out).await?;
             outln!("{}", path.display());

@@ -31,7 +31,9 @@ macro_rules! out {
     }};
 }
 
+mod bank;
 mod check_config;
+mod customers;
 mod demo;
 mod documents;
 mod extract;
@@ -41,9 +43,13 @@ mod ledger;
 mod logging;
 pub mod mail;
 mod rates;
+mod report;
 mod review;
 mod run;
+mod sales;
+mod suppliers;
 pub mod table;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -101,11 +107,29 @@ pub enum Command {
     /// Exchange rates for foreign-currency invoices: import the ECB's CSV, set one by hand, list.
     #[command(subcommand)]
     Rates(rates::Command),
+    /// Bank statements: import (CAMT.053, CSV), the lines and what they pay, matching by hand.
+    #[command(subcommand)]
+    Bank(bank::Command),
+    /// Supplier master records: the auxiliary account each posts to, and its identifiers.
+    #[command(subcommand)]
+    Suppliers(suppliers::Command),
     /// Exports for accounting: the FEC of a fiscal year, journal CSVs (generic, Xero, QuickBooks).
     #[command(subcommand)]
     Export(ledger::ExportCommand),
+    /// Customers: add, import from CSV, list (with their 411 accounts).
+    #[command(subcommand)]
+    Customers(customers::Command),
+    /// Invoices the company issues: draft, issue (Factur-X, posted), credit, list.
+    #[command(subcommand)]
+    Sales(sales::Command),
+    /// Reports from the ledger: aged balance (AR/AP), DSO, DPO.
+    #[command(subcommand)]
+    Report(report::Command),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
+    /// People who sign in to the dashboard: add, list, change, enrol a second factor.
+    #[command(subcommand)]
+    Users(users::Command),
     /// Set up a temporary workspace, ingest the demo invoices and show what facteur read.
     Demo(demo::Args),
     /// Mailboxes: per account and folder, last check, last error, backlog, failing messages.
@@ -220,6 +244,22 @@ pub(crate) fn load_settings(cli: &Cli, allow_missing: bool) -> Result<Settings, 
     Ok(Settings::load(&path, allow_missing)?)
 }
 
+/// The workspace's settings (logging started) and its store, for commands that read or write it.
+pub(crate) async fn open_workspace(
+    cli: &Cli,
+) -> Result<(Settings, std::sync::Arc<dyn crate::store::Store>), Failure> {
+    let settings = load_settings(cli, true)?;
+    init_logging(cli, Some(&settings));
+    let store = crate::store::open(&settings.database_url(), 2)
+        .await
+        .map_err(other)?;
+    Ok((settings, store))
+}
+
+pub(crate) fn other(e: impl Into<anyhow::Error>) -> Failure {
+    Failure::Other(e.into())
+}
+
 /// Logging on stderr, from the CLI flags, then RUST_LOG, then the config (see logging.rs).
 pub(crate) fn init_logging(cli: &Cli, settings: Option<&Settings>) {
     let level = cli
@@ -246,10 +286,16 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Review(cmd) => review::run(&cli, cmd).await,
         Command::Ledger(cmd) => ledger::run(&cli, cmd).await,
         Command::Export(cmd) => ledger::export(&cli, cmd).await,
+        Command::Bank(cmd) => bank::run(&cli, cmd).await,
+        Command::Suppliers(cmd) => suppliers::run(&cli, cmd).await,
         Command::Pay(args) => ledger::pay(&cli, args).await,
         Command::PayRun(args) => ledger::pay_run(&cli, args).await,
         Command::Rates(cmd) => rates::run(&cli, cmd).await,
+        Command::Customers(cmd) => customers::run(&cli, cmd).await,
+        Command::Sales(cmd) => sales::run(&cli, cmd).await,
+        Command::Report(cmd) => report::run(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
+        Command::Users(cmd) => users::run(&cli, cmd).await,
         Command::Mail(MailCommand::Status { json }) => {
             let settings = load_settings(&cli, false)?;
             init_logging(&cli, Some(&settings));

@@ -164,21 +164,22 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
     }
 }
 
-/// Approved invoices that waited for a rate get their posting queued again (the start-up
-/// backfill of `facteur run`, done now so a running worker posts them).
+/// New rates may unblock invoices that waited for one, to be routed for approval
+/// (`pending_approval`) or posted (`approved`): their stages are queued again, and the next
+/// `facteur run` takes them (a document not waiting for a rate is left as it is).
 async fn resume(store: &dyn Store) -> CmdResult {
-    let waiting = store
+    let approved = store
         .list_documents(Some(crate::domain::DocumentState::Approved), 1000)
         .await
-        .map_err(other)?;
-    if waiting.is_empty() {
-        return Ok(());
+        .map_err(other)?
+        .len();
+    let queued = store.backfill(crate::stages::BUILT).await.map_err(other)?;
+    if queued > 0 {
+        outln!(
+            "{queued} waiting document(s) queued again: {approved} approved invoice(s) to post, \
+             the rest to route or check (`facteur run` takes them)"
+        );
     }
-    store.backfill(crate::stages::BUILT).await.map_err(other)?;
-    outln!(
-        "{} approved invoice(s) queued for posting again (`facteur run` posts them)",
-        waiting.len()
-    );
     Ok(())
 }
 

@@ -4,9 +4,8 @@
 
 use serde::Serialize;
 
-use super::{documents, init_logging, load_settings, table, Cli, CmdResult, Failure};
-use crate::domain::correction::{apply, Correction};
-use crate::domain::hint::remembered;
+use super::{documents, table, Cli, CmdResult, Failure};
+use crate::domain::correction::prepare;
 use crate::domain::DocumentId;
 use crate::store::duplicates::DuplicateRecord;
 use crate::store::review::Decision;
@@ -70,11 +69,7 @@ struct Waiting {
 }
 
 pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
-    let settings = load_settings(cli, true)?;
-    init_logging(cli, Some(&settings));
-    let store = crate::store::open(&settings.database_url(), 2)
-        .await
-        .map_err(|e| Failure::Other(e.into()))?;
+    let (settings, store) = super::open_workspace(cli).await?;
     let fail = |e: StoreError| match e {
         StoreError::NotFound(what) => Failure::Config(format!("{what}: see `facteur review list`")),
         StoreError::Invalid(why) | StoreError::Stale(why) => Failure::Config(why),
@@ -165,25 +160,16 @@ async fn correct(
     let Some(x) = doc.extraction else {
         return Err(invalid(format!("document {id} has no reading to correct")));
     };
-    let corrections = fields
-        .iter()
-        .map(|f| Correction::parse(f))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(invalid)?;
-    let corrected = apply(x, &corrections).map_err(invalid)?;
-    let doubts = corrected.doubts(threshold);
-    if !doubts.is_empty() {
-        let left: Vec<String> = doubts.iter().map(ToString::to_string).collect();
-        return Err(invalid(format!(
-            "still not sure of: {}; correct those too (or `review accept {id} --reason …`)",
-            left.join(", ")
-        )));
-    }
-    let hints = if remember {
-        remembered(&corrected, &corrections).map_err(invalid)?
-    } else {
-        Vec::new()
-    };
+    let (corrected, hints) = prepare(x, fields, remember, threshold).map_err(|e| {
+        invalid(format!(
+            "{e}{}",
+            if e.starts_with("still not sure") {
+                format!(" (or `review accept {id} --reason …`)")
+            } else {
+                String::new()
+            }
+        ))
+    })?;
     let what = fields.join(", ");
     let by = who(by);
     let to = store

@@ -41,7 +41,8 @@ pub async fn run(cli: &Cli) -> CmdResult {
 pub async fn serve(cli: &Cli) -> CmdResult {
     let (settings, store, shutdown) = start(cli).await?;
     let listener = crate::web::bind(&settings.web.listen).await?;
-    let state = crate::web::WebState::new(store, settings.web.base_url());
+    let mut state = crate::web::WebState::from_settings(store, &settings.web);
+    state.review_threshold = settings.read.review_threshold;
     crate::web::serve(listener, state, shutdown)
         .await
         .map_err(Failure::Other)

@@ -119,10 +119,17 @@ pub struct WebSettings {
     /// Days an approval link stays valid.
     #[serde(default = "default_link_days")]
     pub link_days: u32,
-    /// Above this gross the confirmation page requires a login. Not available yet: users come
-    /// with the dashboard, so check-config refuses it.
+    /// At or above this gross, an approval link decides only for its approver signed in to the
+    /// dashboard (`facteur users add`): the confirmation page asks them to sign in first.
     #[serde(default)]
     pub login_above: Option<Decimal>,
+    /// Roles that sign in to the dashboard only with a second factor (TOTP).
+    #[serde(default = "default_require_2fa")]
+    pub require_2fa: Vec<crate::users::Role>,
+}
+
+fn default_require_2fa() -> Vec<crate::users::Role> {
+    vec![crate::users::Role::Admin, crate::users::Role::Accountant]
 }
 
 fn default_listen() -> String {
@@ -143,6 +150,7 @@ impl Default for WebSettings {
             lang: Lang::default(),
             link_days: default_link_days(),
             login_above: None,
+            require_2fa: default_require_2fa(),
         }
     }
 }
@@ -176,11 +184,11 @@ impl WebSettings {
                 None,
             ));
         }
-        if self.login_above.is_some() {
+        if self.login_above.is_some_and(|a| a.is_sign_negative()) {
             out.push((
                 "login_above",
-                "web.login_above needs user accounts, which arrive with the dashboard: this version cannot ask for a login".into(),
-                Some("remove login_above for now; every approval link works without a login"),
+                "web.login_above is negative".into(),
+                Some("login_above = \"10000.00\""),
             ));
         }
         out

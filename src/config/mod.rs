@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::receivables::settings::SalesSettings;
 pub use crate::secret::{DatabaseUrl, SecretString};
 pub use crate::stages::intake::IntakeSettings;
 pub use delivery::{SmtpSecurity, SmtpSettings, WebSettings};
@@ -42,6 +43,9 @@ pub struct Settings {
     pub dedupe: DedupeSettings,
     #[serde(default)]
     pub company: CompanySettings,
+    /// Issued invoices: numbering, the seller's address and legal mentions (receivables).
+    #[serde(default)]
+    pub sales: SalesSettings,
     #[serde(default)]
     pub log: LogSettings,
     /// Outgoing mail (approval requests); without it, mail waits in the outbox.
@@ -393,12 +397,12 @@ mod tests {
     #[test]
     fn smtp_and_web_are_checked_at_their_keys() {
         let e = check(
-            "[web]\nlogin_above = \"10000\"\n[smtp]\nhost = \"mail.example.com\"\n\
+            "[web]\nlogin_above = \"-1\"\n[smtp]\nhost = \"mail.example.com\"\n\
              security = \"none\"\nfrom = \"ap@example.com\"\n",
             vec![],
         );
         assert!(
-            e.contains("facteur.toml:2:1: web.login_above needs user accounts"),
+            e.contains("facteur.toml:2:1: web.login_above is negative"),
             "{e}"
         );
         assert!(

@@ -287,6 +287,11 @@ pub struct CompanySettings {
     /// Expense account of a supplier invoice nothing else classifies (PCG 606).
     #[serde(default = "default_expense_account")]
     pub expense_account: crate::ledger::AccountNumber,
+    /// Expense accounts of particular suppliers, by VAT id, SIREN or name (spacing and case
+    /// ignored): `[company.expense_accounts] "FR44732829320" = "6064"`. Posting and the
+    /// approval rules' `gl_accounts` condition both read it.
+    #[serde(default)]
+    pub expense_accounts: std::collections::BTreeMap<String, crate::ledger::AccountNumber>,
     /// The account supplier invoices are paid from (`facteur pay-run`).
     #[serde(default)]
     pub iban: Option<crate::domain::Iban>,
@@ -326,6 +331,7 @@ impl Default for CompanySettings {
             currency: default_currency(),
             fiscal_year_start_month: default_fiscal_year_start_month(),
             expense_account: default_expense_account(),
+            expense_accounts: Default::default(),
             reverse_charge_rate: default_reverse_charge_rate(),
             iban: None,
             bic: None,

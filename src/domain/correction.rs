@@ -79,6 +79,36 @@ impl Correction {
     }
 }
 
+/// A person's corrections as typed (`field=value` each) applied to `x` and checked: the
+/// corrected reading, and what it teaches about the supplier when `remember`. Err says what is
+/// wrong or still in doubt (below `threshold`), for the person.
+pub fn prepare(
+    x: Extraction,
+    fields: &[String],
+    remember: bool,
+    threshold: f32,
+) -> Result<(Extraction, Vec<super::hint::SupplierHint>), String> {
+    let corrections = fields
+        .iter()
+        .map(|f| Correction::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let corrected = apply(x, &corrections)?;
+    let doubts = corrected.doubts(threshold);
+    if !doubts.is_empty() {
+        let left: Vec<String> = doubts.iter().map(ToString::to_string).collect();
+        return Err(format!(
+            "still not sure of: {}; correct those too",
+            left.join(", ")
+        ));
+    }
+    let hints = if remember {
+        super::hint::remembered(&corrected, &corrections)?
+    } else {
+        Vec::new()
+    };
+    Ok((corrected, hints))
+}
+
 /// Applies corrections and checks the result: net + tax = gross when all three are known.
 pub fn apply(mut x: Extraction, corrections: &[(Field, Correction)]) -> Result<Extraction, String> {
     let inv = &mut x.invoice;

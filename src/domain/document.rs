@@ -218,12 +218,13 @@ impl DocumentState {
                     Read | PendingApproval | Rejected | Failed
                 )
                 // An earlier document checked late (after a correction) hands its verdict on.
+                // Corrected while in approval: back through the checks (`Read`).
                 | (
                     PendingApproval,
-                    Approved | Rejected | Failed | Duplicate | DuplicateSuspected
+                    Approved | Rejected | Failed | Duplicate | DuplicateSuspected | Read
                 )
                 // Held before posting: a copy of an invoice already booked.
-                | (Approved, Posted | Failed | DuplicateSuspected)
+                | (Approved, Posted | Failed | DuplicateSuspected | Read)
                 | (Posted, Exported | Paid)
                 | (Exported, Paid)
         )

@@ -152,6 +152,9 @@ pub enum Doubt {
     Missing { field: Field },
     /// A required field was found with a confidence under the threshold.
     Uncertain { field: Field, confidence: f32 },
+    /// The page labels a key field ("Échéance", "IBAN") but no value was read beside it: a miss
+    /// (an OCR-damaged date, an IBAN failing mod 97), not an absence.
+    Unread { field: Field },
 }
 
 impl fmt::Display for Doubt {
@@ -160,6 +163,9 @@ impl fmt::Display for Doubt {
             Doubt::Missing { field } => write!(f, "{} not found", field.label()),
             Doubt::Uncertain { field, confidence } => {
                 write!(f, "{} uncertain ({confidence:.2})", field.label())
+            }
+            Doubt::Unread { field } => {
+                write!(f, "{} labelled on the page but not read", field.label())
             }
         }
     }
@@ -195,6 +201,9 @@ pub struct Extraction {
     /// this field existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_date_source: Option<DueDateSource>,
+    /// Key fields the page labels but whose value was not read (`Doubt::Unread`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<Field>,
 }
 
 impl Extraction {
@@ -224,6 +233,7 @@ impl Extraction {
             confidence,
             warnings: Vec::new(),
             due_date_source,
+            unread: Vec::new(),
         }
     }
 
@@ -240,12 +250,88 @@ impl Extraction {
             .fold(1.0, f32::min)
     }
 
-    /// The required fields missing, and the key fields found under `threshold`.
+    /// The fields a person checks, as (name, value, confidence) rows: the terminal's table and the
+    /// dashboard's review page show the same.
+    pub fn rows_for_people(&self) -> Vec<Vec<String>> {
+        let x = self;
+        let inv = &x.invoice;
+        let conf = |f: &str| {
+            f.parse::<crate::domain::Field>()
+                .ok()
+                .and_then(|f| x.confidence.get(&f))
+                .map_or(String::new(), |c| format!("{c:.2}"))
+        };
+        let money = |d: Option<rust_decimal::Decimal>| {
+            d.map_or("—".to_string(), |v| {
+                format!(
+                    "{v} {}",
+                    inv.currency.map(|c| c.to_string()).unwrap_or_default()
+                )
+            })
+        };
+        let opt = |s: Option<String>| s.unwrap_or_else(|| "—".into());
+        let rows: Vec<Vec<String>> = vec![
+            vec![
+                "type".into(),
+                inv.doc_type.as_str().into(),
+                conf("doc_type"),
+            ],
+            vec![
+                "number".into(),
+                opt(inv.number.clone()),
+                conf("invoice_number"),
+            ],
+            vec![
+                "issue date".into(),
+                opt(inv.issue_date.map(|d| d.to_string())),
+                conf("issue_date"),
+            ],
+            vec![
+                "due date".into(),
+                opt(inv.due_date.map(|d| d.to_string())),
+                conf("due_date"),
+            ],
+            vec![
+                "supplier".into(),
+                opt(inv.seller.name.clone()),
+                conf("supplier_name"),
+            ],
+            vec![
+                "supplier VAT".into(),
+                opt(inv.seller.vat_id.as_ref().map(|v| v.to_string())),
+                conf("supplier_vat_id"),
+            ],
+            vec![
+                "IBAN".into(),
+                opt(inv.seller.iban.as_ref().map(|v| v.pretty())),
+                conf("iban"),
+            ],
+            vec![
+                "customer".into(),
+                opt(inv.buyer.name.clone()),
+                conf("customer_name"),
+            ],
+            vec!["net".into(), money(inv.total_net), conf("total_net")],
+            vec!["VAT".into(), money(inv.total_tax), conf("total_tax")],
+            vec!["gross".into(), money(inv.total_gross), conf("total_gross")],
+            vec!["lines".into(), inv.lines.len().to_string(), String::new()],
+        ];
+        rows
+    }
+
+    /// The required fields missing, the key fields labelled on the page but not read, and the
+    /// key fields found under `threshold`.
     pub fn doubts(&self, threshold: f32) -> Vec<Doubt> {
         let missing = Field::REQUIRED
             .into_iter()
             .filter(|f| self.confidence_of(*f) <= 0.0)
-            .map(|field| Doubt::Missing { field });
+            .map(|field| Doubt::Missing { field })
+            .chain(
+                self.unread
+                    .iter()
+                    .filter(|f| self.confidence_of(**f) <= 0.0)
+                    .map(|&field| Doubt::Unread { field }),
+            );
         let uncertain = Field::KEY.into_iter().filter_map(|field| {
             let c = self.confidence.get(&field).copied()?;
             (c > 0.0 && c < threshold).then_some(Doubt::Uncertain {

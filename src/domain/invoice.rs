@@ -61,6 +61,39 @@ pub struct Party {
     pub country: Option<String>,
 }
 
+/// Folds a party key (VAT id, SIREN, name) for comparison: letters and digits only, lower case,
+/// so "FR 44 732 829 320" and "fr44732829320" are one key.
+pub fn fold_key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+impl Party {
+    /// The keys a configuration may name this party by (VAT id, SIREN, name), folded
+    /// (`fold_key`), most specific first.
+    pub fn keys(&self) -> Vec<String> {
+        [
+            self.vat_id.as_ref().map(|v| v.as_str().to_string()),
+            self.siren.as_ref().map(|v| v.as_str().to_string()),
+            self.siret.as_ref().map(|v| v.siren().as_str().to_string()),
+            self.name.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|k| fold_key(&k))
+        .filter(|k| !k.is_empty())
+        .collect()
+    }
+
+    /// Whether one of `names` (VAT ids, SIRENs or names as a person wrote them) is this party.
+    pub fn is_one_of<'a>(&self, names: impl IntoIterator<Item = &'a String>) -> bool {
+        let keys = self.keys();
+        names.into_iter().any(|n| keys.contains(&fold_key(n)))
+    }
+}
+
 /// One VAT rate's subtotal (BG-23).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VatBreakdown {

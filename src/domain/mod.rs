@@ -14,5 +14,5 @@ pub use document::{
 };
 pub use extraction::{Doubt, DueDateSource, Extraction, Field, Method};
 pub use ids::{Bic, Iban, IdError, Siren, Siret, VatId};
-pub use invoice::{DocType, Invoice, LineItem, Party, PrecedingInvoice, VatBreakdown};
+pub use invoice::{fold_key, DocType, Invoice, LineItem, Party, PrecedingInvoice, VatBreakdown};
 pub use money::{Amount, Currency, MoneyError};

@@ -124,6 +124,13 @@ impl Chart {
         Ok(Chart { accounts })
     }
 
+    /// Whether `number` is in the chart: listed, or under a listed account.
+    pub fn knows(&self, number: &str) -> bool {
+        self.accounts
+            .iter()
+            .any(|(n, _, _)| number.starts_with(n.as_str()))
+    }
+
     /// The label of `number`: its own, or that of its longest listed prefix; the number itself
     /// when the chart has nothing for it.
     pub fn label(&self, number: &str, lang: Lang) -> String {
@@ -163,6 +170,8 @@ mod tests {
             c.label(pcg::VAT_ON_RECEIPTS, Lang::En),
             "Deductible VAT awaiting payment (VAT on receipts)"
         );
+        assert!(c.knows("1013") && c.knows("512") && !c.knows("9999"));
+        assert_eq!(c.label("1013", Lang::En), "Capital");
     }
 
     #[test]

@@ -166,6 +166,17 @@ pub fn reverse_charge(inv: &Invoice, company_country: &str) -> bool {
     said || foreign
 }
 
+/// The expense account an invoice of this supplier posts to: the supplier's own in
+/// `[company.expense_accounts]`, else the company's default.
+pub fn expense_account<'a>(inv: &Invoice, company: &'a CompanySettings) -> &'a AccountNumber {
+    let keys = inv.seller.keys();
+    company
+        .expense_accounts
+        .iter()
+        .find(|(name, _)| keys.contains(&crate::domain::fold_key(name)))
+        .map_or(&company.expense_account, |(_, account)| account)
+}
+
 /// The purchases-journal entry of `inv` (document `doc`), dated `date`, for `company`, for an
 /// invoice in the company's currency (`purchase_entry_at` converts one in another). The key is
 /// the document: posting it twice returns the first entry.
@@ -191,7 +202,7 @@ pub fn purchase_entry_at(
     date: NaiveDate,
     rate: Option<&Rate>,
 ) -> Result<NewEntry, LedgerError> {
-    let expense = &company.expense_account;
+    let expense = expense_account(inv, company);
     let company_currency = company.currency;
     let invalid = |s: &str| LedgerError::Invalid(format!("document {doc}: {s}"));
     let currency = inv.currency.unwrap_or(company_currency);
@@ -388,6 +399,37 @@ mod tests {
             &company,
             NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
         )
+    }
+
+    #[test]
+    fn a_supplier_of_its_own_posts_to_its_expense_account() {
+        let mut company = CompanySettings::default();
+        let inv = invoice();
+        assert_eq!(expense_account(&inv, &company), &company.expense_account);
+        company.expense_accounts.insert(
+            "fr 44 732 829 320".into(),
+            AccountNumber::parse("6226").unwrap(),
+        );
+        assert_eq!(expense_account(&inv, &company).as_str(), "6226");
+        company.expense_accounts.clear();
+        company
+            .expense_accounts
+            .insert("Acme sarl".into(), AccountNumber::parse("6135").unwrap());
+        let entry = purchase_entry(
+            DocumentId(7),
+            &inv,
+            &company,
+            NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            entry
+                .body()
+                .lines
+                .iter()
+                .any(|l| l.account.as_str() == "6135"),
+            "{entry:?}"
+        );
     }
 
     #[test]

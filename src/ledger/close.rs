@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::account::{pcg, AccountNumber};
-use super::entry::{Auxiliary, EntryBody, Journal, LedgerError, Line, NewEntry, PostedEntry};
+use super::entry::{Auxiliary, LedgerError, Line, NewEntry, PostedEntry};
 use crate::domain::Currency;
 
 /// The opening entry of the year that starts on `opens`, from the closed year's `entries`.
@@ -39,51 +39,34 @@ pub fn opening_entry(
             }
         }
     }
-    let label = format!("A-nouveaux {}", opens.format("%Y-%m-%d"));
-    let mut lines = Vec::new();
-    for ((account, _), (net, aux)) in carried {
-        let line = if net > Decimal::ZERO {
-            Line::debit(account, &label, net)
-        } else if net < Decimal::ZERO {
-            Line::credit(account, &label, -net)
-        } else {
-            continue;
-        };
-        lines.push(match aux {
-            Some(a) => line.with_auxiliary(a),
-            None => line,
-        });
-    }
+    let label = super::opening::label(opens);
+    let mut lines: Vec<Line> = carried
+        .into_iter()
+        .filter_map(|((account, _), (net, aux))| super::opening::line(account, aux, net, &label))
+        .collect();
     // Expenses exceed income: a loss, carried as a debit.
     let parse = |n: &str| AccountNumber::parse(n).map_err(LedgerError::Invalid);
-    if result > Decimal::ZERO {
-        lines.push(Line::debit(parse(pcg::LOSS)?, &label, result));
-    } else if result < Decimal::ZERO {
-        lines.push(Line::credit(parse(pcg::PROFIT)?, &label, -result));
-    }
+    let result_account = if result > Decimal::ZERO {
+        pcg::LOSS
+    } else {
+        pcg::PROFIT
+    };
+    lines.extend(super::opening::line(
+        parse(result_account)?,
+        None,
+        result,
+        &label,
+    ));
     if lines.is_empty() {
         return Ok(None);
     }
-    NewEntry::new(
-        EntryBody {
-            journal: Journal::Opening,
-            date: opens,
-            label: label.clone(),
-            piece_ref: label,
-            piece_date: opens,
-            currency,
-            document: None,
-            reverses: None,
-            lines,
-        },
-        &format!("opening:{opens}"),
-    )
-    .map(Some)
+    super::opening::posting(lines, opens, currency).map(Some)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::Journal;
     use rust_decimal_macros::dec;
 
     fn posted(lines: Vec<Line>) -> PostedEntry {

@@ -9,8 +9,10 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::approval::delegation::delegate;
-use crate::approval::{invoice_version, token, Approver, Facts, Routing, Rule};
+use crate::approval::{invoice_version, token, ApprovalPolicy, Approver, Facts, Routing, Rule};
+use crate::config::CompanySettings;
 use crate::domain::{now_micros, DocumentState, Extraction, Origin};
+use crate::ledger::fx::Rate;
 use crate::notify::{approval_mail, InvoiceFacts, MailKind};
 use crate::store::approvals::{ApprovalEffects, NewRequest, NewWorkflow, Progress, StepPlan};
 use crate::store::{DocumentRecord, Effects, Job, Transition};
@@ -28,9 +30,25 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
     };
     let now = now_micros();
     Ok(match ctx.store.approval_progress(job.document).await? {
-        None => route(&ctx.routing, &record, &x, now),
-        Some(p) => next_step(&ctx.routing, &record, &p, now),
+        None => {
+            let rate = rate_of(ctx, &x).await?;
+            route(&ctx.routing, &ctx.company, &record, &x, rate.as_ref(), now)
+        }
+        Some(p) => next_step(&ctx.routing, &record, &x, &p, now),
     })
+}
+
+/// The exchange rate of a foreign invoice's currency on its issue date (today when it has
+/// none), from the rates table.
+async fn rate_of(ctx: &StageContext, x: &Extraction) -> Result<Option<Rate>, StageError> {
+    let Some(cur) = x.invoice.currency.filter(|c| *c != ctx.company.currency) else {
+        return Ok(None);
+    };
+    let day = x
+        .invoice
+        .issue_date
+        .unwrap_or_else(|| now_micros().date_naive());
+    Ok(ctx.store.rate_on(cur, day).await?)
 }
 
 fn stay(reason: String, effects: Effects) -> Transition {
@@ -42,15 +60,35 @@ fn stay(reason: String, effects: Effects) -> Transition {
     }
 }
 
-/// The first run: choose a rule, then approve automatically or ask the first step.
+/// The first run: choose a rule, then approve automatically or ask the first step. `rate`:
+/// the exchange rate of the invoice's currency on its date, when it is not the company's.
 pub fn route(
     routing: &Routing,
+    company: &CompanySettings,
     record: &DocumentRecord,
     x: &Extraction,
+    rate: Option<&Rate>,
     now: DateTime<Utc>,
 ) -> Transition {
-    let facts = Facts::of(x);
+    let facts = Facts::of(x, company, rate);
     let policy = routing.policy_for(&record.summary.source);
+    // A foreign invoice without a rate would fall through amount thresholds to a lighter
+    // workflow: it waits for the rate instead.
+    if Facts::lacks_rate(x, company, rate)
+        && policy.is_some_and(|p| p.rules.iter().any(Rule::compares_amounts))
+    {
+        return stay(
+            format!(
+                "no exchange rate from {} to {} on the invoice date: the approval rules compare \
+                 amounts in {}; once `facteur rates import` or `facteur rates set` gives one, \
+                 the invoice is routed again",
+                facts.currency.as_deref().unwrap_or("?"),
+                company.currency,
+                company.currency
+            ),
+            Effects::None,
+        );
+    }
     let Some(rule) = policy.and_then(|p| p.select(&facts)) else {
         return stay(
             "no approval rule applies (see [[approval.rule]] in the pipeline): nobody was asked"
@@ -75,8 +113,16 @@ pub fn route(
             next: next_after(to),
         };
     }
-    let roles = policy.map(|p| &p.roles);
-    let steps = plan(rule, roles, routing);
+    let steps = match policy.map(|p| plan(rule, p, &facts, routing)) {
+        Some(Ok(steps)) => steps,
+        Some(Err(why)) => {
+            return stay(
+                format!("approval rule '{}': {why}; nobody was asked", rule.name),
+                Effects::None,
+            )
+        }
+        None => Vec::new(),
+    };
     let Some(first) = steps.first() else {
         return stay(
             format!("approval rule '{}' has no steps", rule.name),
@@ -114,13 +160,30 @@ pub fn route(
     )
 }
 
-/// A later run: ask the first step not yet asked, once the ones before it are complete.
+/// A later run: ask the first step not yet asked, once the ones before it are complete. A
+/// document corrected after its approval, whose amount, supplier and IBAN did not change (the
+/// correction would have reset the workflow otherwise), is approved again at once.
 pub fn next_step(
     routing: &Routing,
     record: &DocumentRecord,
+    x: &Extraction,
     p: &Progress,
     now: DateTime<Utc>,
 ) -> Transition {
+    if matches!(p.status.as_str(), "approved" | "auto_approved") && p.version == invoice_version(x)
+    {
+        let to = DocumentState::Approved;
+        return Transition {
+            to,
+            reason: format!(
+                "approved earlier (rule '{}') for this amount, supplier and IBAN, which a \
+                 correction left unchanged",
+                p.rule
+            ),
+            effects: Effects::None,
+            next: next_after(to),
+        };
+    }
     let open = p.steps.iter().find(|s| !s.done);
     let Some(s) = open.filter(|s| !s.issued && p.status == "open") else {
         return stay(String::new(), Effects::None);
@@ -167,30 +230,38 @@ fn names(s: &StepPlan) -> String {
     }
 }
 
-/// `[approval.roles]`: a name and its members.
-type Roles = std::collections::BTreeMap<String, Vec<crate::approval::policy::ApproverEntry>>;
-
-/// The rule's steps with approvers resolved (roles expanded, addresses lower-cased, languages
-/// defaulted).
-fn plan(rule: &Rule, roles: Option<&Roles>, routing: &Routing) -> Vec<StepPlan> {
-    let none = Roles::new();
-    let roles = roles.unwrap_or(&none);
+/// The rule's steps with approvers resolved for this invoice (roles and owners expanded,
+/// addresses lower-cased, languages defaulted). Err: a step nobody can complete.
+fn plan(
+    rule: &Rule,
+    policy: &ApprovalPolicy,
+    facts: &Facts,
+    routing: &Routing,
+) -> Result<Vec<StepPlan>, String> {
     rule.steps
         .iter()
-        .map(|s| {
-            let approvers = s.people(roles, routing.links.default_lang);
-            (s, approvers)
-        })
-        .map(|(s, approvers)| StepPlan {
-            mode: s.mode.as_str().to_string(),
-            needed: s.needed(approvers.len()),
-            approvers,
-            reminder_days: s.reminder_days,
-            escalate_to: s
-                .escalate_to
-                .as_ref()
-                .map(|e| e.trim().to_ascii_lowercase()),
-            escalate_days: s.escalate_days,
+        .enumerate()
+        .map(|(i, s)| {
+            let approvers = s.people(policy, Some(facts), routing.links.default_lang)?;
+            let needed = s.needed(approvers.len());
+            if approvers.is_empty() || needed as usize > approvers.len() {
+                return Err(format!(
+                    "step {} needs {needed} approval(s) of {} person(s)",
+                    i + 1,
+                    approvers.len()
+                ));
+            }
+            Ok(StepPlan {
+                mode: s.mode.as_str().to_string(),
+                needed,
+                approvers,
+                reminder_days: s.reminder_days,
+                escalate_to: s
+                    .escalate_to
+                    .as_ref()
+                    .map(|e| e.trim().to_ascii_lowercase()),
+                escalate_days: s.escalate_days,
+            })
         })
         .collect()
 }

@@ -32,26 +32,50 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
     let inv = &x.invoice;
     let company = &ctx.company;
     let currency = inv.currency.unwrap_or(company.currency);
-    if currency == company.currency {
-        return Ok(decide(job, inv, company, None));
-    }
-    // The rate printed on the invoice, else the table's on its issue date.
-    let on = inv
-        .issue_date
-        .unwrap_or_else(|| crate::domain::now_micros().date_naive());
-    let printed = ctx
-        .store
-        .printed_rate(job.document)
-        .await?
-        .filter(|r| r.currency == currency);
-    let rate = match printed {
-        Some(r) => Some(r),
-        None => ctx.store.rate_on(currency, on).await?,
+    let mut t = if currency == company.currency {
+        decide(job, inv, company, None)
+    } else {
+        // The rate printed on the invoice, else the table's on its issue date.
+        let on = inv
+            .issue_date
+            .unwrap_or_else(|| crate::domain::now_micros().date_naive());
+        let printed = ctx
+            .store
+            .printed_rate(job.document)
+            .await?
+            .filter(|r| r.currency == currency);
+        let rate = match printed {
+            Some(r) => Some(r),
+            None => ctx.store.rate_on(currency, on).await?,
+        };
+        match rate {
+            Some(r) => decide(job, inv, company, Some(&r)),
+            None => return Ok(waiting_for_rate(job, currency, company.currency, on)),
+        }
     };
-    Ok(match rate {
-        Some(r) => decide(job, inv, company, Some(&r)),
-        None => waiting_for_rate(job, currency, company.currency, on),
-    })
+    if let Effects::Post(p) = &mut t.effects {
+        // The supplier's master record keeps its auxiliary account stable across invoices
+        // that show different identifiers (store/suppliers.rs).
+        let derived = crate::ledger::ap::supplier_account(inv);
+        let keys = crate::store::suppliers::SupplierKeys::of(&inv.seller);
+        if let Some(s) = ctx.store.supplier_for(&keys, &derived.code).await? {
+            p.entry = with_supplier(&p.entry, s.auxiliary());
+        }
+    }
+    Ok(t)
+}
+
+/// `entry` with its supplier lines on `aux`.
+fn with_supplier(
+    entry: &crate::ledger::NewEntry,
+    aux: crate::ledger::entry::Auxiliary,
+) -> crate::ledger::NewEntry {
+    let mut body = entry.body().clone();
+    for l in body.lines.iter_mut().filter(|l| l.auxiliary.is_some()) {
+        l.auxiliary = Some(aux.clone());
+    }
+    // Only the auxiliary account changed: the entry stays balanced.
+    crate::ledger::NewEntry::new(body, entry.key()).unwrap_or_else(|_| entry.clone())
 }
 
 /// An invoice in another currency without a rate stays `approved`, saying what would post it.

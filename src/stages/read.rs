@@ -2,7 +2,8 @@
 //! and the document moves to `read`, `needs_review` (required fields missing or unsure, as
 //! structured doubts) or `failed` (unreadable, with the reason). A reader that crashed or hung is
 //! retried once; twice fails the document for good (the queue counts it). What people taught
-//! about the supplier in earlier corrections (supplier hints) is applied before the decision.
+//! about the supplier in earlier corrections (supplier hints) is applied before the decision, and
+//! the IBAN read is checked against the accounts the supplier was known by before.
 
 use crate::domain::hint::apply;
 use crate::domain::{DocumentState, Doubt, Extraction};
@@ -16,8 +17,15 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
     let bytes = ctx.store.document_bytes(job.document).await?;
     match ctx.sandbox.read(bytes, ctx.read_options.clone()).await {
         Ok(extraction) => {
+            crate::metrics::read(extraction.method);
             let hints = ctx.store.supplier_hints(&extraction.invoice.seller).await?;
-            let mut t = decide(apply(extraction, &hints), ctx.review_threshold);
+            let mut extraction = apply(extraction, &hints);
+            let known = ctx
+                .store
+                .known_ibans(&extraction.invoice.seller, job.document)
+                .await?;
+            crate::read::fields::crosscheck::iban_history(&mut extraction, &known);
+            let mut t = decide(extraction, ctx.review_threshold);
             addressed_to_us(&mut t, &ctx.company);
             Ok(t)
         }

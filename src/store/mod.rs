@@ -12,9 +12,14 @@
 //! | what corrections taught about suppliers | `HintStore` | `hints.rs` |
 //! | the ledger: postings, chain, balances, period locks | `LedgerStore` | `ledger.rs` |
 //! | exchange rates (ECB, set by hand) | `RateStore` | `rates.rs` |
+//! | bank statement lines and what they pay | `BankStore` | `bank.rs` |
+//! | supplier master records and their auxiliary accounts | `SupplierStore` | `suppliers.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
 //! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
 //! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
+//! | web users, sessions, sign-ins, the web audit | `UserStore` | `users.rs` |
+//! | counts and ages for `/metrics` | `MetricsStore` | `metrics.rs` |
+//! | customers, sales, their number counters | `ReceivablesStore` | `receivables.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -25,6 +30,7 @@
 //! the backend at start-up. The conformance suite in tests/it/store.rs runs on both.
 
 pub mod approvals;
+pub mod bank;
 mod db;
 pub mod documents;
 pub mod duplicates;
@@ -32,18 +38,23 @@ pub mod hints;
 pub mod leases;
 pub mod ledger;
 pub mod mail;
+pub mod metrics;
 pub mod outbox;
 mod postgres;
 pub mod queue;
 pub mod rates;
 mod reaper;
+pub mod receivables;
 pub mod review;
 mod sqlite;
+pub mod suppliers;
 pub mod unit;
+pub mod users;
 
 use std::sync::Arc;
 
 pub use approvals::ApprovalStore;
+pub use bank::BankStore;
 pub use documents::{
     Arrival, Counts, DocumentRecord, DocumentStore, DocumentSummary, IntakeOutcome,
 };
@@ -52,11 +63,15 @@ pub use hints::HintStore;
 pub use leases::LeaseStore;
 pub use ledger::LedgerStore;
 pub use mail::MailStore;
+pub use metrics::MetricsStore;
 pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use rates::RateStore;
+pub use receivables::ReceivablesStore;
 pub use review::ReviewStore;
+pub use suppliers::SupplierStore;
 pub use unit::{Effects, Transition};
+pub use users::UserStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -113,8 +128,13 @@ pub trait Store:
     + HintStore
     + LedgerStore
     + RateStore
+    + BankStore
+    + SupplierStore
     + ApprovalStore
     + OutboxStore
+    + UserStore
+    + MetricsStore
+    + ReceivablesStore
     + Send
     + Sync
     + 'static
@@ -131,8 +151,13 @@ impl<T> Store for T where
         + HintStore
         + LedgerStore
         + RateStore
+        + BankStore
+        + SupplierStore
         + ApprovalStore
         + OutboxStore
+        + UserStore
+        + MetricsStore
+        + ReceivablesStore
         + Send
         + Sync
         + 'static

@@ -22,6 +22,20 @@ pub const WAITING: [DocumentState; 3] = [
     DocumentState::Duplicate,
 ];
 
+/// The states whose reading a person may still correct: those waiting for review, and those in
+/// approval (not yet posted). A correction there resets the approvals given if it changed the
+/// amount, supplier or IBAN they were given for.
+pub const CORRECTABLE: [DocumentState; 5] = [
+    DocumentState::NeedsReview,
+    DocumentState::DuplicateSuspected,
+    DocumentState::Duplicate,
+    DocumentState::PendingApproval,
+    DocumentState::Approved,
+];
+
+/// The states of a document in approval.
+const APPROVAL: [DocumentState; 2] = [DocumentState::PendingApproval, DocumentState::Approved];
+
 /// What a person decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -74,10 +88,12 @@ pub trait ReviewStore: Send + Sync {
         built: &[Stage],
     ) -> Result<DocumentState, StoreError>;
 
-    /// Saves a person's corrected reading of a document seen in `seen` (a waiting state) and
+    /// Saves a person's corrected reading of a document seen in `seen` (`CORRECTABLE`) and
     /// sends it back through the duplicate checks: its keys are dropped, its earlier findings
     /// marked superseded, and it moves to `read` with the next stage queued; `remember` (what the
-    /// correction teaches about the supplier) is saved with it. One transaction.
+    /// correction teaches about the supplier) is saved with it. When the amount, supplier or
+    /// IBAN changed, approvals already given are set aside (kept for the audit) and approval
+    /// starts again; otherwise they stand. One transaction.
     #[allow(clippy::too_many_arguments)]
     async fn review_correct(
         &self,
@@ -155,16 +171,29 @@ impl ReviewStore for SqlStore {
         what: &str,
         built: &[Stage],
     ) -> Result<DocumentState, StoreError> {
-        if !WAITING.contains(&seen) {
+        if !CORRECTABLE.contains(&seen) {
             return Err(StoreError::Invalid(format!(
-                "document {document} is {seen}: only a document waiting for review is corrected"
+                "document {document} is {seen}: only a document waiting for review or approval \
+                 is corrected (a posted invoice is corrected by a reversal)"
             )));
         }
         let now = now_micros();
         let to = DocumentState::Read;
-        let why = format!("corrected by {by}: {what}");
         let mut tx = self.db.begin_write("starting a correction").await?;
+        let (_, before) = super::approvals::current(&mut tx, document).await?;
+        let reset = before.as_deref() != Some(crate::approval::invoice_version(corrected).as_str());
+        let why = format!(
+            "corrected by {by}: {what}{}",
+            if reset && APPROVAL.contains(&seen) {
+                " (amount, supplier or IBAN changed: approvals given are reset)"
+            } else {
+                ""
+            }
+        );
         move_document(&mut tx, document, seen, to, &why, now).await?;
+        if reset {
+            super::approvals::set_aside(&mut tx, document, now).await?;
+        }
         save_extraction(&mut tx, document, corrected).await?;
         super::hints::save(&mut tx, document, remember, by, now).await?;
         for table in ["dedupe_preceding", "dedupe_keys"] {

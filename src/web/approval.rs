@@ -13,6 +13,7 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::pages::{self, Page};
+use super::request::{client_ip, cookie, header_text};
 use super::WebState;
 use crate::approval::token::{nonce, parse_and_hash, same_secret};
 use crate::domain::DocumentState;
@@ -56,6 +57,7 @@ async fn view(state: &WebState, hash: &str) -> Result<Option<LinkView>, Response
 pub async fn confirm(
     State(state): State<WebState>,
     Path((token, action)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Response {
     let Some((hash, decision)) = parse(&token, &action) else {
         return not_found();
@@ -66,6 +68,9 @@ pub async fn confirm(
         Err(r) => return r,
     };
     if let Some(r) = settled(&state, &v, true) {
+        return r;
+    }
+    if let Some(r) = sign_in_first(&state, &headers, &v, &token, decision).await {
         return r;
     }
     let csrf = nonce();
@@ -91,34 +96,42 @@ fn settled(state: &WebState, v: &LinkView, changed_too: bool) -> Option<Response
     if v.expires_at <= (state.clock)() {
         return Some(render(StatusCode::GONE, pages::expired(v.lang)));
     }
+    // Changed first: an invoice edited in approval is back in the checks for a moment, and
+    // "changed, a new request is sent" is what the approver needs to know.
+    if changed_too && v.changed {
+        return Some(render(StatusCode::CONFLICT, pages::changed(v.lang)));
+    }
     if v.summary.state != DocumentState::PendingApproval {
         return Some(render(
             StatusCode::OK,
             pages::closed(v.lang, v.summary.state),
         ));
     }
-    if changed_too && v.changed {
-        return Some(render(StatusCode::CONFLICT, pages::changed(v.lang)));
-    }
     None
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
-fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(500).collect())
+/// At or above `web.login_above` (or with no amount read), a link decides only for its
+/// approver signed in to the dashboard: anyone else is asked to sign in (401).
+async fn sign_in_first(
+    state: &WebState,
+    headers: &HeaderMap,
+    v: &LinkView,
+    token: &str,
+    decision: Decision,
+) -> Option<Response> {
+    let limit = state.login_above?;
+    if v.summary.total_gross.is_some_and(|g| g < limit) {
+        return None;
+    }
+    let me = super::session::signed_in(state, headers).await;
+    if me.is_some_and(|s| s.user.email.eq_ignore_ascii_case(&v.approver)) {
+        return None;
+    }
+    let next = format!("/approval/{token}/{}", decision.as_str());
+    Some(render(
+        StatusCode::UNAUTHORIZED,
+        pages::sign_in_first(v.lang, &v.approver, &next),
+    ))
 }
 
 /// POST `/approval/{token}/{action}`: the decision.
@@ -142,6 +155,9 @@ pub async fn decide(
     if let Some(r) = settled(&state, &v, false) {
         return r;
     }
+    if let Some(r) = sign_in_first(&state, &headers, &v, &token, decision).await {
+        return r;
+    }
     let lang = v.lang;
     let form = form.map(|Form(f)| f).unwrap_or_default();
     let from_page = match (cookie(&headers, CSRF_COOKIE), form.csrf.as_deref()) {
@@ -151,11 +167,7 @@ pub async fn decide(
     if !from_page || form.confirm.as_deref() != Some(decision.as_str()) {
         return render(StatusCode::FORBIDDEN, pages::use_the_button(lang));
     }
-    let forwarded = header_text(&headers, header::HeaderName::from_static("x-forwarded-for"));
-    let ip = match forwarded {
-        Some(f) => format!("{f} (via {})", peer.ip()),
-        None => peer.ip().to_string(),
-    };
+    let ip = client_ip(&headers, &peer);
     let input = DecisionInput {
         token_hash: hash.clone(),
         decision,

@@ -1,5 +1,6 @@
-//! The web server (axum): the approval pages behind `web.public_url`, and `/health`. Started by
-//! `facteur run`, alone by `facteur serve`.
+//! The web server (axum): the approval pages behind `web.public_url`, the dashboard's sign-in
+//! (`login`, `session`) and inbox (`home`, `views`), and `/health`. Started by `facteur run`,
+//! alone by `facteur serve`.
 //!
 //! Link scanners (Outlook Safe Links, Mimecast…) fetch every link of a mail seconds after it
 //! arrives, some run JavaScript and submit forms. So a link only ever shows a page: GET and
@@ -8,7 +9,14 @@
 //! person pressed (a script's `form.submit()` sends no button). The page has no script at all.
 
 mod approval;
+mod home;
+mod login;
+mod ops;
 mod pages;
+mod request;
+mod review;
+pub mod session;
+mod views;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,14 +45,37 @@ pub struct WebState {
     pub clock: Clock,
     /// Cookies get `Secure` when the public URL is https.
     pub secure: bool,
+    /// The dashboard's language.
+    pub lang: crate::approval::Lang,
+    /// Roles that sign in only with a second factor.
+    pub require_2fa: Vec<crate::users::Role>,
+    /// At or above this gross, an approval link decides only for its approver signed in.
+    pub login_above: Option<rust_decimal::Decimal>,
+    /// A correction made in the dashboard must leave no field below this (`read.review_threshold`).
+    pub review_threshold: f32,
 }
 
 impl WebState {
+    /// Defaults for everything but the store and the public URL.
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> WebState {
+        WebState::from_settings(
+            store,
+            &crate::config::WebSettings {
+                public_url: public_url.to_string(),
+                ..Default::default()
+            },
+        )
+    }
+
+    pub fn from_settings(store: Arc<dyn Store>, web: &crate::config::WebSettings) -> WebState {
         WebState {
             store,
             clock: Arc::new(now_micros),
-            secure: public_url.starts_with("https://"),
+            secure: web.public_url.starts_with("https://"),
+            lang: web.lang,
+            require_2fa: web.require_2fa.clone(),
+            login_above: web.login_above,
+            review_threshold: crate::config::ReadSettings::default().review_threshold,
         }
     }
 }
@@ -53,6 +84,15 @@ impl WebState {
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/", get(home::inbox))
+        .route("/login", get(login::form).post(login::password))
+        .route("/login/code", get(login::code_form).post(login::code))
+        .route("/logout", axum::routing::post(login::logout))
+        .route("/documents/{id}", get(review::page))
+        .route("/documents/{id}/original", get(review::original))
+        .route("/documents/{id}/review", axum::routing::post(review::decide))
         .route(
             "/approval/{token}/document",
             get(approval::document),
@@ -71,7 +111,7 @@ pub fn router(state: WebState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))

@@ -183,6 +183,20 @@ pub fn changed(l: Lang) -> Page {
     )
 }
 
+/// An invoice above `web.login_above`: its approver signs in before deciding.
+pub fn sign_in_first(l: Lang, approver: &str, next: &str) -> Page {
+    Page {
+        lang: l,
+        title: t(l, "Sign in to decide", "Connectez-vous pour décider").to_string(),
+        body: html! {
+            p { (t(l,
+                "This invoice's amount needs its approver signed in to the dashboard:",
+                "Le montant de cette facture demande que son approbateur soit connecté au tableau de bord :")) " " b { (approver) } }
+            p { a href={ "/login?next=" (next) } { (t(l, "Sign in", "Se connecter")) } }
+        },
+    }
+}
+
 pub fn expired(l: Lang) -> Page {
     page(
         l,

@@ -21,7 +21,7 @@ use crate::read::sandbox::SandboxPool;
 use crate::sources::{self, SourceContext};
 use crate::stages::{self, StageContext, StageError};
 use crate::store::queue::FailureKind;
-use crate::store::{Job, JobFate, RetryPolicy, Store, StoreError};
+use crate::store::{Job, JobFate, RetryPolicy, Store, StoreError, Transition};
 
 /// What one call to `try_process_next` did.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +42,17 @@ pub enum Processed {
     /// The document had moved on without this job; the job was retired, the document untouched.
     Stale,
     Idle,
+}
+
+/// The `/metrics` outcome of a run; None for a job released at shutdown.
+fn outcome_name(p: &Processed) -> Option<&'static str> {
+    match p {
+        Processed::Done { .. } => Some("done"),
+        Processed::Retried { .. } => Some("retried"),
+        Processed::Dead { .. } => Some("dead"),
+        Processed::Lost | Processed::Stale => Some("lost"),
+        Processed::Idle => None,
+    }
 }
 
 pub struct Worker {
@@ -97,6 +108,8 @@ pub fn worker_id() -> String {
 
 impl Worker {
     pub fn new(settings: &Settings, store: Arc<dyn Store>) -> Worker {
+        // The recorder first, so the first runs are measured too.
+        crate::metrics::handle();
         Worker {
             id: worker_id(),
             ctx: Arc::new(StageContext {
@@ -152,6 +165,7 @@ impl Worker {
                 }
             })
         };
+        let started = std::time::Instant::now();
         let work = stages::run(&self.ctx, &job);
         let result = match shutdown {
             None => Some(work.await),
@@ -164,6 +178,20 @@ impl Worker {
             }
         };
         renew.abort();
+        let outcome = self.finish(job.clone(), result).await?;
+        if let Some(o) = outcome_name(&outcome) {
+            crate::metrics::stage_ran(job.stage, o, started.elapsed().as_secs_f64());
+        }
+        Ok(outcome)
+    }
+
+    /// Records a stage's result (or releases the job at shutdown).
+    async fn finish(
+        &self,
+        job: Job,
+        result: Option<Result<Transition, StageError>>,
+    ) -> Result<Processed, StoreError> {
+        let store = &self.ctx.store;
         let outcome = match result {
             None => {
                 store.release_job(&job).await?;
@@ -281,7 +309,8 @@ async fn spawn_approvals(
     // A port already taken must not stop intake and reading: the pages are one way in of many.
     match crate::web::bind(&settings.web.listen).await {
         Ok(listener) => {
-            let state = crate::web::WebState::new(store.clone(), settings.web.base_url());
+            let mut state = crate::web::WebState::from_settings(store.clone(), &settings.web);
+            state.review_threshold = settings.read.review_threshold;
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 if let Err(e) = crate::web::serve(listener, state, stop).await {

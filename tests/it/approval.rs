@@ -4,6 +4,7 @@
 //! then followed over HTTP against the real axum server, first as a link scanner would (GET,
 //! HEAD, a form submitted by script), then as a person.
 
+mod edits;
 mod flow;
 #[path = "../services/smtp.rs"]
 mod smtp;
@@ -78,18 +79,28 @@ struct Approvals {
 
 impl Approvals {
     async fn start(db: &TestDb) -> Approvals {
+        Approvals::start_with(db, PIPELINE).await
+    }
+
+    /// A workspace whose pipeline holds `pipeline` (its `[approval]` tables).
+    async fn start_with(db: &TestDb, pipeline: &str) -> Approvals {
+        Approvals::start_full(db, pipeline, "").await
+    }
+
+    /// … and `web` lines added to the `[web]` section of facteur.toml.
+    async fn start_full(db: &TestDb, pipeline: &str, web: &str) -> Approvals {
         let store = db.store().await;
         let smtp = Smtp::start();
         let listener = facteur::web::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let dir = db.dir.path().join("ws");
         std::fs::create_dir_all(dir.join("pipelines")).unwrap();
-        std::fs::write(dir.join("pipelines/default.toml"), PIPELINE).unwrap();
+        std::fs::write(dir.join("pipelines/default.toml"), pipeline).unwrap();
         let config = dir.join("facteur.toml");
         std::fs::write(
             &config,
             format!(
-                "[database]\nurl = \"{}\"\n[web]\npublic_url = \"http://127.0.0.1:{port}/\"\n{}",
+                "[database]\nurl = \"{}\"\n[web]\npublic_url = \"http://127.0.0.1:{port}/\"\n{web}\n{}",
                 db.url,
                 smtp.config()
             ),
@@ -97,7 +108,7 @@ impl Approvals {
         .unwrap();
         let settings = Settings::load(&config, false).unwrap();
         let skew = Arc::new(AtomicI64::new(0));
-        let mut state = facteur::web::WebState::new(store.clone(), "http://127.0.0.1");
+        let mut state = facteur::web::WebState::from_settings(store.clone(), &settings.web);
         let clock_skew = skew.clone();
         state.clock =
             Arc::new(move || now_micros() + Duration::seconds(clock_skew.load(Ordering::SeqCst)));
@@ -162,6 +173,18 @@ impl Approvals {
             bytes: pdf,
             name: format!("invoice-{}.pdf", self.read),
             origin,
+        };
+        let id = self.store.intake(&raw).await.unwrap().document();
+        self.run().await;
+        id
+    }
+
+    /// Takes in a file (a Factur-X or CII invoice, say) and runs every stage.
+    async fn file(&mut self, bytes: Vec<u8>, name: &str) -> DocumentId {
+        let raw = RawDocument {
+            bytes,
+            name: name.into(),
+            origin: Origin::Cli { path: name.into() },
         };
         let id = self.store.intake(&raw).await.unwrap().document();
         self.run().await;
@@ -290,14 +313,14 @@ impl Mail {
     }
 }
 
-struct Reply {
-    status: u16,
-    head: String,
-    body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) head: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
-    fn cookie(&self) -> Option<String> {
+    pub(crate) fn cookie(&self) -> Option<String> {
         self.head
             .lines()
             .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
@@ -306,14 +329,20 @@ impl Reply {
             .map(str::to_string)
     }
 
-    fn hidden(&self, name: &str) -> Option<String> {
+    pub(crate) fn hidden(&self, name: &str) -> Option<String> {
         let re = regex::Regex::new(&format!(r#"name="{name}" value="([0-9a-f]+)""#)).unwrap();
         re.captures(&self.body).map(|c| c[1].to_string())
     }
 }
 
 /// One HTTP/1.1 request on a fresh connection (what a scanner or a browser sends).
-async fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+pub(crate) async fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();

@@ -12,9 +12,20 @@ use crate::helpers::*;
 
 /// A one-page invoice from `seller` (name, VAT id) with these number, date and gross (20 % VAT).
 fn invoice(seller: (&str, &str), number: &str, date: &str, net: &str) -> Vec<u8> {
+    invoice_paid_to(seller, number, date, net, None)
+}
+
+/// The same, with the seller's bank account under its VAT id when `iban` is given.
+fn invoice_paid_to(
+    seller: (&str, &str),
+    number: &str,
+    date: &str,
+    net: &str,
+    iban: Option<&str>,
+) -> Vec<u8> {
     let net: rust_decimal::Decimal = net.parse().unwrap();
     let tax = (net * rust_decimal::Decimal::new(20, 2)).round_dp(2);
-    let lines = [
+    let mut lines = vec![
         seller.0.to_string(),
         "12 rue des Lilas, 75011 Paris".to_string(),
         format!("TVA intracommunautaire : {}", seller.1),
@@ -27,6 +38,9 @@ fn invoice(seller: (&str, &str), number: &str, date: &str, net: &str) -> Vec<u8>
         format!("TVA 20 % : {tax} EUR"),
         format!("Total TTC : {} EUR", net + tax),
     ];
+    if let Some(iban) = iban {
+        lines.insert(3, format!("IBAN : {iban}"));
+    }
     let mut content = String::from("BT /F1 12 Tf 16 TL 56 780 Td\n");
     for l in &lines {
         content.push_str(&format!(
@@ -789,6 +803,58 @@ both_backends!(
                 DocumentState::Duplicate,
                 vec![("D2:block".to_string(), first)]
             )
+        );
+    }
+);
+
+both_backends!(
+    an_iban_the_supplier_never_used_sends_its_reading_to_review,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let ws = Workspace::new(&db);
+        const USUAL: &str = "FR76 3000 6000 0112 3456 7890 189";
+        let mut ids = Vec::new();
+        // Months apart and other amounts: no duplicate rule has a say.
+        for (number, date, net, iban) in [
+            ("FA-1", "05/01/2026", "100.00", USUAL),
+            ("FA-2", "05/03/2026", "250.00", USUAL),
+            (
+                "FA-3",
+                "05/05/2026",
+                "410.00",
+                "DE89 3704 0044 0532 0130 00",
+            ),
+        ] {
+            let pdf = invoice_paid_to(ACME, number, date, net, Some(iban));
+            ids.push(
+                ws.ingest(store.as_ref(), &format!("{number}.pdf"), &pdf)
+                    .await,
+            );
+        }
+        // A supplier seen for the first time, then paid to the account it used before: through.
+        for id in &ids[..2] {
+            let doc = store.document(*id).await.unwrap();
+            let shown = ws.facteur(&["documents", "show", &id.0.to_string()]);
+            assert_eq!(
+                doc.summary.state,
+                DocumentState::PendingApproval,
+                "{}",
+                String::from_utf8_lossy(&shown.stdout)
+            );
+        }
+        // Another account for a known supplier: its reading waits for a person, who is told why.
+        let doc = store.document(ids[2]).await.unwrap();
+        assert_eq!(doc.summary.state, DocumentState::NeedsReview);
+        let shown = ws.facteur(&["documents", "show", &ids[2].0.to_string()]);
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        let read = shown
+            .lines()
+            .find(|l| l.contains("received → needs_review"))
+            .unwrap_or_else(|| panic!("no reading sent it to review: {shown}"));
+        assert!(read.contains("supplier iban uncertain"), "{read}");
+        assert!(
+            read.contains("IBAN DE89370400440532013000 was never seen for this supplier"),
+            "{read}"
         );
     }
 );

@@ -251,3 +251,42 @@ pub fn corpus() -> PathBuf {
 pub fn facteur_bin() -> &'static str {
     env!("CARGO_BIN_EXE_facteur")
 }
+
+/// Asserts that the ISO 20022 schema `xsd` (a file name under ~/.cache/facteur, which
+/// scripts/setup fills) accepts `file`, with Python's xmlschema: an independent check.
+pub fn assert_schema_valid(xsd: &str, file: &Path) {
+    let cache = std::env::var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache"));
+    let xsd = cache.join("facteur").join(xsd);
+    assert!(
+        xsd.exists(),
+        "{} is missing: run scripts/setup",
+        xsd.display()
+    );
+    let check = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import sys, xmlschema; xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])",
+        ])
+        .arg(&xsd)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{} refused by {}: {}",
+        file.display(),
+        xsd.display(),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// What a command printed, stdout then stderr (for messages and failures).
+pub fn said(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -55,13 +55,13 @@ fn purchase(key: &str, d: u32, net: Decimal) -> NewEntry {
 /// A workspace on the test database whose facteur.toml adds `extra` (a `[company]` section):
 /// documents go in through the real binary, and a person's approval is written as the approval
 /// stage records it (approval is tested in tests/it/approval/).
-struct Books {
-    ws: std::path::PathBuf,
-    config: std::path::PathBuf,
+pub(crate) struct Books {
+    pub(crate) ws: std::path::PathBuf,
+    pub(crate) config: std::path::PathBuf,
 }
 
 impl Books {
-    fn new(db: &TestDb, extra: &str) -> Books {
+    pub(crate) fn new(db: &TestDb, extra: &str) -> Books {
         let ws = db.dir.path().join("ws");
         std::fs::create_dir_all(&ws).unwrap();
         let config = ws.join("facteur.toml");
@@ -74,7 +74,7 @@ impl Books {
     }
 
     /// Runs `facteur --config … ARGS`.
-    fn facteur(&self, args: &[&str]) -> std::process::Output {
+    pub(crate) fn facteur(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new(facteur_bin())
             .args(["--config", &self.config.display().to_string()])
             .args(args)
@@ -83,21 +83,31 @@ impl Books {
     }
 
     /// Ingests one file (read and duplicate-checked); returns its document.
-    async fn ingest(&self, store: &dyn Store, path: &std::path::Path) -> DocumentId {
+    pub(crate) async fn ingest(&self, store: &dyn Store, path: &std::path::Path) -> DocumentId {
         let out = self.facteur(&["ingest", "--quiet", &path.display().to_string()]);
         assert!(out.status.code().is_some_and(|c| c <= 1));
         store.list_documents(None, 1).await.unwrap()[0].id
     }
 
     /// Ingests `bytes` written as `name` in the workspace.
-    async fn ingest_bytes(&self, store: &dyn Store, name: &str, bytes: &[u8]) -> DocumentId {
+    pub(crate) async fn ingest_bytes(
+        &self,
+        store: &dyn Store,
+        name: &str,
+        bytes: &[u8],
+    ) -> DocumentId {
         let path = self.ws.join(name);
         std::fs::write(&path, bytes).unwrap();
         self.ingest(store, &path).await
     }
 
     /// Approves `id` and runs every stage that follows (posting).
-    async fn approve_and_run(&self, db: &TestDb, store: std::sync::Arc<dyn Store>, id: DocumentId) {
+    pub(crate) async fn approve_and_run(
+        &self,
+        db: &TestDb,
+        store: std::sync::Arc<dyn Store>,
+        id: DocumentId,
+    ) {
         let approve = format!(
             "UPDATE documents SET state = 'approved' WHERE id = {}",
             id.0
@@ -387,6 +397,7 @@ both_backends!(
         let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
         assert!(path.ends_with("732829320FEC20261231.txt"), "{path}");
         let fec = std::fs::read_to_string(&path).unwrap();
+        crate::fec_golden::check_rules(&fec);
         let rows: Vec<Vec<&str>> = fec.split("\r\n").map(|l| l.split('\t').collect()).collect();
         assert_eq!(
             rows.len(),
@@ -471,6 +482,7 @@ both_backends!(
         ]);
         let path = String::from_utf8_lossy(&fec27.stdout).trim().to_string();
         let fec27 = std::fs::read_to_string(&path).unwrap();
+        crate::fec_golden::check_rules(&fec27);
         let opening: Vec<(String, String, String)> = fec27
             .split("\r\n")
             .skip(1)
@@ -640,31 +652,7 @@ both_backends!(
             .path();
         let xml = std::fs::read_to_string(&file).unwrap();
         // An independent check: the ISO 20022 schema, with Python's xmlschema (scripts/setup).
-        let cache = std::env::var("XDG_CACHE_HOME")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|_| {
-                std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache")
-            });
-        let xsd = cache.join("facteur/pain.001.001.03.xsd");
-        assert!(
-            xsd.exists(),
-            "{} is missing: run scripts/setup",
-            xsd.display()
-        );
-        let check = std::process::Command::new("/usr/bin/python3")
-            .args([
-                "-c",
-                "import sys, xmlschema; xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])",
-            ])
-            .arg(&xsd)
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "pain.001 refused by its schema: {}",
-            String::from_utf8_lossy(&check.stderr)
-        );
+        assert_schema_valid("pain.001.001.03.xsd", &file);
         assert!(
             xml.contains("<IBAN>FR7630006000011234567890189</IBAN>"),
             "the supplier's"

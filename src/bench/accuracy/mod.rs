@@ -382,9 +382,17 @@ pub fn invoice2data(corpus: &Path) -> Report {
     cases::report(cases::invoice2data(corpus))
 }
 
-/// (f) Invoices of scripts/make-invoices in `dir`, every truth value scored.
+/// (f) Invoices of scripts/make-invoices in `dir`, every truth value scored. A held-out set is
+/// only ever seen in aggregate: its misses are dropped, so that its errors cannot steer a rule.
 pub fn generated(dir: &Path) -> Report {
-    cases::report(cases::generated(dir))
+    aggregate_if_held_out(dir, cases::report(cases::generated(dir)))
+}
+
+fn aggregate_if_held_out(dir: &Path, mut r: Report) -> Report {
+    if dir.to_string_lossy().contains("held_out") {
+        r.misses.clear();
+    }
+    r
 }
 
 /// `facteur bench accuracy`: prints the tables; a folder of generated invoices (JSON truth
@@ -402,7 +410,7 @@ pub fn run(corpus: &Path) -> anyhow::Result<()> {
         };
         for dpi in [200, 300] {
             let c = cases::scanned(cases::generated(corpus), corpus, Variant::Dpi(dpi));
-            cases::report_with(c, &ocr).print(&format!(
+            aggregate_if_held_out(corpus, cases::report_with(c, &ocr)).print(&format!(
                 "(g) the same invoices scanned at {dpi} dpi (--method ocr), every value"
             ));
         }
@@ -415,7 +423,7 @@ pub fn run(corpus: &Path) -> anyhow::Result<()> {
     demo(&fixtures).print("(d) generated demo invoices, fixtures/demo (--method text)");
     mustang_text_vs_xml(corpus)
         .print("(e) mustang PDFs read as text against their own embedded XML, printed values");
-    for set in ["dev", "held_out"] {
+    for set in ["dev", "held_out", "hard_dev", "hard_held_out"] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/generated")
             .join(set);

@@ -75,3 +75,70 @@ fn per_document(exe: &Path, path: &str, method: &str, docs: &[&Doc]) -> Row {
     }
     row
 }
+
+/// Per-document times of a one-off `facteur extract FILE` (no option, the environment of a shell:
+/// `OMP_THREAD_LIMIT` unset) and of `pdftotext -layout FILE -`, run alternately on the same PDFs in
+/// the same rounds so that both see the same machine load.
+pub(crate) struct OneOff {
+    pub facteur_ms: Vec<f64>,
+    pub pdftotext_ms: Vec<f64>,
+    pub errors: Vec<String>,
+}
+
+pub(crate) fn one_off(pdfs: &[&Doc], rounds: usize) -> Result<OneOff, String> {
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot locate the facteur binary: {e}"))?;
+    let mut out = OneOff {
+        facteur_ms: Vec::new(),
+        pdftotext_ms: Vec::new(),
+        errors: Vec::new(),
+    };
+    let time = |cmd: &mut Command| -> Result<f64, String> {
+        let t = Instant::now();
+        let o = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| format!("cannot start: {e}"))?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        if o.status.success() {
+            Ok(ms)
+        } else {
+            Err(format!(
+                "{}: {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            ))
+        }
+    };
+    for _ in 0..rounds {
+        for d in pdfs {
+            let facteur = time(
+                Command::new(&exe)
+                    .arg("extract")
+                    .arg(&d.path)
+                    .env_remove("OMP_THREAD_LIMIT"),
+            );
+            let peer = time(
+                Command::new("pdftotext")
+                    .args(["-layout", "-q"])
+                    .arg(&d.path)
+                    .arg("-"),
+            );
+            match (facteur, peer) {
+                (Ok(f), Ok(p)) => {
+                    out.facteur_ms.push(f);
+                    out.pdftotext_ms.push(p);
+                }
+                (Err(e), _) => out
+                    .errors
+                    .push(format!("facteur extract {}: {e}", file_name(&d.path))),
+                (_, Err(e)) => out
+                    .errors
+                    .push(format!("pdftotext {}: {e}", file_name(&d.path))),
+            }
+        }
+    }
+    Ok(out)
+}

@@ -143,7 +143,52 @@ pub fn run(corpus: &Path) -> anyhow::Result<()> {
             println!("{:>2}. {}", i + 1, r.note);
         }
     }
+    print_one_off(&all_pdfs);
     Ok(())
+}
+
+/// The one-off figure: `facteur extract FILE` as typed in a shell against `pdftotext` on the same
+/// PDFs, alternately, three rounds.
+fn print_one_off(pdfs: &[&Doc]) {
+    println!();
+    println!(
+        "one-off reading, {} PDFs x 3 rounds, alternately in this run:",
+        pdfs.len()
+    );
+    let o = match cli::one_off(pdfs, 3) {
+        Ok(o) => o,
+        Err(e) => {
+            println!("  skipped: {e}");
+            return;
+        }
+    };
+    let stats = |v: &[f64]| {
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        let median = s.get(s.len() / 2).copied().unwrap_or(f64::NAN);
+        let mean = s.iter().sum::<f64>() / s.len().max(1) as f64;
+        (median, mean)
+    };
+    let (fm, fa) = stats(&o.facteur_ms);
+    let (pm, pa) = stats(&o.pdftotext_ms);
+    println!("  {:<48} {:>10} {:>10}", "", "median ms", "mean ms");
+    println!(
+        "  {:<48} {fm:>10.1} {fa:>10.1}",
+        "facteur extract FILE (process + sandbox child)"
+    );
+    println!(
+        "  {:<48} {pm:>10.1} {pa:>10.1}",
+        "pdftotext -layout FILE - (text only)"
+    );
+    println!(
+        "  facteur / pdftotext: {:.2}x by median, {:.2}x by mean ({} pairs)",
+        fm / pm,
+        fa / pa,
+        o.facteur_ms.len()
+    );
+    for e in o.errors.iter().take(3) {
+        println!("  error: {}", truncate(e, 100));
+    }
 }
 
 /// Corpus files with this extension (any case), sorted.

@@ -40,7 +40,9 @@ impl Steps {
 
     /// Fits a map on (raw score, right) pairs. Per bin, right/all shrunk towards `prior` as if
     /// `PRIOR_WEIGHT` readings at the prior's rate had been added (an empty bin takes the prior,
-    /// a thin one stays near it), then adjacent violators are pooled so that a higher score never
+    /// a thin one stays near it), and never above Laplace's rule of succession, (right + 1) /
+    /// (all + 2): n readings all right say the next is right with probability (n+1)/(n+2), not 1,
+    /// however sure the prior. Then adjacent violators are pooled so that a higher score never
     /// means a lower probability.
     pub fn fit(samples: &[(f32, bool)], prior: &[f64]) -> Steps {
         let mut right = vec![0u32; EDGES.len()];
@@ -56,9 +58,12 @@ impl Steps {
         let mut blocks: Vec<(f64, f64, usize)> = Vec::new();
         for i in 0..EDGES.len() {
             let p0 = prior.get(i).copied().unwrap_or(0.5);
-            let r = f64::from(right[i]) + PRIOR_WEIGHT * p0;
             let t = f64::from(n[i]) + PRIOR_WEIGHT;
-            blocks.push((r, t, 1));
+            let mut v = (f64::from(right[i]) + PRIOR_WEIGHT * p0) / t;
+            if n[i] > 0 {
+                v = v.min((f64::from(right[i]) + 1.0) / (f64::from(n[i]) + 2.0));
+            }
+            blocks.push((v * t, t, 1));
             while blocks.len() > 1 {
                 let (r2, t2, c2) = blocks[blocks.len() - 1];
                 let (r1, t1, c1) = blocks[blocks.len() - 2];
@@ -196,6 +201,15 @@ mod tests {
         assert!(m.p.windows(2).all(|w| w[0] <= w[1]), "{:?}", m.p);
         assert!(m.at(0.92) < 1.0 && m.at(0.92) > 0.75, "{}", m.at(0.92));
         assert!(m.at(0.55) < 0.5);
+        // 200 readings all right, with a prior of near-certainty: (200+1)/(200+2), not 1.
+        let mut prior = raw_prior();
+        prior[8] = 0.9999;
+        let sure = Steps::fit(&vec![(0.97, true); 200], &prior);
+        assert!(
+            (sure.at(0.97) - 201.0 / 202.0).abs() < 1e-4,
+            "{}",
+            sure.at(0.97)
+        );
     }
 
     #[test]

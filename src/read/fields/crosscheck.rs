@@ -4,11 +4,13 @@
 //! Two readings that agree by a rule of the world are rarely both wrong: a French VAT id carries
 //! the SIREN that starts the SIRET, and a printed due date is what the printed terms give from the
 //! issue date. Disagreement is said in a warning and costs confidence; totals are cross-checked
-//! where they are chosen (`totals.rs`).
+//! where they are chosen (`totals.rs`). One check needs the store and runs in the read stage, on
+//! the calibrated probability: the IBAN against the accounts the supplier was known by before
+//! (`iban_history`).
 
 use std::collections::BTreeMap;
 
-use crate::domain::{DueDateSource, Field, Invoice};
+use crate::domain::{DueDateSource, Extraction, Field, Invoice, Method};
 
 use super::terms::Terms;
 
@@ -80,10 +82,71 @@ pub fn due_date(
     }
 }
 
+/// The bank accounts a supplier was known by before this document (`HintStore::known_ibans`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KnownIbans {
+    /// Earlier documents let through and saved hints that name the supplier by a legal id.
+    pub documents: u32,
+    /// The distinct IBANs they carried (compact, upper case).
+    pub ibans: Vec<String>,
+}
+
+impl KnownIbans {
+    pub fn add(&mut self, iban: String) {
+        let compact: String = iban
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
+        if !self.ibans.contains(&compact) {
+            self.ibans.push(compact);
+        }
+    }
+}
+
+/// Probability floor of an IBAN the supplier was paid to before: a misread IBAN that still passes
+/// mod 97 and equals one of the supplier's own accounts is not a thing that happens.
+const SEEN_IBAN: f32 = 0.995;
+
+/// The IBAN read against the supplier's history (the supplier known by SIREN or VAT id):
+/// - one of the accounts its earlier documents or a person's correction gave: raised to
+///   `SEEN_IBAN`;
+/// - a supplier with earlier accounts, none of them this one: lowered by `CONTRADICTED` with a
+///   warning (a misreading, or a changed bank account, which a person confirms before paying);
+/// - a supplier never seen, or structured XML (exact, nothing to doubt in the reading):
+///   unchanged.
+pub fn iban_history(ex: &mut Extraction, known: &KnownIbans) {
+    if ex.method == Method::Xml || known.ibans.is_empty() {
+        return;
+    }
+    let Some(iban) = ex
+        .invoice
+        .seller
+        .iban
+        .as_ref()
+        .map(|i| i.as_str().to_string())
+    else {
+        return;
+    };
+    if known.ibans.contains(&iban) {
+        scale(&mut ex.confidence, Field::SupplierIban, |c| {
+            c.max(SEEN_IBAN)
+        });
+    } else {
+        ex.warnings.push(format!(
+            "IBAN {iban} was never seen for this supplier (its earlier documents: {})",
+            known.ibans.join(", ")
+        ));
+        scale(&mut ex.confidence, Field::SupplierIban, |c| {
+            c * CONTRADICTED
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Siret, VatId};
+    use crate::domain::{Iban, Siret, VatId};
     use chrono::NaiveDate;
 
     #[test]
@@ -100,6 +163,38 @@ mod tests {
         seller_ids(&inv, &mut conf, &mut w);
         assert!(conf[&Field::SupplierVatId] < 0.8);
         assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn an_iban_the_supplier_used_before_is_vouched_for_and_a_new_one_doubted() {
+        let mut ex = Extraction::certain(Invoice::default(), Method::Text);
+        ex.invoice.seller.iban = Iban::parse("FR7630006000011234567890189").ok();
+        ex.confidence.insert(Field::SupplierIban, 0.9);
+        let mut known = KnownIbans::default();
+        // A supplier never seen: nothing to compare with.
+        iban_history(&mut ex, &known);
+        assert_eq!(ex.confidence[&Field::SupplierIban], 0.9);
+        known.documents = 2;
+        known.add("FR76 3000 6000 0112 3456 7890 189".into());
+        let mut seen = ex.clone();
+        iban_history(&mut seen, &known);
+        assert_eq!(seen.confidence[&Field::SupplierIban], SEEN_IBAN);
+        assert!(seen.warnings.is_empty());
+        let mut other = KnownIbans::default();
+        other.add("DE89370400440532013000".into());
+        let mut changed = ex.clone();
+        iban_history(&mut changed, &other);
+        assert!(changed.confidence[&Field::SupplierIban] < 0.8);
+        assert!(
+            changed.warnings[0].contains("never seen"),
+            "{:?}",
+            changed.warnings
+        );
+        // Structured XML states its IBAN exactly: the reading is not in doubt.
+        let mut xml = ex.clone();
+        xml.method = Method::Xml;
+        iban_history(&mut xml, &other);
+        assert_eq!(xml.confidence[&Field::SupplierIban], 0.9);
     }
 
     #[test]

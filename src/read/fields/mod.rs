@@ -143,6 +143,10 @@ fn read_fields(
         set(&mut conf, Field::Lines, items.confidence);
     }
     warnings.extend(items.warnings);
+    if inv.vat_breakdown.is_empty() {
+        inv.vat_breakdown =
+            totals::breakdown_from_rate_lines(&t.rated, inv.total_net, inv.total_tax, &inv.lines);
+    }
 
     let (doc_type, doc_conf) = doc_type(&lines, lex, t.printed_negative);
     inv.doc_type = doc_type;
@@ -160,8 +164,10 @@ fn read_fields(
     if inv.seller.vat_id.is_some() {
         set(&mut conf, Field::SupplierVatId, p.seller_vat_conf);
     }
+    if inv.seller.iban.is_some() {
+        set(&mut conf, Field::SupplierIban, p.seller_iban_conf);
+    }
     for (k, present) in [
-        (Field::SupplierIban, inv.seller.iban.is_some()),
         (Field::SupplierSiret, inv.seller.siret.is_some()),
         (Field::SupplierSiren, inv.seller.siren.is_some()),
     ] {
@@ -181,12 +187,14 @@ fn read_fields(
         &mut warnings,
     );
 
+    let unread = labelled_but_unread(&inv, &lines, &hits);
     let mut ex = Extraction {
         invoice: inv,
         method,
         confidence: conf,
         warnings,
         due_date_source,
+        unread,
     };
     if let Some(c) = calibration {
         c.apply(&mut ex.confidence);
@@ -201,6 +209,40 @@ fn read_fields(
         }
     }
     ex
+}
+
+/// Key fields the page labels without a value read for them: a due-date label ("Échéance",
+/// "Due date") with no due date printed or given by terms, and "IBAN" followed by an IBAN-shaped
+/// value (country, two check digits, 8+ characters) that fails mod 97, when no seller IBAN was
+/// read.
+/// On a scan these are OCR damage far more often than absence, and an IBAN failing its check
+/// cannot be paid either way, so they are doubts, not gaps (`Doubt::Unread`). An empty form
+/// field ("IBAN :" and nothing) is an absence.
+fn labelled_but_unread(inv: &Invoice, lines: &[TLine], hits: &[Hit]) -> Vec<Field> {
+    let mut out = Vec::new();
+    if inv.due_date.is_none() && hits.iter().any(|h| h.field == "due_date") {
+        out.push(Field::DueDate);
+    }
+    let damaged_iban =
+        |l: &&TLine| iban_shaped_after_label(&l.raw) && ids::find_ibans(&l.raw).is_empty();
+    if inv.seller.iban.is_none() && lines.iter().any(|l| damaged_iban(&l)) {
+        out.push(Field::SupplierIban);
+    }
+    out
+}
+
+fn iban_shaped_after_label(raw: &str) -> bool {
+    let Some(i) = raw.to_ascii_lowercase().find("iban") else {
+        return false;
+    };
+    let rest: Vec<u8> = raw[i + 4..]
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .take(34)
+        .collect();
+    rest.len() >= 12
+        && rest[..2].iter().all(u8::is_ascii_alphabetic)
+        && rest[2..4].iter().all(u8::is_ascii_digit)
 }
 
 /// The document currency: the most printed code or symbol.
@@ -347,9 +389,10 @@ fn doc_type(lines: &[TLine], lex: &Lexicon, printed_negative: bool) -> (DocType,
 }
 
 #[cfg(test)]
-mod currency_tests {
+mod tests {
     use super::*;
     use crate::read::layout::{BBox, Page, Word};
+    use rust_decimal::Decimal;
 
     fn page(rows: &[&str]) -> Vec<Page> {
         let mut words = Vec::new();
@@ -387,6 +430,108 @@ mod currency_tests {
             "$ 12",
         ]));
         assert_eq!(detect_currency(&lines).map(|(c, _)| c), Some(Currency::EUR));
+    }
+
+    #[test]
+    fn a_corrected_invoice_is_an_invoice_and_a_gutschrift_a_credit_note() {
+        let lex = Lexicon::embedded();
+        let kind = |head: &str| {
+            doc_type(
+                &text::lines_of(&page(&[head, "Datum 01.02.2026"])),
+                lex,
+                false,
+            )
+            .0
+        };
+        assert_eq!(kind("RECHNUNGSKORREKTUR"), DocType::Invoice);
+        assert_eq!(kind("CORRECTED INVOICE"), DocType::Invoice);
+        assert_eq!(kind("GUTSCHRIFT"), DocType::CreditNote);
+    }
+
+    #[test]
+    fn one_rate_line_gives_the_vat_breakdown() {
+        let ex = extract_uncalibrated(
+            &page(&[
+                "FACTURE",
+                "Total HT 1 000,00",
+                "TVA 5,5 % 55,00",
+                "Total TTC 1 055,00",
+            ]),
+            Method::Text,
+        );
+        assert_eq!(ex.invoice.total_tax, Some(Decimal::new(5500, 2)));
+        let b = &ex.invoice.vat_breakdown;
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!(b[0].rate, Some(Decimal::new(55, 1)));
+        assert_eq!(b[0].taxable_amount, Decimal::new(100000, 2));
+    }
+
+    #[test]
+    fn rate_lines_and_rated_items_give_the_breakdown_per_rate() {
+        use crate::domain::LineItem;
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let item = |net: &str, rate: &str| LineItem {
+            net_amount: Some(d(net)),
+            vat_rate: Some(d(rate)),
+            ..LineItem::default()
+        };
+        let rated = [(d("5.5"), d("52.73")), (d("20"), d("200.00"))];
+        let items = [
+            item("958.70", "5.5"),
+            item("600.00", "20"),
+            item("400.00", "20"),
+        ];
+        let b = totals::breakdown_from_rate_lines(
+            &rated,
+            Some(d("1958.70")),
+            Some(d("252.73")),
+            &items,
+        );
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert_eq!(
+            (b[1].taxable_amount, b[1].tax_amount),
+            (d("1000.00"), d("200.00"))
+        );
+        // Taxes that do not sum to the total read, or bases that do not give the printed tax:
+        // no breakdown rather than a wrong one.
+        assert!(totals::breakdown_from_rate_lines(
+            &rated,
+            Some(d("1958.70")),
+            Some(d("250")),
+            &items
+        )
+        .is_empty());
+        let off = [
+            item("958.70", "5.5"),
+            item("500.00", "20"),
+            item("500.00", "10"),
+        ];
+        assert!(totals::breakdown_from_rate_lines(
+            &rated,
+            Some(d("1958.70")),
+            Some(d("252.73")),
+            &off
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_label_with_a_damaged_value_is_a_doubt_and_an_empty_one_is_not() {
+        let read = |rows: &[&str]| extract_uncalibrated(&page(rows), Method::Text).unread;
+        let base = ["FACTURE", "Date 01/02/2026", "Total TTC 120,00"];
+        // An OCR-damaged IBAN (fails mod 97) after its label, a due-date label with no date.
+        let mut damaged = base.to_vec();
+        damaged.extend([
+            "IBAN : FR76 3000 6000 0112 3456 7890 188",
+            "Échéance : 3l/O2/2O26",
+        ]);
+        assert_eq!(read(&damaged), vec![Field::DueDate, Field::SupplierIban]);
+        let mut empty = base.to_vec();
+        empty.push("BIC : IBAN :");
+        assert!(read(&empty).is_empty());
+        let mut good = base.to_vec();
+        good.push("IBAN : FR76 3000 6000 0112 3456 7890 189");
+        assert!(read(&good).is_empty());
     }
 
     #[test]

@@ -312,12 +312,20 @@ pub struct Parties {
     pub seller_name: Option<Scored<String>>,
     pub buyer_name: Option<Scored<String>>,
     pub seller_vat_conf: f32,
+    /// Raw score of the seller's IBAN: lower when the page prints other valid IBANs the context
+    /// does not give to the buyer (a debited account, a factor's), since only position chose.
+    pub seller_iban_conf: f32,
 }
+
+/// IBAN raw scores: the only valid one off the buyer's side, or one of several.
+const ONLY_IBAN: f32 = 0.9;
+const ONE_OF_SEVERAL_IBANS: f32 = 0.6;
 
 pub fn pick(lines: &[TLine], hits: &[Hit]) -> Parties {
     let mut seller = Party::default();
     let mut buyer = Party::default();
     let mut seller_vat_conf = 0.0;
+    let mut other_ibans = 0;
     for l in lines {
         let vats = find_vat_ids(&l.raw);
         for v in vats {
@@ -335,6 +343,9 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Parties {
         }
         for i in find_ibans(&l.raw) {
             if side_of(lines, hits, l.index, i.start) != Side::Buyer {
+                if seller.iban.as_ref().is_some_and(|s| *s != i.value) {
+                    other_ibans += 1;
+                }
                 seller.iban.get_or_insert(i.value);
             }
         }
@@ -388,6 +399,11 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Parties {
         seller_name,
         buyer_name,
         seller_vat_conf,
+        seller_iban_conf: if other_ibans > 0 {
+            ONE_OF_SEVERAL_IBANS
+        } else {
+            ONLY_IBAN
+        },
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Totals {
     pub tax: Option<Scored<Decimal>>,
     pub gross: Option<Scored<Decimal>>,
     pub breakdown: Vec<VatBreakdown>,
+    /// (rate, tax) of the lines that print one rate's tax without its base (`per_rate_taxes`).
+    pub rated: Vec<(Decimal, Decimal)>,
     pub warnings: Vec<String>,
     /// Some total was printed negative (a credit note's way of writing it).
     pub printed_negative: bool,
@@ -178,6 +180,70 @@ pub fn per_rate_taxes(lines: &[TLine], hits: &[Hit]) -> Vec<(Decimal, Decimal)> 
     out.into_iter().map(|(_, r, t)| (r, t)).collect()
 }
 
+/// The VAT breakdown (BG-23) of a page that prints each rate's tax on its own line without its
+/// base ("TVA 5,5 % 52,73 / TVA 20 % 1 184,06"). Filled only when it is sure:
+/// - the rate lines' taxes sum to the tax total read;
+/// - one rate: its base is the net total;
+/// - several: each rate's base is the sum of the line items printed with that rate, and the
+///   bases sum to the net total;
+/// - and every base × rate gives its printed tax to within a cent per line item (lines are
+///   rounded one by one).
+pub fn breakdown_from_rate_lines(
+    rated: &[(Decimal, Decimal)],
+    net: Option<Decimal>,
+    tax: Option<Decimal>,
+    items: &[crate::domain::LineItem],
+) -> Vec<VatBreakdown> {
+    let (Some(net), Some(tax)) = (net, tax) else {
+        return Vec::new();
+    };
+    let mut rates: Vec<Decimal> = rated.iter().map(|r| r.0).collect();
+    rates.sort();
+    rates.dedup();
+    if rated.is_empty()
+        || rates.len() != rated.len()
+        || rated.iter().map(|r| r.1).sum::<Decimal>() != tax
+    {
+        return Vec::new();
+    }
+    let bases: Option<Vec<(Decimal, usize)>> = if let [_] = rated {
+        Some(vec![(net, items.len().max(1))])
+    } else {
+        rated
+            .iter()
+            .map(|(rate, _)| {
+                let of_rate: Vec<Decimal> = items
+                    .iter()
+                    .filter(|l| l.vat_rate.map(|r| r.normalize()) == Some(*rate))
+                    .filter_map(|l| l.net_amount)
+                    .collect();
+                (!of_rate.is_empty()).then(|| (of_rate.iter().sum(), of_rate.len()))
+            })
+            .collect()
+    };
+    let Some(bases) = bases else {
+        return Vec::new();
+    };
+    if bases.iter().map(|b| b.0).sum::<Decimal>() != net {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for ((rate, t), (base, n)) in rated.iter().zip(bases) {
+        let expected = round_half_up(base * rate / Decimal::from(100), 2);
+        if (expected - t).abs() > Decimal::new(n as i64, 2) {
+            return Vec::new();
+        }
+        out.push(VatBreakdown {
+            category: None,
+            rate: Some(*rate),
+            taxable_amount: base,
+            tax_amount: *t,
+            exemption_reason: None,
+        });
+    }
+    out
+}
+
 pub fn pick(lines: &[TLine], hits: &[Hit]) -> Totals {
     let mut net = candidates("total_net", lines, hits);
     let mut tax = candidates("total_tax", lines, hits);
@@ -243,6 +309,7 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Totals {
     }
     let mut out = Totals {
         breakdown,
+        rated,
         ..Totals::default()
     };
     let Some((_, [n, t, g], consistent)) = best else {

@@ -319,6 +319,24 @@ async fn reset(
     built: &[Stage],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    set_aside(tx, doc, now).await?;
+    let why = "the amount, supplier or IBAN changed after approval was asked: \
+               earlier approvals are reset and a new request is sent";
+    note(tx, doc, why, now).await?;
+    if built.contains(&Stage::Approve) {
+        enqueue(tx, doc, Stage::Approve, DocumentState::PendingApproval, now).await?;
+    }
+    Ok(())
+}
+
+/// Sets a document's approvals aside: every approval and open request is kept, marked
+/// `superseded` (their audit rows stay); the workflow is dropped so the approve stage routes the
+/// invoice again. Nothing happens to a document never routed.
+pub(crate) async fn set_aside(
+    tx: &mut Tx,
+    doc: DocumentId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     sql(
         "UPDATE approval_requests SET decision = $1, decided_at = $2 \
          WHERE document_id = $3 AND (decision IS NULL OR decision = 'approve')",
@@ -333,12 +351,6 @@ async fn reset(
             .bind(doc.0)
             .execute(&mut *tx, "dropping a changed invoice's workflow")
             .await?;
-    }
-    let why = "the amount, supplier or IBAN changed after approval was asked: \
-               earlier approvals are reset and a new request is sent";
-    note(tx, doc, why, now).await?;
-    if built.contains(&Stage::Approve) {
-        enqueue(tx, doc, Stage::Approve, DocumentState::PendingApproval, now).await?;
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ use super::{SqlStore, StoreError};
 use crate::approval::{Approver, Lang};
 use crate::domain::{ContentHash, DocumentId, DocumentState, Extraction, Stage};
 
+pub(crate) use decide::set_aside;
 pub use decide::{Decision, DecisionInput, DecisionOutcome};
 pub(crate) use effects::{insert_request, insert_token, save};
 pub use followup::{Due, DueKind, FollowUp};

@@ -321,7 +321,7 @@ both_backends!(
 );
 
 #[test]
-fn check_config_warns_without_rules_and_refuses_a_login_it_cannot_ask() {
+fn check_config_warns_without_rules_and_checks_the_login_amount() {
     let dir = tempfile::tempdir().unwrap();
     let init = Command::new(facteur_bin())
         .arg("init")
@@ -341,15 +341,20 @@ fn check_config_warns_without_rules_and_refuses_a_login_it_cannot_ask() {
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("no [[approval.rule]]"), "{stdout}");
     let text = std::fs::read_to_string(&config).unwrap();
-    let text = text.replace("[web]\n", "[web]\nlogin_above = \"10000.00\"\n");
-    std::fs::write(&config, text).unwrap();
+    let with =
+        |amount: &str| text.replace("[web]\n", &format!("[web]\nlogin_above = \"{amount}\"\n"));
+    std::fs::write(&config, with("10000.00")).unwrap();
+    let out = check();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&config, with("-5")).unwrap();
     let out = check();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("web.login_above needs user accounts"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("web.login_above is negative"), "{stderr}");
     assert!(stderr.contains("facteur.toml:"), "with its line: {stderr}");
 }
 

@@ -1,0 +1,236 @@
+//! `facteur report aged|dso|dpo`: the aged balance of customers or suppliers and DSO / DPO,
+//! read from the ledger (`crate::reports`), as a table, JSON (alone on stdout) or CSV.
+
+use chrono::NaiveDate;
+
+use super::{other, table, Cli, CmdResult};
+use crate::reports::{aged::BUCKETS, Aged, Days, Side};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Aged balance per customer (--side ar, 411) or supplier (--side ap, 401): not due,
+    /// 0-30, 31-60, 61-90, > 90 days past due; reconciled with the trial balance.
+    Aged {
+        #[arg(long, value_enum)]
+        side: Side,
+        /// Report date [default: today].
+        #[arg(long)]
+        at: Option<NaiveDate>,
+        /// JSON alone on stdout.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV on stdout, one row per customer or supplier.
+        #[arg(long)]
+        csv: bool,
+        /// List the open items too (table only).
+        #[arg(long)]
+        items: bool,
+    },
+    /// Days sales outstanding: 411 balance / net credit sales of the period × its days.
+    Dso(DaysArgs),
+    /// Days payables outstanding: 401 balance / net credit purchases of the period × its days.
+    Dpo(DaysArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DaysArgs {
+    /// Report date [default: today].
+    #[arg(long)]
+    at: Option<NaiveDate>,
+    /// Length of the period ending at the report date, in days.
+    #[arg(long, default_value_t = 90)]
+    days: u32,
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    #[arg(long)]
+    csv: bool,
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
+    let (_settings, store) = super::open_workspace(cli).await?;
+    match cmd {
+        Command::Aged {
+            side,
+            at,
+            json,
+            csv,
+            items,
+        } => {
+            let a = crate::reports::aged_balance(store.as_ref(), *side, at.unwrap_or_else(today))
+                .await
+                .map_err(other)?;
+            if *json {
+                outln!("{}", serde_json::to_string_pretty(&a).map_err(other)?);
+            } else if *csv {
+                out!("{}", aged_csv(&a));
+            } else {
+                print_aged(&a, *items);
+            }
+        }
+        Command::Dso(args) | Command::Dpo(args) => {
+            let side = match cmd {
+                Command::Dso(_) => Side::Ar,
+                _ => Side::Ap,
+            };
+            let d = crate::reports::days_outstanding(
+                store.as_ref(),
+                side,
+                args.at.unwrap_or_else(today),
+                args.days,
+            )
+            .await
+            .map_err(other)?;
+            if args.json {
+                outln!("{}", serde_json::to_string_pretty(&d).map_err(other)?);
+            } else if args.csv {
+                outln!("measure,at,from,period_days,balance,flow,days");
+                outln!(
+                    "{},{},{},{},{},{},{}",
+                    d.name,
+                    d.at,
+                    d.from,
+                    d.period_days,
+                    d.balance,
+                    d.flow,
+                    d.days.map(|x| x.to_string()).unwrap_or_default()
+                );
+            } else {
+                print_days(&d);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn reconciliation(a: &Aged) -> String {
+    if a.difference.is_zero() {
+        format!(
+            "Total {} equals the balance of account {} in the trial balance at {}: it reconciles.",
+            a.total, a.account, a.at
+        )
+    } else {
+        format!(
+            "Total {} differs from the balance of account {} in the trial balance at {} ({}) by {}: \
+             lines on {} are not tied to an item as expected; `facteur ledger entries` shows them.",
+            a.total, a.account, a.at, a.ledger_balance, a.difference, a.account
+        )
+    }
+}
+
+fn print_aged(a: &Aged, items: bool) {
+    let who = match a.side {
+        Side::Ar => "customer",
+        Side::Ap => "supplier",
+    };
+    outln!("Aged balance ({who}s, account {}) at {}", a.account, a.at);
+    let mut header = vec![who, "name"];
+    header.extend(BUCKETS);
+    header.push("total");
+    let mut rows: Vec<Vec<String>> = a
+        .parties
+        .iter()
+        .map(|p| {
+            let mut r = vec![p.party.clone(), p.name.clone()];
+            r.extend(p.buckets.iter().map(|b| money(*b)));
+            r.push(money(p.total));
+            r
+        })
+        .collect();
+    let mut total = vec!["TOTAL".to_string(), String::new()];
+    total.extend(a.totals.iter().map(|b| money(*b)));
+    total.push(money(a.total));
+    rows.push(total);
+    out!("{}", table::render(&header, &rows, 1, 100));
+    if items {
+        outln!();
+        let rows: Vec<Vec<String>> = a
+            .items
+            .iter()
+            .map(|i| {
+                vec![
+                    i.party.clone(),
+                    i.reference.clone(),
+                    i.date.to_string(),
+                    i.due.to_string(),
+                    i.days_past_due.to_string(),
+                    BUCKETS[i.bucket].to_string(),
+                    money(i.open),
+                ]
+            })
+            .collect();
+        out!(
+            "{}",
+            table::render(
+                &[
+                    who,
+                    "reference",
+                    "date",
+                    "due",
+                    "days late",
+                    "bucket",
+                    "open"
+                ],
+                &rows,
+                1,
+                100
+            )
+        );
+    }
+    outln!("{}", reconciliation(a));
+}
+
+/// An amount with two decimals.
+fn money(d: rust_decimal::Decimal) -> String {
+    format!("{d:.2}")
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// One row per party, then the total and the trial balance's figure.
+pub fn aged_csv(a: &Aged) -> String {
+    let mut out = String::from("party,name,not_due,d0_30,d31_60,d61_90,over_90,total\n");
+    let mut row = |party: &str, name: &str, b: &[rust_decimal::Decimal; 5], t| {
+        let cells: Vec<String> = b.iter().map(|x| money(*x)).collect();
+        out.push_str(&format!(
+            "{},{},{},{}\n",
+            csv_cell(party),
+            csv_cell(name),
+            cells.join(","),
+            money(t)
+        ));
+    };
+    for p in &a.parties {
+        row(&p.party, &p.name, &p.buckets, p.total);
+    }
+    row("TOTAL", "", &a.totals, a.total);
+    out
+}
+
+fn print_days(d: &Days) {
+    match d.days {
+        Some(days) => outln!("{} at {}: {days} days", d.name, d.at),
+        None => outln!(
+            "{} at {}: none: nothing was {} from {} to {}",
+            d.name,
+            d.at,
+            match d.side {
+                Side::Ar => "sold on credit",
+                Side::Ap => "bought on credit",
+            },
+            d.from,
+            d.at
+        ),
+    }
+    outln!("Method: {}", d.method);
+    outln!("Balance {} ; flow over the period {}", d.balance, d.flow);
+}
