@@ -3,7 +3,7 @@
 //! posters on PostgreSQL: the trial balance is always zero, each supplier's auxiliary balance is
 //! what was posted to it and not reversed, replays change nothing, entry numbers have no gaps,
 //! the hash chain verifies. Cases: `FACTEUR_PROPTEST_CASES` (default 24 on SQLite, 6 on
-//! PostgreSQL, each a fresh database); scripts/torture runs many more.
+//! PostgreSQL, each a fresh database); set it to 200 for a long run.
 //!
 //! The sequences also hold invoices with documents, posted as the post stage posts them
 //! (`ap::purchase_entry_at`) and paid by `pay_with`: in euros, dollars or pounds, at the rate
