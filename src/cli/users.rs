@@ -115,7 +115,9 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             store.add_user(&e, r, &hash, &by).await.map_err(fail)?;
             outln!("user {e} added as {r}");
             if settings.web.require_2fa.contains(&r) {
-                outln!("a {r} signs in with a second factor: run `facteur users totp {e}` next");
+                outln!(
+                    "the {r} role signs in with a second factor: run `facteur users totp {e}` next"
+                );
             }
         }
         Command::List { json } => {
