@@ -181,6 +181,35 @@ pub enum BenchKind {
     Dedupe,
 }
 
+impl BenchKind {
+    /// Benchmarks that OCR in this process rather than in sandbox children: they run in
+    /// `facteur-ocr`, the binary with Tesseract.
+    fn reads_scans_in_process(self) -> bool {
+        matches!(self, BenchKind::Accuracy | BenchKind::Ocr | BenchKind::Stp)
+    }
+}
+
+/// Runs this same command line in `facteur-ocr` beside this binary (never returns on success).
+fn hand_over_to_ocr_program() -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let ocr = match std::env::current_exe() {
+        Ok(exe) => exe.with_file_name(crate::read::sandbox::OCR_PROGRAM),
+        Err(e) => {
+            eprintln!("error: cannot find this executable to start facteur-ocr beside it: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let err = std::process::Command::new(&ocr)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    eprintln!(
+        "error: this benchmark reads scans and runs in {}, which cannot be started: {err}\n\
+         hint: build it beside facteur with `cargo build --release` (it builds both programs)",
+        ocr.display()
+    );
+    ExitCode::from(2)
+}
+
 /// Failure of a command, mapped to an exit code.
 #[derive(Debug)]
 pub enum Failure {
@@ -208,11 +237,16 @@ pub type CmdResult = Result<(), Failure>;
 
 pub fn main() -> ExitCode {
     // libgomp reads OMP_THREAD_LIMIT when libtesseract is loaded, i.e. at process start: without
-    // it OCR is ~4x slower on 2 cores (measured). Re-executes once with it set.
+    // it OCR is ~4x slower on 2 cores (measured). Re-executes once with it set (facteur-ocr only).
     crate::read::ocr::ensure_omp_thread_limit();
     let cli = Cli::parse();
     if let Command::SandboxChild = cli.command {
         return crate::read::sandbox::child_main();
+    }
+    if let Command::Bench(args) = &cli.command {
+        if args.what.reads_scans_in_process() && !crate::read::ocr::available() {
+            return hand_over_to_ocr_program();
+        }
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -98,6 +98,10 @@ pub enum ReadError {
     NoEmbeddedXml,
     #[error("OCR failed: {0}")]
     Ocr(String),
+    /// The document has pages to OCR and this process has no OCR engine: the sandbox reads it
+    /// again in a `facteur-ocr` child (see `ocr::engine`).
+    #[error("this document needs OCR, which runs in the facteur-ocr program")]
+    NeedsOcr,
     #[error("refused: {0}")]
     Limit(String),
     #[error("reader crashed or was stopped: {0}")]

@@ -3,9 +3,19 @@
 //! numbers, names), not on exact text.
 
 use facteur::read::layout::Page;
-use facteur::read::ocr::{ocr_image, ocr_pdf};
 use facteur::read::sandbox::{SandboxConfig, SandboxPool};
 use facteur::read::{MethodChoice, ReadError, ReadOptions};
+
+/// In-process OCR: this test binary links Tesseract and installs it, as `facteur-ocr` does.
+fn ocr_image(bytes: &[u8], opts: &ReadOptions) -> Result<Vec<Page>, ReadError> {
+    facteur::read::ocr::install_tesseract();
+    facteur::read::ocr::ocr_image(bytes, opts)
+}
+
+fn ocr_pdf(bytes: &[u8], pages: &[u32], opts: &ReadOptions) -> Result<Vec<Page>, ReadError> {
+    facteur::read::ocr::install_tesseract();
+    facteur::read::ocr::ocr_pdf(bytes, pages, opts)
+}
 
 fn scan(name: &str) -> Vec<u8> {
     let path = format!("{}/fixtures/scans/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -146,8 +156,65 @@ fn sandbox_config(memory_limit_mb: u64) -> SandboxConfig {
         cpu_limit_secs: 60,
         wall_timeout_secs: 60,
         program: Some(env!("CARGO_BIN_EXE_facteur").into()),
+        ocr_program: Some(env!("CARGO_BIN_EXE_facteur-ocr").into()),
         ..SandboxConfig::default()
     }
+}
+
+/// The dynamic libraries a binary needs, as the loader resolves them.
+fn linked_libraries(binary: &str) -> String {
+    let out = std::process::Command::new("ldd")
+        .arg(binary)
+        .output()
+        .expect("ldd (libc-bin) runs");
+    assert!(out.status.success(), "ldd {binary}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Issue 9: a text PDF must not pay for loading Tesseract. `facteur` has no OCR engine and does
+/// not even link libtesseract; `facteur-ocr` does.
+#[test]
+fn only_facteur_ocr_links_tesseract() {
+    let main = linked_libraries(env!("CARGO_BIN_EXE_facteur"));
+    assert!(!main.contains("libtesseract"), "{main}");
+    assert!(!main.contains("libleptonica") && !main.contains("liblept"), "{main}");
+    let ocr = linked_libraries(env!("CARGO_BIN_EXE_facteur-ocr"));
+    assert!(ocr.contains("libtesseract"), "{ocr}");
+}
+
+/// A text PDF is read by a `facteur` child alone (the OCR program is never started); a scan is
+/// handed to the OCR program, and when that program is missing the reason names the path.
+#[tokio::test]
+async fn text_pdfs_never_start_the_ocr_program_and_scans_say_where_it_is_missing() {
+    let missing = std::env::temp_dir().join("facteur-ocr-does-not-exist/facteur-ocr");
+    let pool = SandboxPool::new(SandboxConfig {
+        ocr_program: Some(missing.clone()),
+        ..sandbox_config(2048)
+    });
+    let text = std::fs::read(format!(
+        "{}/fixtures/demo/facture-papeterie-dupont.pdf",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let read = pool.read(text, ReadOptions::default()).await;
+    assert!(read.is_ok(), "{read:?}");
+    match pool
+        .read(scan("scan-netpresse.pdf"), ReadOptions::default())
+        .await
+    {
+        Err(ReadError::Ocr(why)) => {
+            assert!(why.contains(&missing.display().to_string()), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // With the real OCR program, the same pool reads the scan.
+    let pool = sandbox(2048);
+    let read = pool
+        .read(scan("scan-netpresse.pdf"), ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(read.method, facteur::domain::Method::Ocr);
+    pool.shutdown().await;
 }
 
 #[tokio::test]

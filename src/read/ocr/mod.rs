@@ -1,8 +1,11 @@
 //! OCR of page images into `Page`s of positioned words: scanned and mixed PDFs, photos, faxes.
 //!
 //! Shaped by what was measured (DESIGN.md §3): Tesseract through `tesseract-rs` on Debian's
-//! library, one engine per thread in a pool (`engine.rs`), `OMP_THREAD_LIMIT=1` in the environment
-//! before libtesseract loads (`ensure_omp_thread_limit`). Limits are checked before decoding: page
+//! library (`tesseract.rs`), one engine per thread in a pool (`engine.rs`), `OMP_THREAD_LIMIT=1` in
+//! the environment before libtesseract loads (`ensure_omp_thread_limit`). Only the `facteur-ocr`
+//! binary installs Tesseract (`install_tesseract`): in `facteur`, OCR answers
+//! `ReadError::NeedsOcr` before decoding anything, and the sandbox hands the document to a
+//! `facteur-ocr` child. Limits are checked before decoding: page
 //! count, pixels from the image header, seconds per page. Word boxes are converted from pixels of
 //! the corrected image to points from the top-left corner using the image's resolution.
 
@@ -10,6 +13,7 @@ mod decode;
 pub mod engine;
 mod pdf_pages;
 pub mod preprocess;
+mod tesseract;
 mod tiff;
 
 use std::sync::Arc;
@@ -64,8 +68,29 @@ pub struct PageImage {
     pub dpi: f32,
 }
 
+/// Makes this process read scans with Tesseract. Called by `facteur-ocr`'s `main` and by tests;
+/// never by `facteur`, which must not link libtesseract (see `engine.rs`).
+pub fn install_tesseract() {
+    engine::install(tesseract::serve);
+}
+
+/// True when this process has an OCR engine.
+pub fn available() -> bool {
+    engine::installed().is_some()
+}
+
+/// `NeedsOcr` when this process has no engine: checked before any decoding.
+fn engine_here() -> Result<(), ReadError> {
+    if available() {
+        Ok(())
+    } else {
+        Err(ReadError::NeedsOcr)
+    }
+}
+
 /// OCR of a PNG, JPEG or TIFF (every page of a multi-page TIFF, decoded as OCR gets to it).
 pub fn ocr_image(bytes: &[u8], opts: &ReadOptions) -> Result<Vec<Page>, ReadError> {
+    engine_here()?;
     let pages = decode::image_pages(bytes, opts)?;
     Ok(ocr_stream(
         EnginePool::global(),
@@ -77,6 +102,7 @@ pub fn ocr_image(bytes: &[u8], opts: &ReadOptions) -> Result<Vec<Page>, ReadErro
 
 /// OCR of the given 1-based pages of a PDF (all pages when `pages` is empty).
 pub fn ocr_pdf(bytes: &[u8], pages: &[u32], opts: &ReadOptions) -> Result<Vec<Page>, ReadError> {
+    engine_here()?;
     let images = pdf_pages::PdfPages::new(bytes, pages, opts)?;
     Ok(ocr_stream(
         EnginePool::global(),
@@ -258,9 +284,10 @@ fn to_page(number: u32, image: &GrayImage, dpi: f32, words: Vec<engine::PixelWor
 /// Makes sure `OMP_THREAD_LIMIT=1` was in the environment when this process started, re-executing
 /// it with the variable set when it was not (libgomp reads it once, when libtesseract is loaded at
 /// start-up: setting it later has no effect, and OCR is ~4× slower on 2 cores without it).
-/// Call it first thing in `main`. Returns only when the variable was already set or exec failed.
+/// Call it first thing in `main`. Returns only when the variable was already set, this process
+/// has no OCR engine (nothing loads libgomp), or exec failed.
 pub fn ensure_omp_thread_limit() {
-    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some() || !available() {
         return;
     }
     use std::os::unix::process::CommandExt;

@@ -12,6 +12,11 @@
 //! reaped and diagnosed from its exit status and the tail of its stderr, and the next document
 //! gets a fresh one.
 //!
+//! Two kinds of children: `facteur` itself reads XML and text PDFs without loading Tesseract;
+//! a document that needs OCR comes back as `ReadError::NeedsOcr` and is read again by a
+//! `facteur-ocr` child (the same reader with Tesseract linked; `ocr_program`). A text PDF thus
+//! never pays for loading libtesseract, and a scan pays for it once per reused child.
+//!
 //! Errors that mean "the reader died or hung" are `ReadError::Crashed` and `ReadError::Timeout`
 //! (`ReadError::killed_the_reader`).
 
@@ -35,6 +40,8 @@ pub use child::{ENV_CPU_SECS, ENV_MEMORY_MB};
 
 /// The argument that makes the binary serve as a sandbox child.
 pub const CHILD_ARG: &str = "__sandbox-child";
+/// The program that reads documents needing OCR, looked for beside the main one.
+pub const OCR_PROGRAM: &str = "facteur-ocr";
 
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -51,6 +58,45 @@ pub struct SandboxConfig {
     pub program: Option<PathBuf>,
     /// Arguments that make `program` serve as a child (default: `["__sandbox-child"]`).
     pub child_args: Vec<String>,
+    /// The binary that reads documents needing OCR (same `child_args`); `None` = `facteur-ocr`
+    /// beside `program`.
+    pub ocr_program: Option<PathBuf>,
+}
+
+impl SandboxConfig {
+    fn program(&self) -> Result<PathBuf, ReadError> {
+        match &self.program {
+            Some(p) => Ok(p.clone()),
+            None => std::env::current_exe().map_err(|e| {
+                ReadError::Crashed(format!(
+                    "cannot find this executable to start a reader: {e}"
+                ))
+            }),
+        }
+    }
+
+    fn ocr_program(&self) -> Result<PathBuf, ReadError> {
+        let path = match &self.ocr_program {
+            Some(p) => p.clone(),
+            None => self.program()?.with_file_name(OCR_PROGRAM),
+        };
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(ReadError::Ocr(format!(
+                "this document needs OCR, which runs in {}, and that file does not exist \
+                 (install facteur-ocr beside facteur: `cargo build --release` builds both)",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// Which of the two child programs reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    Main,
+    Ocr,
 }
 
 impl Default for SandboxConfig {
@@ -62,6 +108,7 @@ impl Default for SandboxConfig {
             wall_timeout_secs: 600,
             program: None,
             child_args: vec![CHILD_ARG.to_string()],
+            ocr_program: None,
         }
     }
 }
@@ -70,6 +117,7 @@ impl Default for SandboxConfig {
 pub struct SandboxPool {
     config: SandboxConfig,
     idle: Mutex<Vec<Worker>>,
+    idle_ocr: Mutex<Vec<Worker>>,
     busy: Mutex<Vec<u32>>,
     permits: Semaphore,
 }
@@ -80,17 +128,23 @@ impl SandboxPool {
         SandboxPool {
             config,
             idle: Mutex::new(Vec::new()),
+            idle_ocr: Mutex::new(Vec::new()),
             busy: Mutex::new(Vec::new()),
             permits: Semaphore::new(workers),
         }
     }
 
-    /// Process ids of the idle children (for operators and tests; each also leads its group).
+    /// Process ids of the idle children of both kinds (for operators and tests; each also leads
+    /// its group).
     pub fn idle_pids(&self) -> Vec<u32> {
-        self.idle
-            .lock()
-            .map(|idle| idle.iter().map(|w| w.pid).collect())
-            .unwrap_or_default()
+        [&self.idle, &self.idle_ocr]
+            .iter()
+            .flat_map(|m| {
+                m.lock()
+                    .map(|idle| idle.iter().map(|w| w.pid).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            })
+            .collect()
     }
 
     /// Process ids of the children reading a document right now (for operators and tests).
@@ -105,17 +159,41 @@ impl SandboxPool {
             .acquire()
             .await
             .map_err(|_| ReadError::Crashed("the sandbox pool is shut down".into()))?;
-        let mut worker = match self.take_idle() {
+        match self.read_in(Reader::Main, &bytes, &opts).await {
+            Err(ReadError::NeedsOcr) => match self.read_in(Reader::Ocr, &bytes, &opts).await {
+                Err(ReadError::NeedsOcr) => Err(ReadError::Ocr(format!(
+                    "{} has no OCR engine: is it the facteur-ocr program?",
+                    self.config.ocr_program()?.display()
+                ))),
+                other => other,
+            },
+            other => other,
+        }
+    }
+
+    async fn read_in(
+        &self,
+        reader: Reader,
+        bytes: &[u8],
+        opts: &ReadOptions,
+    ) -> Result<Extraction, ReadError> {
+        let mut worker = match self.take_idle(reader) {
             Some(w) => w,
-            None => Worker::start(&self.config).await?,
+            None => {
+                let program = match reader {
+                    Reader::Main => self.config.program()?,
+                    Reader::Ocr => self.config.ocr_program()?,
+                };
+                Worker::start(&self.config, &program).await?
+            }
         };
         let _busy = BusyGuard::new(&self.busy, worker.pid);
         let wall = Duration::from_secs(self.config.wall_timeout_secs);
-        match tokio::time::timeout(wall, worker.exchange(&opts, &bytes)).await {
+        match tokio::time::timeout(wall, worker.exchange(opts, bytes)).await {
             Ok(Ok(response)) => {
                 if response.retire {
                     worker.finish().await;
-                } else if let Ok(mut idle) = self.idle.lock() {
+                } else if let Ok(mut idle) = self.idle_of(reader).lock() {
                     idle.push(worker);
                 }
                 response.result
@@ -135,25 +213,35 @@ impl SandboxPool {
     /// Stops the idle children (their stdin closes, they exit) and waits for them, so their
     /// resource usage is accounted to this process (`RUSAGE_CHILDREN`).
     pub async fn shutdown(&self) {
-        let idle: Vec<Worker> = self
-            .idle
-            .lock()
-            .map(|mut idle| idle.drain(..).collect())
-            .unwrap_or_default();
+        let mut idle: Vec<Worker> = Vec::new();
+        for m in [&self.idle, &self.idle_ocr] {
+            if let Ok(mut m) = m.lock() {
+                idle.extend(m.drain(..));
+            }
+        }
         for w in idle {
             w.stop().await;
         }
     }
 
     /// An idle child that is still alive (one may have been killed while it waited).
-    fn take_idle(&self) -> Option<Worker> {
-        let mut idle = self.idle.lock().ok()?;
+    fn take_idle(&self, reader: Reader) -> Option<Worker> {
+        let mut idle = self.idle_of(reader).lock().ok()?;
         while let Some(mut w) = idle.pop() {
             if w.is_alive() {
                 return Some(w);
             }
         }
         None
+    }
+}
+
+impl SandboxPool {
+    fn idle_of(&self, reader: Reader) -> &Mutex<Vec<Worker>> {
+        match reader {
+            Reader::Main => &self.idle,
+            Reader::Ocr => &self.idle_ocr,
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! zombie leader keeps its pid, so the group id cannot have been reused by then). Its private
 //! `TMPDIR` (`env.rs`) is removed once it is gone.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,15 +47,7 @@ pub(super) struct Worker {
 
 impl Worker {
     /// Starts a child and waits for its greeting.
-    pub(super) async fn start(config: &SandboxConfig) -> Result<Worker, ReadError> {
-        let program = match &config.program {
-            Some(p) => p.clone(),
-            None => std::env::current_exe().map_err(|e| {
-                ReadError::Crashed(format!(
-                    "cannot find this executable to start a reader: {e}"
-                ))
-            })?,
-        };
+    pub(super) async fn start(config: &SandboxConfig, program: &Path) -> Result<Worker, ReadError> {
         let tmpdir = tempfile::Builder::new()
             .prefix("facteur-sandbox-")
             .tempdir()
@@ -64,7 +57,7 @@ impl Worker {
                     std::env::temp_dir().display()
                 ))
             })?;
-        let mut process = Command::new(&program)
+        let mut process = Command::new(program)
             .args(&config.child_args)
             .env_clear()
             .envs(child_env(std::env::vars_os(), config, tmpdir.path()))
