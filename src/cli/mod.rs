@@ -31,6 +31,7 @@ macro_rules! out {
     }};
 }
 
+mod backup;
 mod bank;
 mod check_config;
 mod customers;
@@ -125,6 +126,12 @@ pub enum Command {
     /// Reports from the ledger: aged balance (AR/AP), DSO, DPO.
     #[command(subcommand)]
     Report(report::Command),
+    /// Write a consistent backup of the whole store (documents and their files, ledger,
+    /// receivables, users) to a file, while workers run.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty store, then verify the ledger's hash chain and count what
+    /// came back.
+    Restore(backup::RestoreArgs),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
     /// People who sign in to the dashboard: add, list, change, enrol a second factor.
@@ -328,6 +335,8 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Customers(cmd) => customers::run(&cli, cmd).await,
         Command::Sales(cmd) => sales::run(&cli, cmd).await,
         Command::Report(cmd) => report::run(&cli, cmd).await,
+        Command::Backup(args) => backup::backup(&cli, args).await,
+        Command::Restore(args) => backup::restore(&cli, args).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Users(cmd) => users::run(&cli, cmd).await,
         Command::Mail(MailCommand::Status { json }) => {

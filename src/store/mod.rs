@@ -30,6 +30,7 @@
 //! the backend at start-up. The conformance suite in tests/it/store.rs runs on both.
 
 pub mod approvals;
+pub mod backup;
 pub mod bank;
 mod db;
 pub mod documents;
@@ -54,6 +55,7 @@ pub mod users;
 use std::sync::Arc;
 
 pub use approvals::ApprovalStore;
+pub use backup::BackupStore;
 pub use bank::BankStore;
 pub use documents::{
     Arrival, Counts, DocumentRecord, DocumentStore, DocumentSummary, IntakeOutcome,
@@ -135,6 +137,7 @@ pub trait Store:
     + UserStore
     + MetricsStore
     + ReceivablesStore
+    + BackupStore
     + Send
     + Sync
     + 'static
@@ -158,6 +161,7 @@ impl<T> Store for T where
         + UserStore
         + MetricsStore
         + ReceivablesStore
+        + BackupStore
         + Send
         + Sync
         + 'static

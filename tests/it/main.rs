@@ -3,6 +3,7 @@
 mod helpers;
 
 mod approval;
+mod backup;
 mod bank;
 mod cli;
 mod datev;

@@ -177,7 +177,10 @@ fn linked_libraries(binary: &str) -> String {
 fn only_facteur_ocr_links_tesseract() {
     let main = linked_libraries(env!("CARGO_BIN_EXE_facteur"));
     assert!(!main.contains("libtesseract"), "{main}");
-    assert!(!main.contains("libleptonica") && !main.contains("liblept"), "{main}");
+    assert!(
+        !main.contains("libleptonica") && !main.contains("liblept"),
+        "{main}"
+    );
     let ocr = linked_libraries(env!("CARGO_BIN_EXE_facteur-ocr"));
     assert!(ocr.contains("libtesseract"), "{ocr}");
 }

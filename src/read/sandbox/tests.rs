@@ -30,6 +30,8 @@ fn config() -> SandboxConfig {
         ]
         .map(String::from)
         .to_vec(),
+        // The unit-test binary has Tesseract installed: it never answers `NeedsOcr`.
+        ocr_program: None,
     }
 }
 
@@ -99,10 +101,12 @@ async fn a_child_killed_mid_request_fails_that_document_only() {
 /// by the CPU or wall-clock limit is `Timeout`; both are `killed_the_reader`, a refusal is not.
 #[tokio::test]
 async fn memory_deaths_are_crashes_and_cpu_and_wall_limits_are_timeouts() {
+    // A loaded machine gives the spinning child a fraction of a core: the wall-clock limit of
+    // the first two cases is far above the 1 s of CPU, the sleeping child gets its own pool.
     let pool = SandboxPool::new(SandboxConfig {
         memory_limit_mb: 512,
         cpu_limit_secs: 1,
-        wall_timeout_secs: 8,
+        wall_timeout_secs: 120,
         ..config()
     });
     let r = pool
@@ -125,7 +129,12 @@ async fn memory_deaths_are_crashes_and_cpu_and_wall_limits_are_timeouts() {
         }
         other => panic!("expected the CPU limit, got {other:?}"),
     }
-    let r = pool
+    let sleepy = SandboxPool::new(SandboxConfig {
+        cpu_limit_secs: 1,
+        wall_timeout_secs: 8,
+        ..config()
+    });
+    let r = sleepy
         .read(b"SANDBOX-TEST:sleep".to_vec(), ReadOptions::default())
         .await;
     match &r {
