@@ -1,10 +1,11 @@
-//! `facteur report aged|dso|dpo`: the aged balance of customers or suppliers and DSO / DPO,
-//! read from the ledger (`crate::reports`), as a table, JSON (alone on stdout) or CSV.
+//! `facteur report aged|overdue|dso|dpo|forecast`: the aged balance of customers or suppliers,
+//! what is past due, DSO / DPO and the 13-week cash forecast, read from the ledger
+//! (`crate::reports`), as a table, JSON (alone on stdout) or CSV.
 
 use chrono::NaiveDate;
 
 use super::{other, table, Cli, CmdResult};
-use crate::reports::{aged::BUCKETS, Aged, Days, Side};
+use crate::reports::{aged::BUCKETS, Aged, Days, Forecast, Side};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -25,6 +26,32 @@ pub enum Command {
         /// List the open items too (table only).
         #[arg(long)]
         items: bool,
+    },
+    /// What is past due, most late first: invoices customers have not paid (--side ar) or the
+    /// company has not (--side ap).
+    Overdue {
+        #[arg(long, value_enum)]
+        side: Side,
+        /// Report date [default: today].
+        #[arg(long)]
+        at: Option<NaiveDate>,
+        /// JSON alone on stdout.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
+    /// 13-week cash forecast: bank balance, then expected receipts (open customer invoices by
+    /// due date) and payments (open and approved supplier invoices) week by week.
+    Forecast {
+        /// Report date, the first day of week 1 [default: today].
+        #[arg(long)]
+        at: Option<NaiveDate>,
+        /// JSON alone on stdout.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
     },
     /// Days sales outstanding: 411 balance / net credit sales of the period × its days.
     Dso(DaysArgs),
@@ -51,8 +78,91 @@ fn today() -> NaiveDate {
 }
 
 pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
-    let (_settings, store) = super::open_workspace(cli).await?;
+    let (settings, store) = super::open_workspace(cli).await?;
     match cmd {
+        Command::Overdue {
+            side,
+            at,
+            json,
+            csv,
+        } => {
+            let a = crate::reports::aged_balance(store.as_ref(), *side, at.unwrap_or_else(today))
+                .await
+                .map_err(other)?;
+            let mut late: Vec<_> = a
+                .items
+                .into_iter()
+                .filter(|i| i.days_past_due > 0 && i.open > rust_decimal::Decimal::ZERO)
+                .collect();
+            late.sort_by(|x, y| {
+                y.days_past_due
+                    .cmp(&x.days_past_due)
+                    .then(x.party.cmp(&y.party))
+            });
+            if *json {
+                outln!("{}", serde_json::to_string_pretty(&late).map_err(other)?);
+            } else if *csv {
+                outln!("party,name,reference,date,due,days_late,open");
+                for i in &late {
+                    outln!(
+                        "{},{},{},{},{},{},{}",
+                        csv_cell(&i.party),
+                        csv_cell(&i.name),
+                        csv_cell(&i.reference),
+                        i.date,
+                        i.due,
+                        i.days_past_due,
+                        money(i.open)
+                    );
+                }
+            } else {
+                let who = match side {
+                    Side::Ar => "customer",
+                    Side::Ap => "supplier",
+                };
+                outln!("Past due at {} ({who}s, account {})", a.at, a.account);
+                let rows: Vec<Vec<String>> = late
+                    .iter()
+                    .map(|i| {
+                        vec![
+                            i.party.clone(),
+                            i.name.clone(),
+                            i.reference.clone(),
+                            i.due.to_string(),
+                            i.days_past_due.to_string(),
+                            money(i.open),
+                        ]
+                    })
+                    .collect();
+                out!(
+                    "{}",
+                    table::render(
+                        &[who, "name", "reference", "due", "days late", "open"],
+                        &rows,
+                        1,
+                        100
+                    )
+                );
+                let total: rust_decimal::Decimal = late.iter().map(|i| i.open).sum();
+                outln!("{} items past due, {} in all", late.len(), money(total));
+            }
+        }
+        Command::Forecast { at, json, csv } => {
+            let f = crate::reports::cash_forecast(
+                store.as_ref(),
+                at.unwrap_or_else(today),
+                &settings.company.currency,
+            )
+            .await
+            .map_err(other)?;
+            if *json {
+                outln!("{}", serde_json::to_string_pretty(&f).map_err(other)?);
+            } else if *csv {
+                out!("{}", forecast_csv(&f));
+            } else {
+                print_forecast(&f);
+            }
+        }
         Command::Aged {
             side,
             at,
@@ -214,6 +324,63 @@ pub fn aged_csv(a: &Aged) -> String {
     }
     row("TOTAL", "", &a.totals, a.total);
     out
+}
+
+/// One row per week.
+pub fn forecast_csv(f: &Forecast) -> String {
+    let mut out = String::from("week,start,end,receipts,payments,net,cash\n");
+    for w in &f.weeks {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            w.number,
+            w.start,
+            w.end,
+            money(w.receipts),
+            money(w.payments),
+            money(w.net),
+            money(w.cash)
+        ));
+    }
+    out
+}
+
+fn print_forecast(f: &Forecast) {
+    outln!(
+        "13-week cash forecast from {}; opening cash {}",
+        f.at,
+        money(f.opening_cash)
+    );
+    let rows: Vec<Vec<String>> = f
+        .weeks
+        .iter()
+        .map(|w| {
+            vec![
+                w.number.to_string(),
+                format!("{} – {}", w.start, w.end),
+                money(w.receipts),
+                money(w.payments),
+                money(w.net),
+                money(w.cash),
+            ]
+        })
+        .collect();
+    out!(
+        "{}",
+        table::render(
+            &["week", "dates", "receipts", "payments", "net", "cash"],
+            &rows,
+            0,
+            100
+        )
+    );
+    outln!(
+        "Past due, in week 1: receipts {}, payments {}. Due after week 13: receipts {}, payments {}.",
+        money(f.overdue_receipts),
+        money(f.overdue_payments),
+        money(f.later_receipts),
+        money(f.later_payments)
+    );
+    outln!("Method: {}", f.method);
 }
 
 fn print_days(d: &Days) {

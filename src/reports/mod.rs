@@ -1,11 +1,12 @@
 //! Reports read from the ledger (issue 13): the aged balance of customers (411) and suppliers
-//! (401), and DSO / DPO. This module owns gathering what they need from the store (ledger
+//! (401), DSO / DPO, and the 13-week cash forecast. This module owns gathering what they need from the store (ledger
 //! lines dated up to the report date, the due dates of issued sales and of extracted supplier
-//! invoices, the trial balance they must reconcile with); the arithmetic lives in `aged` and
-//! `days` and is pure.
+//! invoices, the trial balance they must reconcile with); the arithmetic lives in `aged`,
+//! `days` and `forecast` and is pure.
 
 pub mod aged;
 pub mod days;
+pub mod forecast;
 
 use std::collections::HashMap;
 
@@ -19,6 +20,7 @@ use crate::store::{Store, StoreError};
 
 pub use aged::{Aged, Item, OpenLine};
 pub use days::Days;
+pub use forecast::Forecast;
 
 /// Which side of the books a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -196,4 +198,48 @@ pub async fn days_outstanding(
     let entries = store.ledger_entries(None, Some(at)).await?;
     let balance = ledger_balance(store, side, at).await?;
     Ok(days::days(side, at, &entries, period_days, balance))
+}
+
+/// The 13-week cash forecast at `at`: open items of both sides from the aged balances, supplier
+/// invoices approved but not posted yet (in `currency`, the company's: others wait for their
+/// rate), and the bank balance (512) as opening cash.
+pub async fn cash_forecast(
+    store: &dyn Store,
+    at: NaiveDate,
+    currency: &crate::domain::Currency,
+) -> Result<Forecast, StoreError> {
+    let expected = |a: Aged| -> Vec<forecast::Expected> {
+        a.items
+            .into_iter()
+            .map(|i| forecast::Expected {
+                due: i.due,
+                amount: i.open,
+            })
+            .collect()
+    };
+    let receipts = expected(aged_balance(store, Side::Ar, at).await?);
+    let mut payments = expected(aged_balance(store, Side::Ap, at).await?);
+    for d in store
+        .list_documents(Some(crate::domain::DocumentState::Approved), 100_000)
+        .await?
+    {
+        let Some(x) = store.document_extraction(d.id).await? else {
+            continue;
+        };
+        let inv = &x.invoice;
+        if inv.currency.as_ref() != Some(currency) {
+            continue;
+        }
+        if let (Some(gross), Some(due)) = (inv.total_gross, inv.due_date.or(inv.issue_date)) {
+            payments.push(forecast::Expected { due, amount: gross });
+        }
+    }
+    let cash: Decimal = store
+        .trial_balance(Some(at))
+        .await?
+        .iter()
+        .filter(|b| b.account.starts_with(crate::ledger::account::pcg::BANK))
+        .map(|b| b.net())
+        .sum();
+    Ok(forecast::forecast(at, cash, &receipts, &payments))
 }

@@ -244,6 +244,32 @@ both_backends!(
             .unwrap();
         assert_eq!(dpo.days, Some(dec!(210.0)));
 
+        // 13-week forecast from June 30: bank 500 + 160 − 40 = 620; week 1 (Jun 30 – Jul 6)
+        // gets every past-due item: receipts 700 + 120 + 300 + 480 = 1600, payments 80 + 60;
+        // week 3 (Jul 14 – 20) the 800 due Jul 16.
+        let f = facteur::reports::cash_forecast(s, day(6, 30), &Currency::EUR)
+            .await
+            .unwrap();
+        assert_eq!(f.opening_cash, dec!(620));
+        assert_eq!(
+            (f.weeks[0].receipts, f.weeks[0].payments, f.weeks[0].cash),
+            (dec!(1600), dec!(140), dec!(2080))
+        );
+        assert_eq!(
+            (f.overdue_receipts, f.overdue_payments),
+            (dec!(1600), dec!(140))
+        );
+        assert_eq!(f.weeks[1].net, Decimal::ZERO);
+        assert_eq!(
+            (f.weeks[2].start, f.weeks[2].receipts, f.weeks[2].cash),
+            (day(7, 14), dec!(800), dec!(2880))
+        );
+        assert_eq!(f.weeks[12].cash, dec!(2880));
+        assert_eq!(
+            (f.later_receipts, f.later_payments),
+            (Decimal::ZERO, Decimal::ZERO)
+        );
+
         // The binary says the same.
         let (_ws, config) = workspace(&db);
         let ok = |args: &[&str]| {
@@ -282,6 +308,22 @@ both_backends!(
             csv.contains("TOTAL,,0.00,60.00,0.00,0.00,80.00,140.00"),
             "{csv}"
         );
+        let forecast: serde_json::Value =
+            serde_json::from_str(&ok(&["report", "forecast", "--at", "2026-06-30", "--json"]))
+                .expect("JSON alone on stdout");
+        assert_eq!(forecast["weeks"][0]["cash"], serde_json::json!("2080.00"));
+        let late = ok(&[
+            "report",
+            "overdue",
+            "--side",
+            "ar",
+            "--at",
+            "2026-06-30",
+            "--csv",
+        ]);
+        let rows: Vec<&str> = late.lines().skip(1).collect();
+        assert_eq!(rows.len(), 4, "{late}");
+        assert!(rows[0].ends_with(",126,700.00"), "most late first: {late}");
         let dso = ok(&["report", "dso", "--at", "2026-06-30"]);
         assert!(
             dso.contains("150.0 days") && dso.contains("Method: DSO ="),
