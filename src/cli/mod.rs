@@ -43,6 +43,7 @@ mod ledger;
 mod logging;
 pub mod mail;
 mod rates;
+mod reminders;
 mod report;
 mod review;
 mod run;
@@ -125,6 +126,8 @@ pub enum Command {
     /// Reports from the ledger: aged balance (AR/AP), DSO, DPO.
     #[command(subcommand)]
     Report(report::Command),
+    #[command(subcommand)]
+    Reminders(reminders::Command),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
     /// People who sign in to the dashboard: add, list, change, enrol a second factor.
@@ -294,6 +297,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Customers(cmd) => customers::run(&cli, cmd).await,
         Command::Sales(cmd) => sales::run(&cli, cmd).await,
         Command::Report(cmd) => report::run(&cli, cmd).await,
+        Command::Reminders(cmd) => reminders::run(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Users(cmd) => users::run(&cli, cmd).await,
         Command::Mail(MailCommand::Status { json }) => {

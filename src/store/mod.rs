@@ -20,6 +20,7 @@
 //! | web users, sessions, sign-ins, the web audit | `UserStore` | `users.rs` |
 //! | counts and ages for `/metrics` | `MetricsStore` | `metrics.rs` |
 //! | customers, sales, their number counters | `ReceivablesStore` | `receivables.rs` |
+//! | issued invoices after issuing: history, sending, disputes, reminders, customer payments | `CollectionStore` | `collection.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -31,6 +32,7 @@
 
 pub mod approvals;
 pub mod bank;
+pub mod collection;
 mod db;
 pub mod documents;
 pub mod duplicates;
@@ -55,6 +57,7 @@ use std::sync::Arc;
 
 pub use approvals::ApprovalStore;
 pub use bank::BankStore;
+pub use collection::CollectionStore;
 pub use documents::{
     Arrival, Counts, DocumentRecord, DocumentStore, DocumentSummary, IntakeOutcome,
 };
@@ -135,6 +138,7 @@ pub trait Store:
     + UserStore
     + MetricsStore
     + ReceivablesStore
+    + CollectionStore
     + Send
     + Sync
     + 'static
@@ -158,6 +162,7 @@ impl<T> Store for T where
         + UserStore
         + MetricsStore
         + ReceivablesStore
+        + CollectionStore
         + Send
         + Sync
         + 'static

@@ -14,7 +14,7 @@ use super::{SqlStore, StoreError};
 use crate::domain::{now_micros, Currency, Siren, Siret, VatId};
 use crate::ledger::account::Lang;
 use crate::ledger::PostedEntry;
-use crate::receivables::customer::Address;
+use crate::receivables::customer::{Address, Category};
 use crate::receivables::sale::NewSale;
 use crate::receivables::{
     Customer, Issued, Issuing, NewCustomer, NumberPattern, SaleKind, SaleState, SalesInvoice,
@@ -68,7 +68,7 @@ pub trait ReceivablesStore: Send + Sync {
 }
 
 const CUSTOMER_COLUMNS: &str = "id, account, name, address, postcode, city, country, siren, \
-     siret, vat_id, invoice_email, reminder_email, lang, payment_terms_days";
+     siret, vat_id, invoice_email, reminder_email, lang, payment_terms_days, category";
 
 const SALE_COLUMNS: &str = "id, kind, state, customer_id, currency, lines, note, vat_exemption, \
      net, tax, gross, number, issue_date, due_date, entry_id, credits";
@@ -108,6 +108,7 @@ fn customer_from_row(r: &Row) -> Result<Customer, StoreError> {
             },
             payment_terms_days: u32::try_from(r.get::<i64>("payment_terms_days")?)
                 .map_err(|e| corrupt(e.to_string()))?,
+            category: Category::parse(&r.get::<String>("category")?).map_err(corrupt)?,
         },
     })
 }
@@ -141,7 +142,7 @@ fn sale_from_row(r: &Row) -> Result<SalesInvoice, StoreError> {
     })
 }
 
-async fn load_sale(tx: &mut Tx, id: i64) -> Result<SalesInvoice, StoreError> {
+pub(super) async fn load_sale(tx: &mut Tx, id: i64) -> Result<SalesInvoice, StoreError> {
     let row = sql(format!(
         "SELECT {SALE_COLUMNS} FROM sales_invoices WHERE id = $1"
     ))
@@ -152,7 +153,7 @@ async fn load_sale(tx: &mut Tx, id: i64) -> Result<SalesInvoice, StoreError> {
     sale_from_row(&row)
 }
 
-async fn load_customer(tx: &mut Tx, id: i64) -> Result<Customer, StoreError> {
+pub(super) async fn load_customer(tx: &mut Tx, id: i64) -> Result<Customer, StoreError> {
     let row = sql(format!(
         "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"
     ))
@@ -224,8 +225,10 @@ impl ReceivablesStore for SqlStore {
         }
         let id: i64 = sql(
             "INSERT INTO customers (account, name, address, postcode, city, country, siren, \
-             siret, vat_id, invoice_email, reminder_email, lang, payment_terms_days, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+             siret, vat_id, invoice_email, reminder_email, lang, payment_terms_days, created_at, \
+             category) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             RETURNING id",
         )
         .bind(account.as_str())
         .bind(c.name.as_str())
@@ -244,6 +247,7 @@ impl ReceivablesStore for SqlStore {
         })
         .bind(c.payment_terms_days)
         .bind(now_micros())
+        .bind(c.category.as_str())
         .scalar(&mut tx, "adding a customer")
         .await?
         .ok_or_else(|| StoreError::Corrupt("a customer got no id".into()))?;
@@ -427,6 +431,23 @@ impl ReceivablesStore for SqlStore {
                 "sale {id} was issued meanwhile by someone else"
             )));
         }
+        let detail = format!(
+            "{} {}, {} {}, due {}",
+            sale.kind.as_str().replace('_', " "),
+            sale.number.as_deref().unwrap_or_default(),
+            sale.gross,
+            sale.currency,
+            sale.due_date.map(|d| d.to_string()).unwrap_or_default()
+        );
+        super::collection::record_event(
+            &mut tx,
+            id,
+            "facteur",
+            crate::receivables::history::EventKind::Issued,
+            &detail,
+            None,
+        )
+        .await?;
         tx.commit("committing an issued sale").await?;
         Ok(IssuedSale {
             sale,

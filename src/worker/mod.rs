@@ -8,6 +8,7 @@
 
 pub mod identity;
 pub mod recovery;
+pub mod reminders;
 pub mod scheduler;
 
 use std::sync::Arc;
@@ -298,7 +299,8 @@ impl Worker {
 }
 
 /// The approval side of `facteur run`: the web server for approval links, the outbox sender
-/// (when `[smtp]` is configured) and the reminder/escalation scheduler.
+/// (when `[smtp]` is configured), the reminder/escalation scheduler and the customer reminder
+/// pass (`[reminders]`, every `every_minutes`).
 async fn spawn_approvals(
     settings: &Settings,
     store: &Arc<dyn Store>,
@@ -335,6 +337,13 @@ async fn spawn_approvals(
             ));
         }
         None => tracing::warn!("no [smtp] section: approval mail waits in the outbox"),
+    }
+    if settings.reminders.enabled {
+        tasks.spawn(reminders::run_loop(
+            store.clone(),
+            Arc::new(settings.clone()),
+            shutdown.clone(),
+        ));
     }
     let routing = worker.ctx.routing.clone();
     let every = Duration::from_secs(60);

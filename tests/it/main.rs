@@ -5,6 +5,7 @@ mod helpers;
 mod approval;
 mod bank;
 mod cli;
+mod collection;
 mod datev;
 mod dedupe;
 mod einvoice;
