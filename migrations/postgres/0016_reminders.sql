@@ -2,9 +2,9 @@
 -- each sale's history (sent, disputed, resolved, reminded, paid: who, what, when), its disputes
 -- (at most one open at a time), the reminders sent (one per step and invoice: the unique
 -- constraint is what keeps a crashed or racing run from sending a step twice, the row being
--- committed with its outbox mail), customer categories (which reminder ladder applies), and the
--- statement lines that pay a customer invoice. Issued sales stay frozen: all of this lives beside
--- them.
+-- committed with its outbox mail), customer categories (which reminder ladder applies), the
+-- statement lines that pay a customer invoice, and recurring schedules with the periods they
+-- billed. Issued sales stay frozen: all of this lives beside them.
 ALTER TABLE customers ADD COLUMN category TEXT NOT NULL DEFAULT 'default';
 
 CREATE TABLE sales_events (
@@ -44,3 +44,22 @@ CREATE TABLE sales_reminders (
 );
 
 ALTER TABLE bank_lines ADD COLUMN sale_id BIGINT REFERENCES sales_invoices(id);
+
+-- Recurring invoices: a schedule (its file, parsed and checked, as JSON) and the periods it
+-- billed. A period's row is inserted first in the transaction that drafts (or issues) its
+-- invoice: a second run, or a crash and a rerun, finds it and bills nothing twice.
+CREATE TABLE recurring_schedules (
+    id          BIGSERIAL PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    customer_id BIGINT NOT NULL REFERENCES customers(id),
+    spec        TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE recurring_runs (
+    schedule_id BIGINT NOT NULL REFERENCES recurring_schedules(id),
+    period      TEXT NOT NULL,                -- 2026-03, 2026-Q1, 2026
+    sale_id     BIGINT REFERENCES sales_invoices(id),
+    billed_at   TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (schedule_id, period)
+);

@@ -137,6 +137,7 @@ async fn sale(settings: &Settings, store: &dyn crate::store::Store) -> CmdResult
         city: "Avignon".into(),
         siren: "552100554".into(),
         invoice_email: "compta@hotel-du-palais.example".into(),
+        reminder_email: "relances@hotel-du-palais.example".into(),
         lang: "fr".into(),
         payment_terms_days: "30".into(),
         ..RawCustomer::default()

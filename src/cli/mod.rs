@@ -43,6 +43,7 @@ mod ledger;
 mod logging;
 pub mod mail;
 mod rates;
+mod recurring;
 mod reminders;
 mod report;
 mod review;
@@ -128,6 +129,8 @@ pub enum Command {
     Report(report::Command),
     #[command(subcommand)]
     Reminders(reminders::Command),
+    #[command(subcommand)]
+    Recurring(recurring::Command),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
     /// People who sign in to the dashboard: add, list, change, enrol a second factor.
@@ -298,6 +301,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Sales(cmd) => sales::run(&cli, cmd).await,
         Command::Report(cmd) => report::run(&cli, cmd).await,
         Command::Reminders(cmd) => reminders::run(&cli, cmd).await,
+        Command::Recurring(cmd) => recurring::run(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Users(cmd) => users::run(&cli, cmd).await,
         Command::Mail(MailCommand::Status { json }) => {

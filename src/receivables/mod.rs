@@ -15,6 +15,7 @@
 //! | `history.rs` | what happened to an issued invoice after issuing (sent, disputed, reminded, paid) |
 //! | `templates.rs` | the customer's mail (invoice sent, each reminder), FR/EN, from models/reminders/ |
 //! | `reminders.rs` | `[reminders]`: the ladders per customer category, and which step is due |
+//! | `recurring.rs` | a recurring schedule file, checked, and the billing dates and periods it makes |
 
 pub mod cii;
 pub mod customer;
@@ -22,6 +23,7 @@ pub mod history;
 pub mod legal;
 pub mod numbering;
 pub mod posting;
+pub mod recurring;
 pub mod reminders;
 pub mod render;
 pub mod sale;

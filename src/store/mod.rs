@@ -21,6 +21,7 @@
 //! | counts and ages for `/metrics` | `MetricsStore` | `metrics.rs` |
 //! | customers, sales, their number counters | `ReceivablesStore` | `receivables.rs` |
 //! | issued invoices after issuing: history, sending, disputes, reminders, customer payments | `CollectionStore` | `collection.rs` |
+//! | recurring schedules and the periods they billed | `RecurringStore` | `recurring.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -47,6 +48,7 @@ pub mod queue;
 pub mod rates;
 mod reaper;
 pub mod receivables;
+pub mod recurring;
 pub mod review;
 mod sqlite;
 pub mod suppliers;
@@ -71,6 +73,7 @@ pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use rates::RateStore;
 pub use receivables::ReceivablesStore;
+pub use recurring::RecurringStore;
 pub use review::ReviewStore;
 pub use suppliers::SupplierStore;
 pub use unit::{Effects, Transition};
@@ -139,6 +142,7 @@ pub trait Store:
     + MetricsStore
     + ReceivablesStore
     + CollectionStore
+    + RecurringStore
     + Send
     + Sync
     + 'static
@@ -163,6 +167,7 @@ impl<T> Store for T where
         + MetricsStore
         + ReceivablesStore
         + CollectionStore
+        + RecurringStore
         + Send
         + Sync
         + 'static

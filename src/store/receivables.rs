@@ -185,7 +185,7 @@ async fn next_seq(tx: &mut Tx, series: &str, year: i32) -> Result<i64, StoreErro
     .ok_or_else(|| StoreError::Corrupt(format!("the counter of {series} {year} vanished")))
 }
 
-async fn insert_sale(tx: &mut Tx, s: &NewSale) -> Result<i64, StoreError> {
+pub(super) async fn insert_sale(tx: &mut Tx, s: &NewSale) -> Result<i64, StoreError> {
     let lines =
         serde_json::to_string(&s.lines).map_err(|e| StoreError::Invalid(format!("lines: {e}")))?;
     sql(
@@ -207,6 +207,109 @@ async fn insert_sale(tx: &mut Tx, s: &NewSale) -> Result<i64, StoreError> {
     .scalar(&mut *tx, "saving a draft")
     .await?
     .ok_or_else(|| StoreError::Corrupt("a draft got no id".into()))
+}
+
+/// Issues draft `id` inside the caller's transaction (`issue_sale`, and a recurring schedule
+/// that issues its periods): numbers, posts, stores the PDF, records the event.
+pub(super) async fn issue_in(
+    tx: &mut Tx,
+    id: i64,
+    date: NaiveDate,
+    series: &Series,
+    fiscal_start_month: u32,
+    finish: &Finisher<'_>,
+) -> Result<IssuedSale, StoreError> {
+    let mut sale = load_sale(&mut *tx, id).await?;
+    if sale.state == SaleState::Issued {
+        return Err(StoreError::Conflict(format!(
+            "sale {id} was issued already as {}: an issued invoice is corrected by a credit note (`facteur sales credit {id}`)",
+            sale.number.as_deref().unwrap_or("?")
+        )));
+    }
+    let pattern = match sale.kind {
+        SaleKind::Invoice => &series.invoice,
+        SaleKind::CreditNote => &series.credit_note,
+    };
+    let year = fiscal_year(date, fiscal_start_month);
+    let seq = next_seq(&mut *tx, pattern.series(), year).await?;
+    // Numbers follow the dates: no invoice dated before the last one of its series.
+    let last: Option<NaiveDate> =
+        sql("SELECT MAX(issue_date) FROM sales_invoices WHERE series = $1 AND fiscal_year = $2")
+            .bind(pattern.series())
+            .bind(i64::from(year))
+            .scalar(&mut *tx, "reading the series' last date")
+            .await?
+            .flatten();
+    if let Some(last) = last.filter(|l| *l > date) {
+        return Err(StoreError::Invalid(format!(
+            "sale {id} cannot be dated {date}: series {pattern} already has an invoice of {last}, and numbers follow the dates"
+        )));
+    }
+    let customer = load_customer(&mut *tx, sale.customer_id).await?;
+    let credited = match sale.credits {
+        Some(c) => Some(load_sale(&mut *tx, c).await?),
+        None => None,
+    };
+    sale.number = Some(pattern.number(year, seq));
+    sale.issue_date = Some(date);
+    sale.due_date = Some(match sale.kind {
+        SaleKind::Invoice => date + Duration::days(i64::from(customer.details.payment_terms_days)),
+        SaleKind::CreditNote => date,
+    });
+    sale.state = SaleState::Issued;
+    let issuing = Issuing {
+        invoice: sale,
+        customer,
+        credited,
+    };
+    let done = finish(&issuing).map_err(|why| StoreError::Invalid(format!("sale {id}: {why}")))?;
+    let entry = post(&mut *tx, &done.entry, fiscal_start_month).await?;
+    let mut sale = issuing.invoice;
+    sale.entry_id = Some(entry.id);
+    let moved = sql(
+        "UPDATE sales_invoices SET state = 'issued', series = $1, fiscal_year = $2, seq = $3, \
+         number = $4, issue_date = $5, due_date = $6, entry_id = $7, pdf = $8, issued_at = $9 \
+         WHERE id = $10 AND state = 'draft'",
+    )
+    .bind(pattern.series())
+    .bind(i64::from(year))
+    .bind(seq)
+    .bind(sale.number.as_deref())
+    .bind(sale.issue_date)
+    .bind(sale.due_date)
+    .bind(entry.id)
+    .bind(done.pdf.as_slice())
+    .bind(now_micros())
+    .bind(id)
+    .execute(&mut *tx, "issuing a sale")
+    .await?;
+    if moved != 1 {
+        return Err(StoreError::Conflict(format!(
+            "sale {id} was issued meanwhile by someone else"
+        )));
+    }
+    let detail = format!(
+        "{} {}, {} {}, due {}",
+        sale.kind.as_str().replace('_', " "),
+        sale.number.as_deref().unwrap_or_default(),
+        sale.gross,
+        sale.currency,
+        sale.due_date.map(|d| d.to_string()).unwrap_or_default()
+    );
+    super::collection::record_event(
+        &mut *tx,
+        id,
+        "facteur",
+        crate::receivables::history::EventKind::Issued,
+        &detail,
+        None,
+    )
+    .await?;
+    Ok(IssuedSale {
+        sale,
+        entry,
+        pdf: done.pdf,
+    })
 }
 
 #[async_trait]
@@ -358,101 +461,8 @@ impl ReceivablesStore for SqlStore {
         finish: &Finisher<'_>,
     ) -> Result<IssuedSale, StoreError> {
         let mut tx = self.db.begin_write("starting to issue a sale").await?;
-        let mut sale = load_sale(&mut tx, id).await?;
-        if sale.state == SaleState::Issued {
-            return Err(StoreError::Conflict(format!(
-                "sale {id} was issued already as {}: an issued invoice is corrected by a credit note (`facteur sales credit {id}`)",
-                sale.number.as_deref().unwrap_or("?")
-            )));
-        }
-        let pattern = match sale.kind {
-            SaleKind::Invoice => &series.invoice,
-            SaleKind::CreditNote => &series.credit_note,
-        };
-        let year = fiscal_year(date, fiscal_start_month);
-        let seq = next_seq(&mut tx, pattern.series(), year).await?;
-        // Numbers follow the dates: no invoice dated before the last one of its series.
-        let last: Option<NaiveDate> = sql(
-            "SELECT MAX(issue_date) FROM sales_invoices WHERE series = $1 AND fiscal_year = $2",
-        )
-        .bind(pattern.series())
-        .bind(i64::from(year))
-        .scalar(&mut tx, "reading the series' last date")
-        .await?
-        .flatten();
-        if let Some(last) = last.filter(|l| *l > date) {
-            return Err(StoreError::Invalid(format!(
-                "sale {id} cannot be dated {date}: series {pattern} already has an invoice of {last}, and numbers follow the dates"
-            )));
-        }
-        let customer = load_customer(&mut tx, sale.customer_id).await?;
-        let credited = match sale.credits {
-            Some(c) => Some(load_sale(&mut tx, c).await?),
-            None => None,
-        };
-        sale.number = Some(pattern.number(year, seq));
-        sale.issue_date = Some(date);
-        sale.due_date = Some(match sale.kind {
-            SaleKind::Invoice => {
-                date + Duration::days(i64::from(customer.details.payment_terms_days))
-            }
-            SaleKind::CreditNote => date,
-        });
-        sale.state = SaleState::Issued;
-        let issuing = Issuing {
-            invoice: sale,
-            customer,
-            credited,
-        };
-        let done =
-            finish(&issuing).map_err(|why| StoreError::Invalid(format!("sale {id}: {why}")))?;
-        let entry = post(&mut tx, &done.entry, fiscal_start_month).await?;
-        let mut sale = issuing.invoice;
-        sale.entry_id = Some(entry.id);
-        let moved = sql(
-            "UPDATE sales_invoices SET state = 'issued', series = $1, fiscal_year = $2, seq = $3, \
-             number = $4, issue_date = $5, due_date = $6, entry_id = $7, pdf = $8, issued_at = $9 \
-             WHERE id = $10 AND state = 'draft'",
-        )
-        .bind(pattern.series())
-        .bind(i64::from(year))
-        .bind(seq)
-        .bind(sale.number.as_deref())
-        .bind(sale.issue_date)
-        .bind(sale.due_date)
-        .bind(entry.id)
-        .bind(done.pdf.as_slice())
-        .bind(now_micros())
-        .bind(id)
-        .execute(&mut tx, "issuing a sale")
-        .await?;
-        if moved != 1 {
-            return Err(StoreError::Conflict(format!(
-                "sale {id} was issued meanwhile by someone else"
-            )));
-        }
-        let detail = format!(
-            "{} {}, {} {}, due {}",
-            sale.kind.as_str().replace('_', " "),
-            sale.number.as_deref().unwrap_or_default(),
-            sale.gross,
-            sale.currency,
-            sale.due_date.map(|d| d.to_string()).unwrap_or_default()
-        );
-        super::collection::record_event(
-            &mut tx,
-            id,
-            "facteur",
-            crate::receivables::history::EventKind::Issued,
-            &detail,
-            None,
-        )
-        .await?;
+        let issued = issue_in(&mut tx, id, date, series, fiscal_start_month, finish).await?;
         tx.commit("committing an issued sale").await?;
-        Ok(IssuedSale {
-            sale,
-            entry,
-            pdf: done.pdf,
-        })
+        Ok(issued)
     }
 }

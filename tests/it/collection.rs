@@ -505,3 +505,118 @@ both_backends!(
             .all(|m| m.subject.contains("en retard de 7 jours")));
     }
 );
+
+both_backends!(
+    recurring_schedules_bill_each_period_once_even_racing,
+    |db: TestDb| async move {
+        let ar = Ar::start(&db).await;
+        ar.customer("Boulangerie Martin", "552100554", "fr");
+        let schedule = |name: &str, rest: &str| {
+            let file = ar.books.ws.join(format!("{name}.toml"));
+            std::fs::write(
+                &file,
+                format!(
+                    "name = \"{name}\"\ncustomer = \"C552100554\"\nnote = \"Maintenance\"\n{rest}\n\
+                     [[line]]\ndescription = \"Maintenance mensuelle\"\nquantity = 1\n\
+                     unit_price = \"100.00\"\nvat_rate = 20\n"
+                ),
+            )
+            .unwrap();
+            file.display().to_string()
+        };
+        let monthly = schedule(
+            "maintenance",
+            "frequency = \"monthly\"\nday = 31\nstart = 2026-01-15\ncount = 6\nissue = true",
+        );
+        let added = ar.ok(&["recurring", "add", &monthly]);
+        assert!(added.contains("first 2026-01-31 (2026-01)"), "{added}");
+        let twice = ar.books.facteur(&["recurring", "add", &monthly]);
+        assert_eq!(twice.status.code(), Some(2), "{}", said(&twice));
+        let quarterly = schedule(
+            "audit",
+            "frequency = \"quarterly\"\nday = 1\nstart = 2026-04-01\nend = 2026-12-31",
+        );
+        ar.ok(&["recurring", "add", &quarterly]);
+
+        let preview = ar.json(&[
+            "recurring",
+            "preview",
+            "--from",
+            "2026-01-01",
+            "--count",
+            "2",
+            "--json",
+        ]);
+        let dates: Vec<(&str, &str)> = preview
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["date"].as_str().unwrap(), o["period"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                ("2026-01-31", "2026-01"),
+                ("2026-02-28", "2026-02"),
+                ("2026-04-01", "2026-Q2"),
+                ("2026-07-01", "2026-Q3"),
+            ]
+        );
+
+        let first = ar.ok(&["recurring", "run", "--at", "2026-02-28"]);
+        assert!(
+            first.contains("maintenance 2026-01: issued FA-2026-00001"),
+            "{first}"
+        );
+        assert!(
+            first.contains("maintenance 2026-02: issued FA-2026-00002"),
+            "{first}"
+        );
+        assert!(first.contains("2 period(s) billed"), "{first}");
+        let again = ar.ok(&["recurring", "run", "--at", "2026-02-28"]);
+        assert!(again.contains("0 period(s) billed"), "{again}");
+
+        // Four runs at once, up to the end of the year: the four remaining months and the three
+        // quarters, each billed once, the numbers gap-free and in date order.
+        let settings = Arc::new(ar.settings.clone());
+        let runs: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, settings) = (ar.store.clone(), settings.clone());
+                tokio::spawn(async move {
+                    facteur::worker::recurring::run(store.as_ref(), &settings, day(12, 31))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut billed = 0;
+        for r in runs {
+            let done = r.await.unwrap();
+            assert!(done.failed.is_empty(), "{:?}", done.failed);
+            billed += done.billed.len();
+        }
+        assert_eq!(billed, 4 + 3);
+        let sales = ar.store.sales().await.unwrap();
+        let mut numbers: Vec<String> = sales.iter().filter_map(|s| s.number.clone()).collect();
+        numbers.sort();
+        let expected: Vec<String> = (1..=6).map(|n| format!("FA-2026-{n:05}")).collect();
+        assert_eq!(numbers, expected, "the six months issued, nothing twice");
+        let drafts: Vec<&Option<String>> = sales
+            .iter()
+            .filter(|s| s.number.is_none())
+            .map(|s| &s.note)
+            .collect();
+        assert_eq!(drafts.len(), 3, "the audit's quarters wait as drafts");
+        assert!(drafts
+            .iter()
+            .any(|n| n.as_deref() == Some("Maintenance (2026-Q3)")));
+        let june = sales
+            .iter()
+            .find(|s| s.number.as_deref() == Some("FA-2026-00006"))
+            .unwrap();
+        assert_eq!(june.issue_date, Some(day(6, 30)));
+        let list = ar.json(&["recurring", "list", "--json"]);
+        assert_eq!(list[1]["name"], "maintenance");
+        assert_eq!(list[1]["billed"].as_array().unwrap().len(), 6);
+    }
+);
