@@ -1,7 +1,8 @@
 //! `facteur bank import|lines|match`: bank statements in, each line matched to the supplier
 //! invoice it pays and booked through the ledger's ordinary payment (`pay`: Dr 401 / Cr 512,
-//! lettrage when settled), or linked to the payment already booked (a payment run); what
-//! facteur cannot match for sure waits for a person (ledger/bank/matching.rs has the rules).
+//! lettrage when settled), or linked to the payment already booked (a payment run); money in
+//! is matched to the customer invoice it pays and booked Dr 512 / Cr 411 (`receive_payment`);
+//! what facteur cannot match for sure waits for a person (ledger/bank/matching.rs has the rules).
 
 use std::path::PathBuf;
 
@@ -12,7 +13,7 @@ use super::{table, Cli, CmdResult, Failure};
 use crate::config::Settings;
 use crate::domain::DocumentId;
 use crate::ledger::account::pcg;
-use crate::ledger::bank::matching::{decide, Decision, OpenInvoice};
+use crate::ledger::bank::matching::{decide, decide_receipt, Decision, OpenInvoice, Receipt};
 use crate::ledger::fec;
 use crate::store::bank::{BankLine, StatementFile};
 use crate::store::{Store, StoreError};
@@ -40,9 +41,12 @@ pub enum Command {
     Match {
         /// The statement line (its id in `bank lines`).
         line: i64,
-        /// The posted invoice it pays (document id).
+        /// The posted supplier invoice it pays (document id).
+        #[arg(long, required_unless_present = "sale", conflicts_with = "sale")]
+        document: Option<i64>,
+        /// The issued customer invoice it pays (sale id, `facteur sales list`): money in.
         #[arg(long)]
-        document: i64,
+        sale: Option<i64>,
         #[arg(long)]
         by: Option<String>,
     },
@@ -67,7 +71,11 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                         fec::amount(l.line.amount),
                         l.line.reference.clone(),
                         l.line.counterparty.clone().unwrap_or_default(),
-                        l.document.map(|d| d.to_string()).unwrap_or_default(),
+                        match (l.document, l.sale) {
+                            (Some(d), _) => d.to_string(),
+                            (None, Some(s)) => format!("sale {s}"),
+                            (None, None) => String::new(),
+                        },
                         match (l.entry, &l.note) {
                             (Some(e), _) => format!("booked (entry {e})"),
                             (None, Some(n)) => n.clone(),
@@ -95,7 +103,37 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             );
             Ok(())
         }
-        Command::Match { line, document, by } => {
+        Command::Match {
+            line,
+            sale: Some(sale),
+            by,
+            ..
+        } => {
+            let p = store
+                .receive_payment(
+                    *line,
+                    *sale,
+                    &who(by),
+                    settings.company.fiscal_year_start_month,
+                )
+                .await
+                .map_err(refused)?;
+            outln!(
+                "statement line {line} pays invoice {}: booked as {}, {} still open",
+                p.number,
+                p.entry.entry_number(),
+                p.open_after
+            );
+            Ok(())
+        }
+        Command::Match {
+            line, document, by, ..
+        } => {
+            let Some(document) = document else {
+                return Err(Failure::Config(
+                    "say which invoice the line pays: --document ID (supplier) or --sale ID (customer)".into(),
+                ));
+            };
             let l = store.bank_line(*line).await.map_err(refused)?;
             if let Some(e) = l.entry {
                 return Err(Failure::Config(format!(
@@ -104,7 +142,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             }
             if l.line.amount >= rust_decimal::Decimal::ZERO {
                 return Err(Failure::Config(format!(
-                    "statement line {line} is money in: only payments out are matched to supplier invoices"
+                    "statement line {line} is money in: only payments out are matched to supplier invoices; a customer's payment is matched with --sale ID"
                 )));
             }
             let doc = DocumentId(*document);
@@ -175,7 +213,8 @@ async fn settle(
     }
 }
 
-async fn import(
+/// `bank import FILE` (the demo imports its statement the same way).
+pub(super) async fn import(
     settings: &Settings,
     store: &dyn Store,
     file: &std::path::Path,
@@ -257,10 +296,48 @@ async fn reconcile(settings: &Settings, store: &dyn Store, account: &str) -> Cmd
             .map(|b| b.as_str().to_string());
     }
     let mut booked = store.unlinked_payments().await.map_err(other)?;
+    let mut sales = store.open_sales().await.map_err(other)?;
     let (mut paid, mut linked, mut waiting) = (0, 0, 0);
     let currency = settings.company.currency;
     for l in store.bank_lines(true).await.map_err(other)? {
         if l.account != account {
+            continue;
+        }
+        if l.line.amount > rust_decimal::Decimal::ZERO && l.document.is_none() {
+            let why = match decide_receipt(&l.line, currency, &sales) {
+                Receipt::Pay { sale, rule } => {
+                    let by = format!("facteur: {rule}");
+                    let fiscal = settings.company.fiscal_year_start_month;
+                    match store.receive_payment(l.id, sale, &by, fiscal).await {
+                        Ok(p) => {
+                            sales
+                                .iter_mut()
+                                .filter(|s| s.sale == sale)
+                                .for_each(|s| s.open = p.open_after);
+                            sales.retain(|s| s.open > rust_decimal::Decimal::ZERO);
+                            outln!(
+                                "  line {}: pays invoice {} ({rule}): booked as {}, {} still open",
+                                l.id,
+                                p.number,
+                                p.entry.entry_number(),
+                                p.open_after
+                            );
+                            paid += 1;
+                            continue;
+                        }
+                        Err(
+                            StoreError::Invalid(why)
+                            | StoreError::Conflict(why)
+                            | StoreError::NotFound(why),
+                        ) => format!("money in: {why}"),
+                        Err(e) => return Err(other(e)),
+                    }
+                }
+                Receipt::Wait(why) => why,
+            };
+            store.note_bank_line(l.id, &why).await.map_err(other)?;
+            outln!("  line {} waits: {why}", l.id);
+            waiting += 1;
             continue;
         }
         let decision = match l.document {

@@ -13,7 +13,7 @@ pub enum Command {
     /// Add one customer.
     Add(Box<AddArgs>),
     /// Add customers from a CSV file whose header names the fields of `add`
-    /// (name,address,postcode,city,country,siren,siret,vat_id,invoice_email,reminder_email,lang,payment_terms_days).
+    /// (name,address,postcode,city,country,siren,siret,vat_id,invoice_email,reminder_email,lang,payment_terms_days,category).
     Import { file: PathBuf },
     /// Every customer with its 411 account.
     List {
@@ -54,6 +54,9 @@ pub struct AddArgs {
     /// Days from issue to due date [default: 30; at most 60].
     #[arg(long, default_value = "")]
     pub payment_terms_days: String,
+    /// Which reminder ladder applies (`[reminders.categories]`) [default: default].
+    #[arg(long, default_value = "")]
+    pub category: String,
 }
 
 impl AddArgs {
@@ -71,6 +74,7 @@ impl AddArgs {
             reminder_email: self.reminder_email.clone(),
             lang: self.lang.clone(),
             payment_terms_days: self.payment_terms_days.clone(),
+            category: self.category.clone(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `facteur demo`: a temporary workspace on the embedded SQLite store, the demo invoices of
 //! fixtures/demo ingested and read, and what facteur found in each; a re-sent copy held as a
 //! duplicate; approval requests; a reviewed invoice approved by itself, posted, paid and written
-//! to a FEC.
+//! to a FEC; and a customer invoice issued, mailed, reminded once (the clock moved to its due
+//! date) and paid by a bank statement, with the AR aged balance and DSO after each step.
 
 use std::path::PathBuf;
 
@@ -136,6 +137,7 @@ async fn sale(settings: &Settings, store: &dyn crate::store::Store) -> CmdResult
         city: "Avignon".into(),
         siren: "552100554".into(),
         invoice_email: "compta@hotel-du-palais.example".into(),
+        reminder_email: "relances@hotel-du-palais.example".into(),
         lang: "fr".into(),
         payment_terms_days: "30".into(),
         ..RawCustomer::default()
@@ -167,7 +169,111 @@ async fn sale(settings: &Settings, store: &dyn crate::store::Store) -> CmdResult
         saved.gross,
         saved.currency
     );
-    super::sales::issue(settings, store, saved.id, None).await
+    super::sales::issue(settings, store, saved.id, None).await?;
+    collect(settings, store, saved.id).await
+}
+
+/// The life of the demo's customer invoice after issuing: mailed, reminded once when the
+/// clock reaches its due date, paid by a bank statement; the AR aged balance and DSO after
+/// each step, read from the ledger.
+async fn collect(settings: &Settings, store: &dyn crate::store::Store, id: i64) -> CmdResult {
+    let fail = |e: StoreError| Failure::Other(e.into());
+    let sale = store.sale(id).await.map_err(fail)?;
+    let (Some(number), Some(issued), Some(due)) =
+        (sale.number.clone(), sale.issue_date, sale.due_date)
+    else {
+        return Err(Failure::Other(anyhow::anyhow!(
+            "the demo sale was not issued"
+        )));
+    };
+    outln!("\n── receivables: {number} mailed to the customer, PDF attached:");
+    super::sales::send(settings, store, id, false, "demo").await?;
+    ar_figures(store, issued).await?;
+
+    outln!("\n── the clock moves to the due date, {due}: the reminder ladder's step of the day");
+    let run = crate::worker::reminders::run(store, settings, due)
+        .await
+        .map_err(fail)?;
+    for (n, step, _) in &run.queued {
+        outln!("  {n}: reminder {step} queued");
+    }
+    ar_figures(store, due).await?;
+
+    let paid_on = due + chrono::Duration::days(3);
+    outln!("\n── {paid_on}: the bank statement shows the customer's transfer");
+    let statement = settings.base_dir.join("var/releve-demo.csv");
+    let text = format!(
+        "date;amount;reference;counterparty;iban\n{paid_on};{};VIR SEPA FACTURE {number};HOTEL DU PALAIS;FR7630004000031234567890143\n",
+        sale.gross
+    );
+    std::fs::write(&statement, text)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{}: {e}", statement.display())))?;
+    super::bank::import(
+        settings,
+        store,
+        &statement,
+        crate::ledger::account::pcg::BANK,
+    )
+    .await?;
+    ar_figures(store, paid_on).await?;
+    let later = due + chrono::Duration::days(7);
+    let after = crate::worker::reminders::plan(store, settings, later)
+        .await
+        .map_err(fail)?;
+    outln!(
+        "  {later}, the day of the +7 reminder: {} reminder(s) due (paid: the ladder stopped)",
+        after.len()
+    );
+
+    let queued = store
+        .outbox_due(chrono::Utc::now() + chrono::Duration::days(1), 100)
+        .await
+        .map_err(fail)?;
+    outln!("\n  Mail waiting in the outbox (delivered by `facteur run` once [smtp] is set):");
+    for m in queued.iter().filter(|m| m.mail.subject.contains(&number)) {
+        outln!(
+            "    to {} — {}{}",
+            m.mail.recipient,
+            m.mail.subject,
+            m.mail
+                .attachment
+                .as_ref()
+                .map(|(n, _)| format!(" [{n}]"))
+                .unwrap_or_default()
+        );
+    }
+    outln!(
+        "  The PDF: {}; the invoice's history: facteur --config {} sales history {id}",
+        super::sales::issued_path(settings, &number).display(),
+        settings.base_dir.join("facteur.toml").display()
+    );
+    Ok(())
+}
+
+/// One line each: the AR aged balance (its total and buckets) and the 90-day DSO at `at`.
+async fn ar_figures(store: &dyn crate::store::Store, at: chrono::NaiveDate) -> CmdResult {
+    use crate::reports::{aged_balance, days_outstanding, Side};
+    let fail = |e: StoreError| Failure::Other(e.into());
+    let aged = aged_balance(store, Side::Ar, at).await.map_err(fail)?;
+    let buckets: Vec<String> = aged
+        .buckets
+        .iter()
+        .zip(&aged.totals)
+        .map(|(b, t)| format!("{b} {t}"))
+        .collect();
+    let dso = days_outstanding(store, Side::Ar, at, 90)
+        .await
+        .map_err(fail)?;
+    outln!(
+        "  AR aged balance at {at}: {} ({}; 411 balance {}) · DSO {}",
+        aged.total,
+        buckets.join(", "),
+        aged.ledger_balance,
+        dso.days
+            .map(|d| format!("{d} days"))
+            .unwrap_or_else(|| "none (no sales in the period)".into())
+    );
+    Ok(())
 }
 
 /// The demo's approval rules: the trusted stationer's invoices approve by themselves (recorded

@@ -44,6 +44,8 @@ mod ledger;
 mod logging;
 pub mod mail;
 mod rates;
+mod recurring;
+mod reminders;
 mod report;
 mod review;
 mod run;
@@ -132,6 +134,10 @@ pub enum Command {
     /// Restore a backup into an empty store, then verify the ledger's hash chain and count what
     /// came back.
     Restore(backup::RestoreArgs),
+    #[command(subcommand)]
+    Reminders(reminders::Command),
+    #[command(subcommand)]
+    Recurring(recurring::Command),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
     CheckConfig,
     /// People who sign in to the dashboard: add, list, change, enrol a second factor.
@@ -337,6 +343,8 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Report(cmd) => report::run(&cli, cmd).await,
         Command::Backup(args) => backup::backup(&cli, args).await,
         Command::Restore(args) => backup::restore(&cli, args).await,
+        Command::Reminders(cmd) => reminders::run(&cli, cmd).await,
+        Command::Recurring(cmd) => recurring::run(&cli, cmd).await,
         Command::CheckConfig => check_config::run(&cli),
         Command::Users(cmd) => users::run(&cli, cmd).await,
         Command::Mail(MailCommand::Status { json }) => {

@@ -1,7 +1,10 @@
-//! `facteur sales draft|issue|credit|list|pdf`: invoices the company issues. A draft holds no
-//! number; `issue` numbers it gap-free in its series inside the transaction that posts it
-//! (Dr 411 / Cr 706 + Cr 44571) and stores its Factur-X PDF, then writes the PDF as
-//! `var/issued/<number>.pdf` in the workspace and prints the number and that path.
+//! `facteur sales draft|issue|credit|list|send|dispute|resolve|history`: invoices the company
+//! issues. A draft holds no number; `issue` numbers it gap-free in its series inside the
+//! transaction that posts it (Dr 411 / Cr 706 + Cr 44571) and stores its Factur-X PDF, then
+//! writes the PDF as `var/issued/<number>.pdf` in the workspace and prints the number and that
+//! path. `send` queues the mail with the PDF for the customer's invoice mailbox (delivered by
+//! `facteur run`'s outbox sender); `dispute` and `resolve` stop and resume its reminders; every
+//! one of them lands on the invoice's history.
 
 use std::path::PathBuf;
 
@@ -10,6 +13,7 @@ use chrono::NaiveDate;
 use super::customers::refusal;
 use super::{table, Cli, CmdResult, Failure};
 use crate::receivables::sale::{DraftFile, NewSale};
+use crate::receivables::templates::{self, Facts, Template};
 use crate::receivables::{finish, SalesInvoice, Seller};
 
 #[derive(Debug, clap::Subcommand)]
@@ -31,6 +35,36 @@ pub enum Command {
     },
     /// Drafts and issued sales, newest first.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mail issued invoice ID to the customer's invoice mailbox, its PDF attached, in the
+    /// customer's language (queued in the outbox; `facteur run` delivers it).
+    Send {
+        id: i64,
+        /// Send it although it was sent before.
+        #[arg(long)]
+        again: bool,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Mark issued invoice ID in dispute (litige): no reminder goes out until it is resolved.
+    Dispute {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Close the dispute of invoice ID: its reminders resume where the ladder stands.
+    Resolve {
+        id: i64,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// What happened to invoice ID: issued, sent, disputed, reminded, paid (who, what, when).
+    History {
+        id: i64,
         #[arg(long)]
         json: bool,
     },
@@ -85,7 +119,122 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             }
             Ok(())
         }
+        Command::Send { id, again, by } => {
+            send(
+                &settings,
+                store.as_ref(),
+                *id,
+                *again,
+                &super::ledger::who(by),
+            )
+            .await
+        }
+        Command::Dispute { id, reason, by } => {
+            store
+                .dispute_sale(*id, reason, &super::ledger::who(by))
+                .await
+                .map_err(refusal)?;
+            outln!(
+                "sale {id} is in dispute: no reminder goes out until `facteur sales resolve {id}`"
+            );
+            Ok(())
+        }
+        Command::Resolve { id, by } => {
+            let d = store
+                .resolve_dispute(*id, &super::ledger::who(by))
+                .await
+                .map_err(refusal)?;
+            outln!(
+                "sale {id}: the dispute opened by {} on {} ({}) is closed; reminders resume",
+                d.opened_by,
+                d.opened_at.format("%Y-%m-%d"),
+                d.reason
+            );
+            Ok(())
+        }
+        Command::History { id, json } => {
+            store.sale(*id).await.map_err(refusal)?;
+            let events = store.sale_history(*id).await.map_err(super::other)?;
+            if *json {
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&events).map_err(super::other)?
+                );
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = events
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.at.format("%Y-%m-%d %H:%M").to_string(),
+                        format!("{} / {}", e.kind.as_str(), e.kind.fr()),
+                        e.actor.clone(),
+                        e.detail.clone(),
+                    ]
+                })
+                .collect();
+            out!(
+                "{}",
+                table::render(
+                    &["when (UTC)", "what / quoi", "who / qui", "detail / détail"],
+                    &rows,
+                    3,
+                    100
+                )
+            );
+            Ok(())
+        }
     }
+}
+
+/// Queues issued invoice `id`'s mail for the customer's invoice mailbox (see `Command::Send`).
+pub(super) async fn send(
+    settings: &crate::config::Settings,
+    store: &dyn crate::store::Store,
+    id: i64,
+    again: bool,
+    by: &str,
+) -> CmdResult {
+    let sale = store.sale(id).await.map_err(refusal)?;
+    let customer = store
+        .customer(&sale.customer_id.to_string())
+        .await
+        .map_err(refusal)?;
+    let Some(to) = customer.details.invoice_email.clone() else {
+        return Err(Failure::Config(format!(
+            "customer {} ({}) has no invoice mailbox: add one with `facteur customers add … --invoice-email compta@client.example`",
+            customer.details.name, customer.account
+        )));
+    };
+    let seller = Seller {
+        company: &settings.company,
+        sales: &settings.sales,
+    };
+    let facts = Facts::of(seller, &sale, &customer, sale.gross, 0).map_err(Failure::Config)?;
+    let mail = templates::mail(Template::Invoice, &facts, &to, None)
+        .map_err(|e| super::other(anyhow::anyhow!(e)))?;
+    let message_id = store
+        .send_sale(id, &mail, by, again)
+        .await
+        .map_err(refusal)?;
+    outln!(
+        "{} queued for {to} ({}): {}",
+        sale.number.as_deref().unwrap_or_default(),
+        match customer.details.lang {
+            crate::ledger::account::Lang::Fr => "fr",
+            crate::ledger::account::Lang::En => "en",
+        },
+        mail.subject
+    );
+    outln!(
+        "  Message-ID {message_id}; {}",
+        if settings.smtp.is_some() {
+            "`facteur run` delivers it"
+        } else {
+            "no [smtp] configured: it waits in the outbox until there is one"
+        }
+    );
+    Ok(())
 }
 
 pub(super) async fn issue(

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::receivables::reminders::ReminderSettings;
 pub use crate::receivables::settings::SalesSettings;
 pub use crate::secret::{DatabaseUrl, SecretString};
 pub use crate::stages::intake::IntakeSettings;
@@ -46,6 +47,9 @@ pub struct Settings {
     /// Issued invoices: numbering, the seller's address and legal mentions (receivables).
     #[serde(default)]
     pub sales: SalesSettings,
+    /// Reminders of unpaid issued invoices: the ladders, per customer category.
+    #[serde(default)]
+    pub reminders: ReminderSettings,
     #[serde(default)]
     pub log: LogSettings,
     /// Outgoing mail (approval requests); without it, mail waits in the outbox.
@@ -229,6 +233,20 @@ impl Settings {
                     self.dedupe.fiscal_year_start_month
                 ),
                 Some("write a month number from 1 (January) to 12"),
+            ));
+        }
+        if let Err(why) = self.reminders.check() {
+            diagnostics.push(at(
+                ["reminders", "categories"],
+                why,
+                Some("name categories as customers carry them: key_accounts, public-sector"),
+            ));
+        }
+        if self.reminders.every_minutes == 0 {
+            diagnostics.push(at(
+                ["reminders", "every_minutes"],
+                "reminders.every_minutes 0 would look for reminders without pause".into(),
+                Some("write how many minutes `facteur run` waits between passes: 60"),
             ));
         }
         if !(1..=12).contains(&self.company.fiscal_year_start_month) {

@@ -56,6 +56,9 @@ pub struct RawCustomer {
     /// Days from issue to due date; 30 when empty.
     #[serde(default)]
     pub payment_terms_days: String,
+    /// Which reminder ladder applies (`[reminders.categories]`); `default` when empty.
+    #[serde(default)]
+    pub category: String,
 }
 
 /// A postal address as invoices print it.
@@ -80,6 +83,51 @@ pub struct NewCustomer {
     pub reminder_email: Option<String>,
     pub lang: Lang,
     pub payment_terms_days: u32,
+    /// Which reminder ladder applies.
+    pub category: Category,
+}
+
+/// A customer category: lower-case letters, digits, `-` and `_` (`default`, `key_accounts`),
+/// the name of a ladder in `[reminders.categories]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Category(String);
+
+impl Category {
+    pub const DEFAULT: &'static str = "default";
+
+    pub fn parse(s: &str) -> Result<Category, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(Category(Self::DEFAULT.into()));
+        }
+        let ok = s.len() <= 40
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if ok {
+            Ok(Category(s.to_string()))
+        } else {
+            Err(format!(
+                "'{s}' is not a category name: write lower-case letters, digits, - or _ (key_accounts)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Category {
+    fn default() -> Self {
+        Category(Self::DEFAULT.into())
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// A customer in the store.
@@ -185,6 +233,7 @@ impl NewCustomer {
                 ),
             ));
         }
+        let category = Category::parse(&raw.category).map_err(|why| field("category", why))?;
         let invoice_email = email("invoice_email", &raw.invoice_email)?;
         let reminder_email = email("reminder_email", &raw.reminder_email)?;
         Ok(NewCustomer {
@@ -202,6 +251,7 @@ impl NewCustomer {
             reminder_email,
             lang,
             payment_terms_days,
+            category,
         })
     }
 
@@ -273,6 +323,7 @@ mod tests {
         assert!(bad(|r| r.lang = "de".into()).contains("fr or en"));
         assert!(bad(|r| r.payment_terms_days = "90".into()).contains("60"));
         assert!(bad(|r| r.name = " ".into()).contains("legal name"));
+        assert!(bad(|r| r.category = "Key Accounts".into()).contains("lower-case"));
     }
 
     #[test]

@@ -12,15 +12,23 @@
 //! | `legal.rs` | the mentions French law requires on a B2B invoice, checked before issuing; FR/EN wording |
 //! | `cii.rs` | the CII XML (EN 16931 profile) of an issued invoice |
 //! | `render/` | the PDF a person reads, made a Factur-X PDF/A-3 with the XML inside |
+//! | `history.rs` | what happened to an issued invoice after issuing (sent, disputed, reminded, paid) |
+//! | `templates.rs` | the customer's mail (invoice sent, each reminder), FR/EN, from models/reminders/ |
+//! | `reminders.rs` | `[reminders]`: the ladders per customer category, and which step is due |
+//! | `recurring.rs` | a recurring schedule file, checked, and the billing dates and periods it makes |
 
 pub mod cii;
 pub mod customer;
+pub mod history;
 pub mod legal;
 pub mod numbering;
 pub mod posting;
+pub mod recurring;
+pub mod reminders;
 pub mod render;
 pub mod sale;
 pub mod settings;
+pub mod templates;
 
 pub use customer::{Customer, CustomerError, NewCustomer, RawCustomer};
 pub use numbering::NumberPattern;

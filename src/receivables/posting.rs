@@ -2,10 +2,15 @@
 //! (gross) / Cr revenue (net, per VAT rate; PCG 706 by default) + Cr 44571 (VAT, per rate). A
 //! credit note posts the same lines on the other sides. The key is the sale: issuing twice
 //! cannot post twice.
+//!
+//! A customer's payment (bank journal BQ): Dr 512 / Cr 411 with the customer's auxiliary
+//! account, its piece reference the invoice's number, which is what ties it to the invoice's
+//! open item in the aged balance. Its key is the statement line's: a line pays once.
 
 use rust_decimal::Decimal;
 
-use super::{Issuing, SaleKind};
+use super::{Customer, Issuing, SaleKind};
+use crate::domain::Currency;
 use crate::ledger::account::{pcg, AccountNumber};
 use crate::ledger::entry::{EntryBody, Journal, LedgerError, Line, NewEntry};
 
@@ -60,5 +65,44 @@ pub fn sale_entry(issuing: &Issuing, revenue: &AccountNumber) -> Result<NewEntry
             lines,
         },
         &format!("ar:{}", inv.id),
+    )
+}
+
+/// A customer's payment of `amount` on invoice `number`, received on `date` (see the module's
+/// doc); `key` names the statement line.
+pub fn receipt_entry(
+    customer: &Customer,
+    number: &str,
+    amount: Decimal,
+    date: chrono::NaiveDate,
+    currency: Currency,
+    key: &str,
+) -> Result<NewEntry, LedgerError> {
+    let invalid = |s: &str| LedgerError::Invalid(format!("payment of {number}: {s}"));
+    if amount <= Decimal::ZERO {
+        return Err(invalid("a payment received is a positive amount"));
+    }
+    let label: String = format!("Règlement {} {number}", customer.details.name)
+        .chars()
+        .take(100)
+        .collect();
+    let customers = AccountNumber::parse(pcg::CUSTOMERS).map_err(|e| invalid(&e))?;
+    let bank = AccountNumber::parse(pcg::BANK).map_err(|e| invalid(&e))?;
+    NewEntry::new(
+        EntryBody {
+            journal: Journal::Bank,
+            date,
+            label: label.clone(),
+            piece_ref: number.to_string(),
+            piece_date: date,
+            currency,
+            document: None,
+            reverses: None,
+            lines: vec![
+                Line::debit(bank, &label, amount),
+                Line::credit(customers, &label, amount).with_auxiliary(customer.auxiliary()),
+            ],
+        },
+        key,
     )
 }

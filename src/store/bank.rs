@@ -26,6 +26,8 @@ pub struct BankLine {
     pub line: StatementLine,
     /// The invoice it pays, once matched.
     pub document: Option<DocumentId>,
+    /// The issued customer invoice it pays (money in), once booked.
+    pub sale: Option<i64>,
     pub matched_by: Option<String>,
     pub matched_at: Option<DateTime<Utc>>,
     /// The payment entry that books it.
@@ -93,7 +95,7 @@ pub trait BankStore: Send + Sync {
 
 const LINE_COLUMNS: &str = "id, account, statement_iban, line_key, booking_date, value_date, \
      amount, currency, reference, counterparty, counterparty_iban, bank_ref, end_to_end, \
-     batch_ref, reversal, document_id, matched_by, matched_at, entry_id, note";
+     batch_ref, reversal, document_id, sale_id, matched_by, matched_at, entry_id, note";
 
 fn line_from_row(r: &Row) -> Result<BankLine, StoreError> {
     let id: i64 = r.get("id")?;
@@ -121,6 +123,7 @@ fn line_from_row(r: &Row) -> Result<BankLine, StoreError> {
             key: r.get("line_key")?,
         },
         document: r.get::<Option<i64>>("document_id")?.map(DocumentId),
+        sale: r.get("sale_id")?,
         matched_by: r.get("matched_by")?,
         matched_at: r.get("matched_at")?,
         entry: r.get("entry_id")?,

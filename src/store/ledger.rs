@@ -412,7 +412,7 @@ fn refused(e: LedgerError) -> StoreError {
 
 /// Serialises postings (numbering, the chain, open amounts): SQLite's write transaction already
 /// does; PostgreSQL takes an advisory lock until the transaction ends (re-entrant within it).
-async fn lock_ledger(tx: &mut Tx) -> Result<(), StoreError> {
+pub(crate) async fn lock_ledger(tx: &mut Tx) -> Result<(), StoreError> {
     if tx.is_pg() {
         sql("SELECT pg_advisory_xact_lock(hashtext('facteur:ledger'))")
             .fetch_optional(&mut *tx, "locking the ledger")

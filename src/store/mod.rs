@@ -20,6 +20,8 @@
 //! | web users, sessions, sign-ins, the web audit | `UserStore` | `users.rs` |
 //! | counts and ages for `/metrics` | `MetricsStore` | `metrics.rs` |
 //! | customers, sales, their number counters | `ReceivablesStore` | `receivables.rs` |
+//! | issued invoices after issuing: history, sending, disputes, reminders, customer payments | `CollectionStore` | `collection.rs` |
+//! | recurring schedules and the periods they billed | `RecurringStore` | `recurring.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -32,6 +34,7 @@
 pub mod approvals;
 pub mod backup;
 pub mod bank;
+pub mod collection;
 mod db;
 pub mod documents;
 pub mod duplicates;
@@ -46,6 +49,7 @@ pub mod queue;
 pub mod rates;
 mod reaper;
 pub mod receivables;
+pub mod recurring;
 pub mod review;
 mod sqlite;
 pub mod suppliers;
@@ -57,6 +61,7 @@ use std::sync::Arc;
 pub use approvals::ApprovalStore;
 pub use backup::BackupStore;
 pub use bank::BankStore;
+pub use collection::CollectionStore;
 pub use documents::{
     Arrival, Counts, DocumentRecord, DocumentStore, DocumentSummary, IntakeOutcome,
 };
@@ -70,6 +75,7 @@ pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
 pub use rates::RateStore;
 pub use receivables::ReceivablesStore;
+pub use recurring::RecurringStore;
 pub use review::ReviewStore;
 pub use suppliers::SupplierStore;
 pub use unit::{Effects, Transition};
@@ -138,6 +144,8 @@ pub trait Store:
     + MetricsStore
     + ReceivablesStore
     + BackupStore
+    + CollectionStore
+    + RecurringStore
     + Send
     + Sync
     + 'static
@@ -162,6 +170,8 @@ impl<T> Store for T where
         + MetricsStore
         + ReceivablesStore
         + BackupStore
+        + CollectionStore
+        + RecurringStore
         + Send
         + Sync
         + 'static

@@ -14,7 +14,7 @@ use super::{SqlStore, StoreError};
 use crate::domain::{now_micros, Currency, Siren, Siret, VatId};
 use crate::ledger::account::Lang;
 use crate::ledger::PostedEntry;
-use crate::receivables::customer::Address;
+use crate::receivables::customer::{Address, Category};
 use crate::receivables::sale::NewSale;
 use crate::receivables::{
     Customer, Issued, Issuing, NewCustomer, NumberPattern, SaleKind, SaleState, SalesInvoice,
@@ -68,7 +68,7 @@ pub trait ReceivablesStore: Send + Sync {
 }
 
 const CUSTOMER_COLUMNS: &str = "id, account, name, address, postcode, city, country, siren, \
-     siret, vat_id, invoice_email, reminder_email, lang, payment_terms_days";
+     siret, vat_id, invoice_email, reminder_email, lang, payment_terms_days, category";
 
 const SALE_COLUMNS: &str = "id, kind, state, customer_id, currency, lines, note, vat_exemption, \
      net, tax, gross, number, issue_date, due_date, entry_id, credits";
@@ -108,6 +108,7 @@ fn customer_from_row(r: &Row) -> Result<Customer, StoreError> {
             },
             payment_terms_days: u32::try_from(r.get::<i64>("payment_terms_days")?)
                 .map_err(|e| corrupt(e.to_string()))?,
+            category: Category::parse(&r.get::<String>("category")?).map_err(corrupt)?,
         },
     })
 }
@@ -141,7 +142,7 @@ fn sale_from_row(r: &Row) -> Result<SalesInvoice, StoreError> {
     })
 }
 
-async fn load_sale(tx: &mut Tx, id: i64) -> Result<SalesInvoice, StoreError> {
+pub(super) async fn load_sale(tx: &mut Tx, id: i64) -> Result<SalesInvoice, StoreError> {
     let row = sql(format!(
         "SELECT {SALE_COLUMNS} FROM sales_invoices WHERE id = $1"
     ))
@@ -152,7 +153,7 @@ async fn load_sale(tx: &mut Tx, id: i64) -> Result<SalesInvoice, StoreError> {
     sale_from_row(&row)
 }
 
-async fn load_customer(tx: &mut Tx, id: i64) -> Result<Customer, StoreError> {
+pub(super) async fn load_customer(tx: &mut Tx, id: i64) -> Result<Customer, StoreError> {
     let row = sql(format!(
         "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"
     ))
@@ -184,7 +185,7 @@ async fn next_seq(tx: &mut Tx, series: &str, year: i32) -> Result<i64, StoreErro
     .ok_or_else(|| StoreError::Corrupt(format!("the counter of {series} {year} vanished")))
 }
 
-async fn insert_sale(tx: &mut Tx, s: &NewSale) -> Result<i64, StoreError> {
+pub(super) async fn insert_sale(tx: &mut Tx, s: &NewSale) -> Result<i64, StoreError> {
     let lines =
         serde_json::to_string(&s.lines).map_err(|e| StoreError::Invalid(format!("lines: {e}")))?;
     sql(
@@ -208,6 +209,109 @@ async fn insert_sale(tx: &mut Tx, s: &NewSale) -> Result<i64, StoreError> {
     .ok_or_else(|| StoreError::Corrupt("a draft got no id".into()))
 }
 
+/// Issues draft `id` inside the caller's transaction (`issue_sale`, and a recurring schedule
+/// that issues its periods): numbers, posts, stores the PDF, records the event.
+pub(super) async fn issue_in(
+    tx: &mut Tx,
+    id: i64,
+    date: NaiveDate,
+    series: &Series,
+    fiscal_start_month: u32,
+    finish: &Finisher<'_>,
+) -> Result<IssuedSale, StoreError> {
+    let mut sale = load_sale(&mut *tx, id).await?;
+    if sale.state == SaleState::Issued {
+        return Err(StoreError::Conflict(format!(
+            "sale {id} was issued already as {}: an issued invoice is corrected by a credit note (`facteur sales credit {id}`)",
+            sale.number.as_deref().unwrap_or("?")
+        )));
+    }
+    let pattern = match sale.kind {
+        SaleKind::Invoice => &series.invoice,
+        SaleKind::CreditNote => &series.credit_note,
+    };
+    let year = fiscal_year(date, fiscal_start_month);
+    let seq = next_seq(&mut *tx, pattern.series(), year).await?;
+    // Numbers follow the dates: no invoice dated before the last one of its series.
+    let last: Option<NaiveDate> =
+        sql("SELECT MAX(issue_date) FROM sales_invoices WHERE series = $1 AND fiscal_year = $2")
+            .bind(pattern.series())
+            .bind(i64::from(year))
+            .scalar(&mut *tx, "reading the series' last date")
+            .await?
+            .flatten();
+    if let Some(last) = last.filter(|l| *l > date) {
+        return Err(StoreError::Invalid(format!(
+            "sale {id} cannot be dated {date}: series {pattern} already has an invoice of {last}, and numbers follow the dates"
+        )));
+    }
+    let customer = load_customer(&mut *tx, sale.customer_id).await?;
+    let credited = match sale.credits {
+        Some(c) => Some(load_sale(&mut *tx, c).await?),
+        None => None,
+    };
+    sale.number = Some(pattern.number(year, seq));
+    sale.issue_date = Some(date);
+    sale.due_date = Some(match sale.kind {
+        SaleKind::Invoice => date + Duration::days(i64::from(customer.details.payment_terms_days)),
+        SaleKind::CreditNote => date,
+    });
+    sale.state = SaleState::Issued;
+    let issuing = Issuing {
+        invoice: sale,
+        customer,
+        credited,
+    };
+    let done = finish(&issuing).map_err(|why| StoreError::Invalid(format!("sale {id}: {why}")))?;
+    let entry = post(&mut *tx, &done.entry, fiscal_start_month).await?;
+    let mut sale = issuing.invoice;
+    sale.entry_id = Some(entry.id);
+    let moved = sql(
+        "UPDATE sales_invoices SET state = 'issued', series = $1, fiscal_year = $2, seq = $3, \
+         number = $4, issue_date = $5, due_date = $6, entry_id = $7, pdf = $8, issued_at = $9 \
+         WHERE id = $10 AND state = 'draft'",
+    )
+    .bind(pattern.series())
+    .bind(i64::from(year))
+    .bind(seq)
+    .bind(sale.number.as_deref())
+    .bind(sale.issue_date)
+    .bind(sale.due_date)
+    .bind(entry.id)
+    .bind(done.pdf.as_slice())
+    .bind(now_micros())
+    .bind(id)
+    .execute(&mut *tx, "issuing a sale")
+    .await?;
+    if moved != 1 {
+        return Err(StoreError::Conflict(format!(
+            "sale {id} was issued meanwhile by someone else"
+        )));
+    }
+    let detail = format!(
+        "{} {}, {} {}, due {}",
+        sale.kind.as_str().replace('_', " "),
+        sale.number.as_deref().unwrap_or_default(),
+        sale.gross,
+        sale.currency,
+        sale.due_date.map(|d| d.to_string()).unwrap_or_default()
+    );
+    super::collection::record_event(
+        &mut *tx,
+        id,
+        "facteur",
+        crate::receivables::history::EventKind::Issued,
+        &detail,
+        None,
+    )
+    .await?;
+    Ok(IssuedSale {
+        sale,
+        entry,
+        pdf: done.pdf,
+    })
+}
+
 #[async_trait]
 impl ReceivablesStore for SqlStore {
     async fn add_customer(&self, c: &NewCustomer) -> Result<Customer, StoreError> {
@@ -224,8 +328,10 @@ impl ReceivablesStore for SqlStore {
         }
         let id: i64 = sql(
             "INSERT INTO customers (account, name, address, postcode, city, country, siren, \
-             siret, vat_id, invoice_email, reminder_email, lang, payment_terms_days, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+             siret, vat_id, invoice_email, reminder_email, lang, payment_terms_days, created_at, \
+             category) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             RETURNING id",
         )
         .bind(account.as_str())
         .bind(c.name.as_str())
@@ -244,6 +350,7 @@ impl ReceivablesStore for SqlStore {
         })
         .bind(c.payment_terms_days)
         .bind(now_micros())
+        .bind(c.category.as_str())
         .scalar(&mut tx, "adding a customer")
         .await?
         .ok_or_else(|| StoreError::Corrupt("a customer got no id".into()))?;
@@ -354,84 +461,8 @@ impl ReceivablesStore for SqlStore {
         finish: &Finisher<'_>,
     ) -> Result<IssuedSale, StoreError> {
         let mut tx = self.db.begin_write("starting to issue a sale").await?;
-        let mut sale = load_sale(&mut tx, id).await?;
-        if sale.state == SaleState::Issued {
-            return Err(StoreError::Conflict(format!(
-                "sale {id} was issued already as {}: an issued invoice is corrected by a credit note (`facteur sales credit {id}`)",
-                sale.number.as_deref().unwrap_or("?")
-            )));
-        }
-        let pattern = match sale.kind {
-            SaleKind::Invoice => &series.invoice,
-            SaleKind::CreditNote => &series.credit_note,
-        };
-        let year = fiscal_year(date, fiscal_start_month);
-        let seq = next_seq(&mut tx, pattern.series(), year).await?;
-        // Numbers follow the dates: no invoice dated before the last one of its series.
-        let last: Option<NaiveDate> = sql(
-            "SELECT MAX(issue_date) FROM sales_invoices WHERE series = $1 AND fiscal_year = $2",
-        )
-        .bind(pattern.series())
-        .bind(i64::from(year))
-        .scalar(&mut tx, "reading the series' last date")
-        .await?
-        .flatten();
-        if let Some(last) = last.filter(|l| *l > date) {
-            return Err(StoreError::Invalid(format!(
-                "sale {id} cannot be dated {date}: series {pattern} already has an invoice of {last}, and numbers follow the dates"
-            )));
-        }
-        let customer = load_customer(&mut tx, sale.customer_id).await?;
-        let credited = match sale.credits {
-            Some(c) => Some(load_sale(&mut tx, c).await?),
-            None => None,
-        };
-        sale.number = Some(pattern.number(year, seq));
-        sale.issue_date = Some(date);
-        sale.due_date = Some(match sale.kind {
-            SaleKind::Invoice => {
-                date + Duration::days(i64::from(customer.details.payment_terms_days))
-            }
-            SaleKind::CreditNote => date,
-        });
-        sale.state = SaleState::Issued;
-        let issuing = Issuing {
-            invoice: sale,
-            customer,
-            credited,
-        };
-        let done =
-            finish(&issuing).map_err(|why| StoreError::Invalid(format!("sale {id}: {why}")))?;
-        let entry = post(&mut tx, &done.entry, fiscal_start_month).await?;
-        let mut sale = issuing.invoice;
-        sale.entry_id = Some(entry.id);
-        let moved = sql(
-            "UPDATE sales_invoices SET state = 'issued', series = $1, fiscal_year = $2, seq = $3, \
-             number = $4, issue_date = $5, due_date = $6, entry_id = $7, pdf = $8, issued_at = $9 \
-             WHERE id = $10 AND state = 'draft'",
-        )
-        .bind(pattern.series())
-        .bind(i64::from(year))
-        .bind(seq)
-        .bind(sale.number.as_deref())
-        .bind(sale.issue_date)
-        .bind(sale.due_date)
-        .bind(entry.id)
-        .bind(done.pdf.as_slice())
-        .bind(now_micros())
-        .bind(id)
-        .execute(&mut tx, "issuing a sale")
-        .await?;
-        if moved != 1 {
-            return Err(StoreError::Conflict(format!(
-                "sale {id} was issued meanwhile by someone else"
-            )));
-        }
+        let issued = issue_in(&mut tx, id, date, series, fiscal_start_month, finish).await?;
         tx.commit("committing an issued sale").await?;
-        Ok(IssuedSale {
-            sale,
-            entry,
-            pdf: done.pdf,
-        })
+        Ok(issued)
     }
 }

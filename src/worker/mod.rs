@@ -8,6 +8,8 @@
 
 pub mod identity;
 pub mod recovery;
+pub mod recurring;
+pub mod reminders;
 pub mod scheduler;
 
 use std::sync::Arc;
@@ -298,7 +300,8 @@ impl Worker {
 }
 
 /// The approval side of `facteur run`: the web server for approval links, the outbox sender
-/// (when `[smtp]` is configured) and the reminder/escalation scheduler.
+/// (when `[smtp]` is configured), the reminder/escalation scheduler, and the customer reminder
+/// and recurring billing passes (every `[reminders] every_minutes`).
 async fn spawn_approvals(
     settings: &Settings,
     store: &Arc<dyn Store>,
@@ -336,6 +339,15 @@ async fn spawn_approvals(
         }
         None => tracing::warn!("no [smtp] section: approval mail waits in the outbox"),
     }
+    let shared = Arc::new(settings.clone());
+    if settings.reminders.enabled {
+        tasks.spawn(reminders::run_loop(
+            store.clone(),
+            shared.clone(),
+            shutdown.clone(),
+        ));
+    }
+    tasks.spawn(recurring::run_loop(store.clone(), shared, shutdown.clone()));
     let routing = worker.ctx.routing.clone();
     let every = Duration::from_secs(60);
     tasks.spawn(scheduler::run(

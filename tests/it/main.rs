@@ -6,6 +6,7 @@ mod approval;
 mod backup;
 mod bank;
 mod cli;
+mod collection;
 mod datev;
 mod dedupe;
 mod einvoice;

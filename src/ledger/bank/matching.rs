@@ -12,6 +12,10 @@
 //!    one.
 //! 3. **Wait** for a person, with the reason: money in, another currency, no candidate, several.
 //!
+//! Money in is matched to the customer invoices the company issued by `decide_receipt`, with the
+//! same rules of step 2 (`pick`): the invoice number in the reference, else the only open invoice
+//! of the payer owed exactly the amount.
+//!
 //! An invoice number is found in a reference when its letters and digits appear there in a row,
 //! not glued to more digits (`FA-2026-0042` is in `Facture FA 2026 0042`, not in `FA2026-00421`);
 //! numbers shorter than 3 such characters are too common to count.
@@ -126,55 +130,173 @@ pub fn decide(
             document: b.document,
         };
     }
-    let named: Vec<&OpenInvoice> = invoices
+    let candidates: Vec<Candidate<'_>> = invoices
         .iter()
-        .filter(|i| mentions(&refs, &i.number))
+        .map(|i| Candidate {
+            number: &i.number,
+            open: i.open,
+            party: i.iban.is_some() && i.iban == line.counterparty_iban,
+        })
+        .collect();
+    match pick(&refs, paid, &candidates, &SUPPLIER_IBAN) {
+        Ok((k, rule)) => Decision::Pay {
+            document: invoices[k].document,
+            rule,
+        },
+        Err(why) => Decision::Wait(why),
+    }
+}
+
+/// An open item as `pick` sees it, whoever owes it.
+struct Candidate<'a> {
+    number: &'a str,
+    open: Decimal,
+    /// The line's counterparty is this item's party (the supplier's IBAN, the customer's name).
+    party: bool,
+}
+
+/// How the party of a line is recognised, in words.
+struct PartyRule {
+    /// The rule's name when the amount and the party decide.
+    rule: &'static str,
+    /// What was missing when several items are owed the amount.
+    missing: &'static str,
+}
+
+const SUPPLIER_IBAN: PartyRule = PartyRule {
+    rule: "the amount and the supplier's IBAN",
+    missing: "with the counterparty's IBAN",
+};
+
+const CUSTOMER_NAME: PartyRule = PartyRule {
+    rule: "the amount and the customer's name",
+    missing: "from the counterparty",
+};
+
+/// The rules of step 2 (see the module's doc), the same for suppliers and customers: the item
+/// the references name (partial payments leave the rest open; several named are narrowed to the
+/// one owed exactly the amount), else the only item of the line's party owed exactly the amount.
+/// The index of the item and the rule, or why the line waits.
+fn pick(
+    refs: &str,
+    paid: Decimal,
+    items: &[Candidate<'_>],
+    party: &PartyRule,
+) -> Result<(usize, &'static str), String> {
+    let named: Vec<usize> = (0..items.len())
+        .filter(|&k| mentions(refs, items[k].number))
         .collect();
     match named[..] {
-        [i] if paid <= i.open => {
-            return Decision::Pay {
-                document: i.document,
-                rule: "invoice number in the reference",
-            }
-        }
-        [i] => {
-            return Decision::Wait(format!(
-                "pays {paid} on invoice {} (document {}), which has {} open",
-                i.number, i.document, i.open
+        [k] if paid <= items[k].open => return Ok((k, "invoice number in the reference")),
+        [k] => {
+            return Err(format!(
+                "pays {paid} on invoice {}, which has {} open",
+                items[k].number, items[k].open
             ))
         }
         [] => {}
         _ => {
-            let exact: Vec<&&OpenInvoice> = named.iter().filter(|i| i.open == paid).collect();
-            if let [i] = exact[..] {
-                return Decision::Pay {
-                    document: i.document,
-                    rule: "invoice number in the reference and the amount",
-                };
+            let exact: Vec<usize> = named
+                .iter()
+                .copied()
+                .filter(|&k| items[k].open == paid)
+                .collect();
+            if let [k] = exact[..] {
+                return Ok((k, "invoice number in the reference and the amount"));
             }
-            let list: Vec<String> = named.iter().map(|i| i.number.clone()).collect();
-            return Decision::Wait(format!(
+            let list: Vec<&str> = named.iter().map(|&k| items[k].number).collect();
+            return Err(format!(
                 "the reference names several open invoices: {}",
                 list.join(", ")
             ));
         }
     }
-    let by_amount: Vec<&OpenInvoice> = invoices.iter().filter(|i| i.open == paid).collect();
-    let by_iban: Vec<&&OpenInvoice> = by_amount
-        .iter()
-        .filter(|i| i.iban.is_some() && i.iban == line.counterparty_iban)
+    let by_amount: Vec<usize> = (0..items.len())
+        .filter(|&k| items[k].open == paid)
         .collect();
-    match (by_amount.len(), &by_iban[..]) {
-        (_, [i]) => Decision::Pay {
-            document: i.document,
-            rule: "the amount and the supplier's IBAN",
-        },
-        (0, _) => Decision::Wait(format!(
+    let by_party: Vec<usize> = by_amount
+        .iter()
+        .copied()
+        .filter(|&k| items[k].party)
+        .collect();
+    match (by_amount.len(), &by_party[..]) {
+        (_, [k]) => Ok((*k, party.rule)),
+        (0, _) => Err(format!(
             "no open invoice is named in the reference or owed {paid}"
         )),
-        (n, _) => Decision::Wait(format!(
-            "{n} open invoice(s) owed {paid}, none named in the reference with the counterparty's IBAN"
+        (n, _) => Err(format!(
+            "{n} open invoice(s) owed {paid}, none named in the reference {}",
+            party.missing
         )),
+    }
+}
+
+/// An issued customer invoice something is still owed on (from the ledger).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenSale {
+    pub sale: i64,
+    pub number: String,
+    pub open: Decimal,
+    /// The customer's legal name, to recognise the payer of a line that names no invoice.
+    pub customer: String,
+}
+
+/// What to do with a line of money in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    /// The line pays (part of) this customer invoice; `rule` says why.
+    Pay { sale: i64, rule: &'static str },
+    /// A person decides; the reason starts with "money in".
+    Wait(String),
+}
+
+/// Which issued invoice a line of money in pays: the same rules as supplier payments (`pick`),
+/// the customer being recognised by its name (folded as duplicate detection folds legal names:
+/// `Boulangerie Martin S.A.R.L.` = `BOULANGERIE MARTIN SARL`) since a customer's IBAN is not
+/// known beforehand.
+pub fn decide_receipt(
+    line: &StatementLine,
+    ledger_currency: Currency,
+    sales: &[OpenSale],
+) -> Receipt {
+    let wait = |why: String| Receipt::Wait(format!("money in: {why}"));
+    if line.amount <= Decimal::ZERO {
+        return wait("this line is not money in".into());
+    }
+    if line.currency != ledger_currency {
+        return wait(format!(
+            "in {}, the ledger is in {ledger_currency}",
+            line.currency
+        ));
+    }
+    if line.reversal {
+        return wait("the bank reverses an earlier entry".into());
+    }
+    let payer = line
+        .counterparty
+        .as_deref()
+        .map(crate::dedupe::keys::name_key)
+        .filter(|k| !k.is_empty());
+    let candidates: Vec<Candidate<'_>> = sales
+        .iter()
+        .map(|s| Candidate {
+            number: &s.number,
+            open: s.open,
+            party: payer.is_some()
+                && payer.as_deref() == Some(crate::dedupe::keys::name_key(&s.customer).as_str()),
+        })
+        .collect();
+    match pick(
+        &line.all_references(),
+        line.amount,
+        &candidates,
+        &CUSTOMER_NAME,
+    ) {
+        Ok((k, rule)) => Receipt::Pay {
+            sale: sales[k].sale,
+            rule,
+        },
+        Err(why) => wait(why),
     }
 }
 
@@ -276,6 +398,53 @@ mod tests {
         assert!(matches!(
             decide(&l, Currency::EUR, &[], &booked),
             Decision::Wait(_)
+        ));
+    }
+
+    #[test]
+    fn money_in_pays_the_customer_invoice_it_names_or_the_payers_only_one_of_its_amount() {
+        let sale = |id: i64, number: &str, open: Decimal, customer: &str| OpenSale {
+            sale: id,
+            number: number.into(),
+            open,
+            customer: customer.into(),
+        };
+        let open = [
+            sale(1, "FA-2026-00001", dec!(1701.24), "Boulangerie Martin SARL"),
+            sale(2, "FA-2026-00002", dec!(240.00), "Boulangerie Martin SARL"),
+            sale(3, "FA-2026-00003", dec!(240.00), "Café du Port"),
+        ];
+        let from = |amount: Decimal, reference: &str, payer: Option<&str>| StatementLine {
+            counterparty: payer.map(str::to_string),
+            ..super::super::sample(amount, reference)
+        };
+        let receipt = |l: &StatementLine| decide_receipt(l, Currency::EUR, &open);
+        assert_eq!(
+            receipt(&from(dec!(1000), "VIR FACTURE FA 2026 00001", None)),
+            Receipt::Pay {
+                sale: 1,
+                rule: "invoice number in the reference"
+            },
+            "a partial payment"
+        );
+        assert_eq!(
+            receipt(&from(dec!(240), "virement", Some("CAFE DU PORT"))),
+            Receipt::Pay {
+                sale: 3,
+                rule: "the amount and the customer's name"
+            }
+        );
+        assert!(matches!(
+            receipt(&from(dec!(240), "virement", Some("Someone Else"))),
+            Receipt::Wait(w) if w == "money in: 2 open invoice(s) owed 240, none named in the reference from the counterparty"
+        ));
+        assert!(matches!(
+            receipt(&from(dec!(2000), "FA-2026-00001", None)),
+            Receipt::Wait(w) if w.contains("1701.24 open")
+        ));
+        assert!(matches!(
+            receipt(&from(dec!(-240), "FA-2026-00002", None)),
+            Receipt::Wait(w) if w.starts_with("money in")
         ));
     }
 }
