@@ -20,6 +20,7 @@
 //! | web users, sessions, sign-ins, the web audit | `UserStore` | `users.rs` |
 //! | counts and ages for `/metrics` | `MetricsStore` | `metrics.rs` |
 //! | customers, sales, their number counters | `ReceivablesStore` | `receivables.rs` |
+//! | REST API tokens, upload idempotency keys, keyset pages | `ApiStore` | `api.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -29,6 +30,7 @@
 //! (money codec, how a write transaction begins, `FOR UPDATE SKIP LOCKED`). The URL scheme picks
 //! the backend at start-up. The conformance suite in tests/it/store.rs runs on both.
 
+pub mod api;
 pub mod approvals;
 pub mod bank;
 mod db;
@@ -53,6 +55,7 @@ pub mod users;
 
 use std::sync::Arc;
 
+pub use api::ApiStore;
 pub use approvals::ApprovalStore;
 pub use bank::BankStore;
 pub use documents::{
@@ -135,6 +138,7 @@ pub trait Store:
     + UserStore
     + MetricsStore
     + ReceivablesStore
+    + ApiStore
     + Send
     + Sync
     + 'static
@@ -158,6 +162,7 @@ impl<T> Store for T where
         + UserStore
         + MetricsStore
         + ReceivablesStore
+        + ApiStore
         + Send
         + Sync
         + 'static

@@ -154,10 +154,10 @@ pub struct UserChange {
     pub clear_totp: bool,
 }
 
-const USER_COLUMNS: &str =
+pub(crate) const USER_COLUMNS: &str =
     "id, email, role, password_hash, totp_secret, totp_last_step, disabled_at, created_at";
 
-fn user_from_row(r: &Row) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(r: &Row) -> Result<User, StoreError> {
     let role: String = r.get("role")?;
     Ok(User {
         id: r.get("id")?,
