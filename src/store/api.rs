@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::db::{sql, Row};
 use super::documents::{summary_from_row, DocumentSummary, SUMMARY_COLUMNS};
-use super::users::{user_from_row, User, USER_COLUMNS};
+use super::users::{user_columns_of, user_from_row, User};
 use super::{SqlStore, StoreError};
 use crate::domain::{DocumentId, DocumentState};
 use crate::ledger::entry::Journal;
@@ -168,6 +168,10 @@ fn contains_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// What an idempotency key recorded.
+const KEYED: &str = "SELECT document_id, created, body_hash FROM api_uploads \
+     WHERE user_id = $1 AND idem_key = $2";
+
 fn keyed_from_row(r: &Row) -> Result<KeyedUpload, StoreError> {
     Ok(KeyedUpload {
         document: DocumentId(r.get("document_id")?),
@@ -238,11 +242,7 @@ impl ApiStore for SqlStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Caller>, StoreError> {
-        let cols: String = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = user_columns_of("u");
         let Some(r) = sql(format!(
             "SELECT {cols}, t.id AS token_id, t.name AS token_name, t.scope FROM api_tokens t \
              JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
@@ -271,15 +271,14 @@ impl ApiStore for SqlStore {
     }
 
     async fn keyed_upload(&self, user: i64, key: &str) -> Result<Option<KeyedUpload>, StoreError> {
-        sql("SELECT document_id, created, body_hash FROM api_uploads \
-             WHERE user_id = $1 AND idem_key = $2")
-        .bind(user)
-        .bind(key)
-        .fetch_optional(&self.db, "reading an idempotency key")
-        .await?
-        .as_ref()
-        .map(keyed_from_row)
-        .transpose()
+        sql(KEYED)
+            .bind(user)
+            .bind(key)
+            .fetch_optional(&self.db, "reading an idempotency key")
+            .await?
+            .as_ref()
+            .map(keyed_from_row)
+            .transpose()
     }
 
     async fn record_keyed_upload(
@@ -302,13 +301,12 @@ impl ApiStore for SqlStore {
         .bind(now)
         .execute(&mut tx, "recording an idempotency key")
         .await?;
-        let kept = sql("SELECT document_id, created, body_hash FROM api_uploads \
-             WHERE user_id = $1 AND idem_key = $2")
-        .bind(user)
-        .bind(key)
-        .fetch_optional(&mut tx, "reading an idempotency key back")
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("idempotency key '{key}' vanished")))?;
+        let kept = sql(KEYED)
+            .bind(user)
+            .bind(key)
+            .fetch_optional(&mut tx, "reading an idempotency key back")
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("idempotency key '{key}' vanished")))?;
         tx.commit("committing an idempotency key").await?;
         keyed_from_row(&kept)
     }

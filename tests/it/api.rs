@@ -12,9 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use facteur::config::Settings;
-use facteur::domain::{Currency, DocumentId, DocumentState, Origin, RawDocument};
-use facteur::ledger::entry::{Auxiliary, EntryBody, Journal, Line, NewEntry};
-use facteur::ledger::AccountNumber;
+use facteur::domain::{DocumentId, DocumentState, Origin, RawDocument};
 use facteur::read::sandbox::SandboxPool;
 use facteur::stages::StageContext;
 use facteur::store::api::NewApiToken;
@@ -24,11 +22,13 @@ use facteur::users::api_token::{self, Scope};
 use facteur::users::{Email, Password, Role};
 use facteur::worker::Worker;
 use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_backends;
 use crate::helpers::{facteur_bin, invoice_pdf, nth_invoice, TestDb};
+use crate::ledger::purchase;
 
 const PASSWORD: &str = "correct horse battery staple";
 /// The company's SIREN (valid Luhn), which names the FEC.
@@ -314,6 +314,14 @@ impl Served {
         w
     }
 
+    /// Uploads an invoice and runs the stages on it, as `facteur run` would; returns its id.
+    async fn submitted(&self, token: &str, name: &str, pdf: Vec<u8>) -> i64 {
+        let up = self.upload(token, name, &pdf, None).await;
+        assert_eq!(up.status, 201, "{}", up.text());
+        self.run_stages().await;
+        up.json()["id"].as_i64().unwrap()
+    }
+
     async fn run_stages(&self) {
         self.worker().drain().await.unwrap();
     }
@@ -563,7 +571,7 @@ both_backends!(
         // With an entry posted: the list, in decimal strings with the currency.
         let posted = s
             .store
-            .post_entry(&purchase("FA-1", 3, "100.00"), 1)
+            .post_entry(&purchase("FA-1", 3, dec!(100.00)), 1)
             .await
             .unwrap();
         let entries = s.get(Some(t), "/ledger/entries").await;
@@ -634,40 +642,6 @@ both_backends!(
         assert_eq!(audit.iter().filter(|a| a.action == "api export").count(), 3);
     }
 );
-
-fn acc(n: &str) -> AccountNumber {
-    AccountNumber::parse(n).unwrap()
-}
-
-/// A supplier invoice booked in the purchases journal on March `d` of 2026, 20 % VAT.
-fn purchase(key: &str, d: u32, net: &str) -> NewEntry {
-    let net: Decimal = net.parse().unwrap();
-    let tax = (net * Decimal::new(2, 1)).round_dp(2);
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
-    NewEntry::new(
-        EntryBody {
-            journal: Journal::Purchases,
-            date: day,
-            label: format!("ACME {key}"),
-            piece_ref: key.into(),
-            piece_date: day,
-            currency: Currency::EUR,
-            document: None,
-            reverses: None,
-            lines: vec![
-                Line::debit(acc("606"), key, net),
-                Line::debit(acc("44566"), key, tax),
-                Line::credit(acc("401"), key, net + tax).with_auxiliary(Auxiliary::of(
-                    'F',
-                    "732829320",
-                    "ACME",
-                )),
-            ],
-        },
-        key,
-    )
-    .unwrap()
-}
 
 both_backends!(
     an_upload_with_an_idempotency_key_happens_once,
@@ -869,7 +843,7 @@ both_backends!(
         for n in 1..=12u32 {
             posted.push(
                 s.store
-                    .post_entry(&purchase(&format!("E-{n}"), n, "10.00"), 1)
+                    .post_entry(&purchase(&format!("E-{n}"), n, dec!(10.00)), 1)
                     .await
                     .unwrap()
                     .id,
@@ -879,7 +853,7 @@ both_backends!(
         let seen = walk(&s, &t, "/ledger/entries?limit=5", "id", async || {
             k += 1;
             s.store
-                .post_entry(&purchase(&format!("E-{k}"), 20, "10.00"), 1)
+                .post_entry(&purchase(&format!("E-{k}"), 20, dec!(10.00)), 1)
                 .await
                 .unwrap();
         })
@@ -939,17 +913,13 @@ both_backends!(
         };
 
         // Uploaded by the buyer, read, routed: the manager is asked first.
-        let up = s
-            .upload(
+        let doc = s
+            .submitted(
                 &w("buyer@example.test"),
                 "f1.pdf",
-                &invoice("F-2026-101", "240.00"),
-                None,
+                invoice("F-2026-101", "240.00"),
             )
             .await;
-        assert_eq!(up.status, 201, "{}", up.text());
-        let doc = up.json()["id"].as_i64().unwrap();
-        s.run_stages().await;
         assert_eq!(s.state(doc).await, DocumentState::PendingApproval);
         let approve = format!("/documents/{doc}/approve");
         let full = format!("/api/v1{approve}");
@@ -1065,15 +1035,12 @@ both_backends!(
 
         // Separation of duties: the manager uploaded this one and may not approve it.
         let own = s
-            .upload(
+            .submitted(
                 &w("manager@example.test"),
                 "f2.pdf",
-                &invoice("F-2026-102", "360.00"),
-                None,
+                invoice("F-2026-102", "360.00"),
             )
             .await;
-        let own = own.json()["id"].as_i64().unwrap();
-        s.run_stages().await;
         let r = s
             .post_json(
                 &w("manager@example.test"),
@@ -1088,15 +1055,12 @@ both_backends!(
 
         // A rejection keeps its comment as written, markup and quotes included.
         let third = s
-            .upload(
+            .submitted(
                 &w("buyer@example.test"),
                 "f3.pdf",
-                &invoice("F-2026-103", "480.00"),
-                None,
+                invoice("F-2026-103", "480.00"),
             )
             .await;
-        let third = third.json()["id"].as_i64().unwrap();
-        s.run_stages().await;
         let why = "<b>double</b> facturation'; DROP TABLE approval_decisions; --";
         let r = s
             .post_json(

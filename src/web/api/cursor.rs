@@ -71,6 +71,16 @@ pub fn page<T>(
     (rows, next)
 }
 
+/// The key a page starts after: None for the first page, else the key of the cursor sent back.
+pub fn start(
+    sent: Option<&str>,
+    list: &'static str,
+    filters: &str,
+) -> Result<Option<i64>, Problem> {
+    sent.map(|c| Cursor::decode(c, list, filters).map(|c| c.key))
+        .transpose()
+}
+
 impl Cursor {
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(format!("v1|{}|{}|{}", self.list, self.key, self.filters))

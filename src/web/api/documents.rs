@@ -19,7 +19,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::Api;
-use super::cursor::{self, Cursor};
+use super::cursor;
 use super::problem::{Kind, Problem, ProblemDetails};
 use super::types::{DocumentDetail, DocumentItem, DocumentPage};
 use crate::domain::{ContentHash, DocumentId, DocumentState, Origin, RawDocument};
@@ -121,10 +121,7 @@ pub async fn list(
         filter.supplier.clone(),
         filter.q.clone(),
     ]);
-    let before = match q.cursor.as_deref() {
-        Some(c) => Some(DocumentId(Cursor::decode(c, "documents", &filters)?.key)),
-        None => None,
-    };
+    let before = cursor::start(q.cursor.as_deref(), "documents", &filters)?.map(DocumentId);
     let rows = state
         .store
         .documents_page(&filter, before, limit + 1)

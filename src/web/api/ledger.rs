@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::Api;
-use super::cursor::{self, Cursor};
+use super::cursor;
 use super::documents::bad_query;
 use super::problem::{Kind, Problem, ProblemDetails};
 use super::types::{EntryItem, EntryPage};
@@ -92,10 +92,7 @@ pub async fn entries(
         filter.from.map(|d| d.to_string()),
         filter.to.map(|d| d.to_string()),
     ]);
-    let after = match q.cursor.as_deref() {
-        Some(c) => Some(Cursor::decode(c, "entries", &filters)?.key),
-        None => None,
-    };
+    let after = cursor::start(q.cursor.as_deref(), "entries", &filters)?;
     let rows = state
         .store
         .entries_page(&filter, after, limit + 1)
