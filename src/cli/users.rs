@@ -1,8 +1,9 @@
-//! `facteur users add|list|set|totp`: the people who sign in to the dashboard. A password is
+//! `facteur users add|list|set|totp|token`: the people who sign in to the dashboard. A password is
 //! read from `--password-env VAR`, `--password-file FILE` or the first line of standard input,
 //! never from the command line (it would stay in the shell's history and in `ps`). `totp`
 //! enrols a second factor: it prints the QR code to scan, the secret, and ten recovery codes,
-//! once.
+//! once. `token add|list|revoke` manages a user's REST API tokens: a new token is printed once
+//! (only its hash is kept).
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -10,8 +11,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{table, Cli, CmdResult, Failure};
+use crate::store::api::NewApiToken;
 use crate::store::users::UserChange;
 use crate::store::StoreError;
+use crate::users::api_token::{self, Scope};
 use crate::users::totp::{qr_text, recovery_codes, recovery_hash, TotpSecret};
 use crate::users::{Email, Password, Role};
 
@@ -51,6 +54,30 @@ pub enum Command {
     },
     /// Enrol a second factor (TOTP): prints the QR code to scan and the recovery codes, once.
     Totp { email: String },
+    /// REST API tokens: add (printed once), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TokenCommand {
+    /// A new token for a user, printed once: `facteur users token add ci@example.com --scope read`.
+    Add {
+        email: String,
+        /// read (GET only) or write (also uploads, decisions, exports, as far as the role goes).
+        #[arg(long)]
+        scope: String,
+        /// What the token is for, shown in lists [default: the scope and the day].
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Every token: its user, scope, first characters, last use, standing.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (see `token list`): it stops working at once.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -202,6 +229,117 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             for c in &codes {
                 outln!("  {c}");
             }
+        }
+        Command::Token(t) => token(store.as_ref(), t, &by).await.map_err(fail)?,
+    }
+    Ok(())
+}
+
+/// `users token …`. Errors the caller maps for people, like every users command's.
+async fn token(
+    store: &dyn crate::store::Store,
+    cmd: &TokenCommand,
+    by: &str,
+) -> Result<(), StoreError> {
+    let config = |why: String| StoreError::Invalid(why);
+    match cmd {
+        TokenCommand::Add { email, scope, name } => {
+            let e = Email::parse(email).map_err(config)?;
+            let scope = Scope::parse(scope).map_err(config)?;
+            let user = store
+                .user_by_email(&e)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("user {e}")))?;
+            if user.disabled {
+                return Err(config(format!(
+                    "{e} is disabled: enable them first (`facteur users set {e} --enable`)"
+                )));
+            }
+            let (text, hash) = api_token::generate();
+            let now = crate::domain::now_micros();
+            let name = name
+                .clone()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("{scope} {}", now.format("%Y-%m-%d")));
+            let id = store
+                .add_api_token(&NewApiToken {
+                    user: user.id,
+                    name: name.clone(),
+                    scope,
+                    token_hash: hash,
+                    shown: api_token::shown(&text),
+                    by: by.to_string(),
+                })
+                .await?;
+            outln!(
+                "token {id} '{name}' for {e} ({}, scope {scope}):",
+                user.role
+            );
+            outln!("{text}");
+            outln!("It is shown once: keep it in your secret store. Revoke it with `facteur users token revoke {id}`.");
+        }
+        TokenCommand::List { json } => {
+            let tokens = store.api_tokens().await?;
+            if *json {
+                let text = serde_json::to_string_pretty(&tokens)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                outln!("{text}");
+            } else if tokens.is_empty() {
+                outln!("no API tokens yet: `facteur users token add EMAIL --scope read`");
+            } else {
+                let day = |d: Option<chrono::DateTime<chrono::Utc>>| {
+                    d.map_or("—".to_string(), |d| {
+                        d.format("%Y-%m-%d %H:%M").to_string()
+                    })
+                };
+                let rows: Vec<Vec<String>> = tokens
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.id.to_string(),
+                            t.user.clone(),
+                            t.name.clone(),
+                            t.scope.to_string(),
+                            format!("{}…", t.shown),
+                            day(t.last_used_at),
+                            match t.revoked_at {
+                                Some(at) => format!("revoked {}", day(Some(at))),
+                                None => "active".into(),
+                            },
+                        ]
+                    })
+                    .collect();
+                out!(
+                    "{}",
+                    table::render(
+                        &[
+                            "id",
+                            "user",
+                            "name",
+                            "scope",
+                            "token",
+                            "last used",
+                            "standing"
+                        ],
+                        &rows,
+                        2,
+                        100
+                    )
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            store
+                .revoke_api_token(*id, crate::domain::now_micros())
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound(_) => config(format!(
+                        "there is no API token {id}: see `facteur users token list`"
+                    )),
+                    e => e,
+                })?;
+            outln!("token {id} revoked");
         }
     }
     Ok(())

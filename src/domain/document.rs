@@ -65,14 +65,17 @@ pub enum Origin {
     },
     /// `facteur ingest PATH` from the command line.
     Cli { path: String },
+    /// An upload through the REST API by a user (`POST /api/v1/documents`).
+    Api { user: String, file_name: String },
 }
 
 impl Origin {
-    /// The configured source name, or `cli`.
+    /// The configured source name, or `cli`, or `api`.
     pub fn source(&self) -> &str {
         match self {
             Origin::Folder { source, .. } | Origin::Imap { source, .. } => source,
             Origin::Cli { .. } => "cli",
+            Origin::Api { .. } => "api",
         }
     }
 
@@ -80,6 +83,7 @@ impl Origin {
     pub fn describe(&self) -> String {
         match self {
             Origin::Folder { path, .. } | Origin::Cli { path } => path.clone(),
+            Origin::Api { user, file_name } => format!("{file_name} (API upload by {user})"),
             Origin::Imap {
                 account,
                 folder,

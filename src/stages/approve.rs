@@ -266,13 +266,15 @@ fn plan(
         .collect()
 }
 
-/// Who sent the invoice in, when a source says (the sender of a forwarded mail).
+/// Who sent the invoice in, when a source says (the sender of a forwarded mail, the user who
+/// uploaded it through the API).
 pub fn submitter(origin: &Origin) -> Option<String> {
-    let Origin::Imap {
-        from: Some(from), ..
-    } = origin
-    else {
-        return None;
+    let from = match origin {
+        Origin::Imap {
+            from: Some(from), ..
+        } => from,
+        Origin::Api { user, .. } => user,
+        _ => return None,
     };
     let addr = match (from.rfind('<'), from.rfind('>')) {
         (Some(a), Some(b)) if a < b => &from[a + 1..b],

@@ -129,7 +129,7 @@ pub trait DocumentStore: Send + Sync {
 }
 
 /// Columns of `DocumentSummary`, in `summary_from_row` order.
-const SUMMARY_COLUMNS: &str = "id, file_name, source, state, reason, received_at, \
+pub(crate) const SUMMARY_COLUMNS: &str = "id, file_name, source, state, reason, received_at, \
      invoice_number, issue_date, supplier_name, currency, total_gross";
 
 pub(crate) fn parse_state(s: &str) -> Result<DocumentState, StoreError> {
@@ -141,7 +141,7 @@ fn parse_origin(s: &str) -> Result<Origin, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("origin JSON: {e}")))
 }
 
-fn summary_from_row(row: &Row) -> Result<DocumentSummary, StoreError> {
+pub(crate) fn summary_from_row(row: &Row) -> Result<DocumentSummary, StoreError> {
     Ok(DocumentSummary {
         id: DocumentId(row.get("id")?),
         file_name: row.get("file_name")?,

@@ -578,6 +578,15 @@ enum Which {
     /// Dated from/to (inclusive; either may be open).
     Dated(Option<NaiveDate>, Option<NaiveDate>),
     FiscalYear(i32),
+    /// One page of the REST API's list: the `limit` entries after entry `after` (posting
+    /// order) in the journal, dated from/to (inclusive; any may be open).
+    Page {
+        after: i64,
+        limit: i64,
+        journal: Option<Journal>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    },
 }
 
 impl Which {
@@ -591,8 +600,45 @@ impl Which {
             .bind(from)
             .bind(to),
             Which::FiscalYear(y) => q("WHERE e.fiscal_year = $1").bind(i64::from(y)),
+            Which::Page {
+                after,
+                limit,
+                journal,
+                from,
+                to,
+            } => q(
+                "WHERE e.id IN (SELECT p.id FROM ledger_entries p WHERE p.id > $1 \
+                 AND (CAST($2 AS TEXT) IS NULL OR p.journal = $2) \
+                 AND ($3 IS NULL OR p.entry_date >= $3) AND ($4 IS NULL OR p.entry_date <= $4) \
+                 ORDER BY p.id LIMIT $5)",
+            )
+            .bind(after)
+            .bind(journal.map(|j| j.code()))
+            .bind(from)
+            .bind(to)
+            .bind(limit),
         }
     }
+}
+
+/// One page of entries in posting order for the REST API: at most `limit` after entry `after`,
+/// in `journal` (any when None), dated from/to (inclusive).
+pub(crate) async fn entries_page(
+    db: &super::db::Db,
+    after: i64,
+    limit: u32,
+    journal: Option<Journal>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<PostedEntry>, StoreError> {
+    let which = Which::Page {
+        after,
+        limit: i64::from(limit),
+        journal,
+        from,
+        to,
+    };
+    load(db, which).await
 }
 
 /// The chosen entries with their lines and matching codes, in posting order.

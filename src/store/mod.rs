@@ -22,6 +22,7 @@
 //! | customers, sales, their number counters | `ReceivablesStore` | `receivables.rs` |
 //! | issued invoices after issuing: history, sending, disputes, reminders, customer payments | `CollectionStore` | `collection.rs` |
 //! | recurring schedules and the periods they billed | `RecurringStore` | `recurring.rs` |
+//! | REST API tokens, upload idempotency keys, keyset pages | `ApiStore` | `api.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
 //! and an `Effects` variant in `unit.rs` when a stage commits them with its job.
@@ -31,6 +32,7 @@
 //! (money codec, how a write transaction begins, `FOR UPDATE SKIP LOCKED`). The URL scheme picks
 //! the backend at start-up. The conformance suite in tests/it/store.rs runs on both.
 
+pub mod api;
 pub mod approvals;
 pub mod backup;
 pub mod bank;
@@ -58,6 +60,7 @@ pub mod users;
 
 use std::sync::Arc;
 
+pub use api::ApiStore;
 pub use approvals::ApprovalStore;
 pub use backup::BackupStore;
 pub use bank::BankStore;
@@ -146,6 +149,7 @@ pub trait Store:
     + BackupStore
     + CollectionStore
     + RecurringStore
+    + ApiStore
     + Send
     + Sync
     + 'static
@@ -172,6 +176,7 @@ impl<T> Store for T where
         + BackupStore
         + CollectionStore
         + RecurringStore
+        + ApiStore
         + Send
         + Sync
         + 'static

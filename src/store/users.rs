@@ -157,7 +157,16 @@ pub struct UserChange {
 const USER_COLUMNS: &str =
     "id, email, role, password_hash, totp_secret, totp_last_step, disabled_at, created_at";
 
-fn user_from_row(r: &Row) -> Result<User, StoreError> {
+/// `USER_COLUMNS` of the users table under alias `alias`, for a join.
+pub(crate) fn user_columns_of(alias: &str) -> String {
+    USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn user_from_row(r: &Row) -> Result<User, StoreError> {
     let role: String = r.get("role")?;
     Ok(User {
         id: r.get("id")?,
@@ -398,11 +407,7 @@ impl UserStore for SqlStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
-        let cols: String = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = user_columns_of("u");
         let Some(r) = sql(format!(
             "SELECT {cols}, s.stage, s.csrf, s.expires_at FROM sessions s \
              JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 \

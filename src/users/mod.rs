@@ -1,9 +1,11 @@
 //! People who sign in to the web dashboard (issue 14): who they are and what they may do
 //! (`role`), how their secrets are kept (`password`: Argon2id; `totp`: RFC 6238 codes and
-//! single-use recovery codes), and when a sign-in is refused for too many failures (`throttle`).
+//! single-use recovery codes), and when a sign-in is refused for too many failures (`throttle`);
+//! the tokens programs use for the REST API, scoped read or write (`api_token`).
 //! Pure code only; the store keeps users and sessions, `web` signs people in, `cli::users`
 //! creates them.
 
+pub mod api_token;
 pub mod password;
 pub mod role;
 pub mod throttle;

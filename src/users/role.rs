@@ -1,6 +1,6 @@
 //! Roles and what each may do, checked server-side on every request: a viewer looks, an
-//! approver also decides on invoices, an accountant also reviews, posts and exports, an admin
-//! also manages users.
+//! approver also decides on invoices and hands documents in, an accountant also reviews, posts
+//! and exports, an admin also manages users.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,8 @@ pub enum Action {
     View,
     /// Approve or reject an invoice.
     Decide,
+    /// Hand in a document (an upload through the REST API).
+    Submit,
     /// Correct, accept, reject a reading; mark not a duplicate.
     Review,
     /// Post, pay, export, issue.
@@ -53,7 +55,7 @@ impl Role {
     pub fn may(&self, action: Action) -> bool {
         match action {
             Action::View => true,
-            Action::Decide => *self >= Role::Approver,
+            Action::Decide | Action::Submit => *self >= Role::Approver,
             Action::Review | Action::Book => *self >= Role::Accountant,
             Action::ManageUsers => *self == Role::Admin,
         }
@@ -74,13 +76,13 @@ mod tests {
     fn the_matrix() {
         use Action::*;
         let table = [
-            (Role::Viewer, [true, false, false, false, false]),
-            (Role::Approver, [true, true, false, false, false]),
-            (Role::Accountant, [true, true, true, true, false]),
-            (Role::Admin, [true, true, true, true, true]),
+            (Role::Viewer, [true, false, false, false, false, false]),
+            (Role::Approver, [true, true, true, false, false, false]),
+            (Role::Accountant, [true, true, true, true, true, false]),
+            (Role::Admin, [true, true, true, true, true, true]),
         ];
         for (role, row) in table {
-            let got = [View, Decide, Review, Book, ManageUsers].map(|a| role.may(a));
+            let got = [View, Decide, Submit, Review, Book, ManageUsers].map(|a| role.may(a));
             assert_eq!(got, row, "{role}");
         }
         assert_eq!(Role::parse(" Admin ").unwrap(), Role::Admin);

@@ -1,6 +1,6 @@
 //! The web server (axum): the approval pages behind `web.public_url`, the dashboard's sign-in
-//! (`login`, `session`) and inbox (`home`, `views`), and `/health`. Started by `facteur run`,
-//! alone by `facteur serve`.
+//! (`login`, `session`) and inbox (`home`, `views`), the REST API under `/api/v1` (`api`), and
+//! `/health`. Started by `facteur run`, alone by `facteur serve`.
 //!
 //! Link scanners (Outlook Safe Links, Mimecast…) fetch every link of a mail seconds after it
 //! arrives, some run JavaScript and submit forms. So a link only ever shows a page: GET and
@@ -8,6 +8,7 @@
 //! own cookie (set for that link's path only) in a hidden field and the value of the button a
 //! person pressed (a script's `form.submit()` sends no button). The page has no script at all.
 
+pub mod api;
 mod approval;
 mod home;
 mod login;
@@ -53,6 +54,8 @@ pub struct WebState {
     pub login_above: Option<rust_decimal::Decimal>,
     /// A correction made in the dashboard must leave no field below this (`read.review_threshold`).
     pub review_threshold: f32,
+    /// What the REST API needs from the rest of the settings (the company, the intake limits).
+    pub api: api::ApiSettings,
 }
 
 impl WebState {
@@ -76,6 +79,7 @@ impl WebState {
             require_2fa: web.require_2fa.clone(),
             login_above: web.login_above,
             review_threshold: crate::config::ReadSettings::default().review_threshold,
+            api: api::ApiSettings::default(),
         }
     }
 }
@@ -93,6 +97,7 @@ pub fn router(state: WebState) -> Router {
         .route("/documents/{id}", get(review::page))
         .route("/documents/{id}/original", get(review::original))
         .route("/documents/{id}/review", axum::routing::post(review::decide))
+        .nest("/api/v1", api::router())
         .route(
             "/approval/{token}/document",
             get(approval::document),

@@ -25,7 +25,7 @@ fn day(d: u32) -> NaiveDate {
 }
 
 /// A supplier invoice of `gross` (20 % VAT) dated March `d`.
-fn purchase(key: &str, d: u32, net: Decimal) -> NewEntry {
+pub(crate) fn purchase(key: &str, d: u32, net: Decimal) -> NewEntry {
     let tax = (net * dec!(0.2)).round_dp(2);
     NewEntry::new(
         EntryBody {

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod api;
 mod approval;
 mod backup;
 mod bank;
