@@ -43,6 +43,7 @@ pub async fn serve(cli: &Cli) -> CmdResult {
     let listener = crate::web::bind(&settings.web.listen).await?;
     let mut state = crate::web::WebState::from_settings(store, &settings.web);
     state.review_threshold = settings.read.review_threshold;
+    state.company = settings.company.clone();
     crate::web::serve(listener, state, shutdown)
         .await
         .map_err(Failure::Other)

@@ -2,17 +2,36 @@
 //! (`login`, `session`) and inbox (`home`, `views`), and `/health`. Started by `facteur run`,
 //! alone by `facteur serve`.
 //!
+//! | route | module | who |
+//! |---|---|---|
+//! | `/login`, `/login/code`, `/logout` | `login` | anyone |
+//! | `/` (inbox) | `home` | signed in |
+//! | `/documents/{id}` (review) | `review` | signed in; decisions: accountant, admin |
+//! | `/approvals` (what waits for me, decide) | `approvals` | approver and up |
+//! | `/ledger`, `/ledger/fec?year=` | `ledger` | signed in; the FEC: accountant, admin |
+//! | `/reports`, `/reports/{aged,days,intake}.csv` | `reports` (charts by `charts`) | signed in |
+//! | `/approval/{token}/…` (emailed links) | `approval`, `pages` | the link's holder |
+//! | `/health`, `/ready`, `/metrics` | `ops` | anyone |
+//!
+//! Dashboard pages check the session and the role on the server (`access`), carry the
+//! session's nonce in every form, and audit every action.
+//!
 //! Link scanners (Outlook Safe Links, Mimecast…) fetch every link of a mail seconds after it
 //! arrives, some run JavaScript and submit forms. So a link only ever shows a page: GET and
 //! HEAD change nothing, and the decision is a POST that must carry both the nonce of the page's
 //! own cookie (set for that link's path only) in a hidden field and the value of the button a
 //! person pressed (a script's `form.submit()` sends no button). The page has no script at all.
 
+mod access;
 mod approval;
+mod approvals;
+mod charts;
 mod home;
+mod ledger;
 mod login;
 mod ops;
 mod pages;
+mod reports;
 mod request;
 mod review;
 pub mod session;
@@ -53,6 +72,8 @@ pub struct WebState {
     pub login_above: Option<rust_decimal::Decimal>,
     /// A correction made in the dashboard must leave no field below this (`read.review_threshold`).
     pub review_threshold: f32,
+    /// The company: its SIREN names the FEC, its fiscal year bounds it (`[company]`).
+    pub company: crate::config::CompanySettings,
 }
 
 impl WebState {
@@ -76,6 +97,7 @@ impl WebState {
             require_2fa: web.require_2fa.clone(),
             login_above: web.login_above,
             review_threshold: crate::config::ReadSettings::default().review_threshold,
+            company: crate::config::CompanySettings::default(),
         }
     }
 }
@@ -93,6 +115,14 @@ pub fn router(state: WebState) -> Router {
         .route("/documents/{id}", get(review::page))
         .route("/documents/{id}/original", get(review::original))
         .route("/documents/{id}/review", axum::routing::post(review::decide))
+        .route("/approvals", get(approvals::page))
+        .route("/approvals/{request}", axum::routing::post(approvals::decide))
+        .route("/ledger", get(ledger::page))
+        .route("/ledger/fec", get(ledger::fec_download))
+        .route("/reports", get(reports::page))
+        .route("/reports/aged.csv", get(reports::aged_csv))
+        .route("/reports/days.csv", get(reports::days_csv))
+        .route("/reports/intake.csv", get(reports::intake_csv))
         .route(
             "/approval/{token}/document",
             get(approval::document),

@@ -311,6 +311,7 @@ async fn spawn_approvals(
         Ok(listener) => {
             let mut state = crate::web::WebState::from_settings(store.clone(), &settings.web);
             state.review_threshold = settings.read.review_threshold;
+            state.company = settings.company.clone();
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 if let Err(e) = crate::web::serve(listener, state, stop).await {

@@ -4,6 +4,7 @@ mod helpers;
 
 mod approval;
 mod bank;
+mod browser;
 mod cli;
 mod datev;
 mod dedupe;
@@ -30,3 +31,4 @@ mod suppliers;
 mod text;
 mod tls;
 mod web;
+mod web_pages;
