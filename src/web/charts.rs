@@ -12,6 +12,9 @@ use rust_decimal::Decimal;
 const WIDTH: i64 = 640;
 /// Left margin for category labels of horizontal bars.
 const LABEL_W: i64 = 90;
+/// One bar's segments (series, left edge, width, value) and where its total is written.
+type Bar<'s, 'a> = (Vec<(&'s Series<'a>, Decimal, Decimal, Decimal)>, Decimal);
+
 /// Bucket colours, calm to alarming, readable by people with the common colour blindnesses.
 pub const PALETTE: [&str; 6] = [
     "#4477aa", "#66ccee", "#ccbb44", "#ee6677", "#aa3377", "#228833",
@@ -68,8 +71,7 @@ pub fn stacked_bars(
         .map(|v| v.iter().filter(|x| **x > Decimal::ZERO).sum())
         .collect();
     let max = totals.iter().copied().max().unwrap_or_default();
-    // Each bar's segments: series, left edge, width, value; then where the total is written.
-    let bars: Vec<(Vec<(&Series<'_>, Decimal, Decimal, Decimal)>, Decimal)> = categories
+    let bars: Vec<Bar<'_, '_>> = categories
         .iter()
         .enumerate()
         .map(|(i, _)| {

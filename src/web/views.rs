@@ -59,7 +59,9 @@ pub(crate) fn layout(lang: Lang, title: &str, who: Option<&Session>, body: Marku
                 @if let Some(s) = who {
                     nav {
                         a href="/" { (t(lang, "Inbox", "Boîte de réception")) }
-                        a href="/approvals" { (t(lang, "Approvals", "Approbations")) }
+                        @if s.user.role.may(crate::users::Action::Decide) {
+                            a href="/approvals" { (t(lang, "Approvals", "Approbations")) }
+                        }
                         a href="/ledger" { (t(lang, "Ledger", "Comptabilité")) }
                         a href="/reports" { (t(lang, "Reports", "Rapports")) }
                         span { (s.user.email) " (" (s.user.role) ")" }
