@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use chrono::{Months, NaiveDate};
+use chrono::NaiveDate;
 
 use super::{table, Cli, CmdResult, Failure};
 use crate::ledger::account::{Chart, Lang};
@@ -318,13 +318,8 @@ pub(super) fn other(e: impl Into<anyhow::Error>) -> Failure {
 
 /// The first and last day of fiscal year `year`.
 fn fiscal_bounds(year: i32, start_month: u32) -> Result<(NaiveDate, NaiveDate), Failure> {
-    let bad = || Failure::Config(format!("{year} is not a fiscal year"));
-    let start = NaiveDate::from_ymd_opt(year, start_month, 1).ok_or_else(bad)?;
-    let end = start
-        .checked_add_months(Months::new(12))
-        .and_then(|d| d.pred_opt())
-        .ok_or_else(bad)?;
-    Ok((start, end))
+    fec::fiscal_bounds(year, start_month)
+        .ok_or_else(|| Failure::Config(format!("{year} is not a fiscal year")))
 }
 
 pub(super) fn who(by: &Option<String>) -> String {

@@ -44,6 +44,7 @@ pub async fn serve(cli: &Cli) -> CmdResult {
     let mut state = crate::web::WebState::from_settings(store, &settings.web);
     state.review_threshold = settings.read.review_threshold;
     state.api = crate::web::api::ApiSettings::from_settings(&settings);
+    state.company = settings.company.clone();
     crate::web::serve(listener, state, shutdown)
         .await
         .map_err(Failure::Other)

@@ -34,6 +34,16 @@ pub const COLUMNS: [&str; 18] = [
     "Idevise",
 ];
 
+/// The first and last days of fiscal `year` (the calendar year it starts in) when it starts in
+/// month `start_month`; None for a year or month out of range.
+pub fn fiscal_bounds(year: i32, start_month: u32) -> Option<(NaiveDate, NaiveDate)> {
+    let start = NaiveDate::from_ymd_opt(year, start_month, 1)?;
+    let end = start
+        .checked_add_months(chrono::Months::new(12))?
+        .pred_opt()?;
+    Some((start, end))
+}
+
 /// The file name for a fiscal year ending on `year_end`.
 pub fn file_name(siren: &str, year_end: NaiveDate) -> String {
     format!("{siren}FEC{}.txt", year_end.format("%Y%m%d"))

@@ -1,6 +1,8 @@
 //! The store's side of `/metrics`: counts and ages read at each scrape (documents by state,
 //! queued jobs by stage and the oldest's age, dead jobs, the outbox, mail that failed, open
-//! approval requests), a handful of grouped queries on indexed columns.
+//! approval requests), a handful of grouped queries on indexed columns. Also what the reports
+//! page charts of the intake: each document received since a date, and whether it went straight
+//! through (read, checked and routed with no person touching it).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -53,13 +55,57 @@ fn seconds(now: DateTime<Utc>, then: DateTime<Utc>) -> f64 {
     ((now - then).num_milliseconds().max(0) as f64) / 1000.0
 }
 
+/// One document received, for the intake chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Intake {
+    pub received_at: DateTime<Utc>,
+    /// Reading is over (the document left `received` and `read`).
+    pub settled: bool,
+    /// It was never held for a person: no review, no duplicate hold, no failure.
+    pub untouched: bool,
+}
+
+impl Intake {
+    /// Read, checked and routed with no person touching it.
+    pub fn straight_through(&self) -> bool {
+        self.settled && self.untouched
+    }
+}
+
+/// States that mean a person had to look (or could not be spared).
+const HELD: &str = "'needs_review', 'duplicate', 'duplicate_suspected', 'failed'";
+
 #[async_trait]
 pub trait MetricsStore: Send + Sync {
     async fn gauges(&self, now: DateTime<Utc>) -> Result<Gauges, StoreError>;
+
+    /// Every document received at or after `since`, oldest first.
+    async fn intake_since(&self, since: DateTime<Utc>) -> Result<Vec<Intake>, StoreError>;
 }
 
 #[async_trait]
 impl MetricsStore for SqlStore {
+    async fn intake_since(&self, since: DateTime<Utc>) -> Result<Vec<Intake>, StoreError> {
+        sql(format!(
+            "SELECT d.received_at, d.state, (SELECT COUNT(*) FROM document_events e \
+             WHERE e.document_id = d.id AND e.to_state IN ({HELD})) AS held \
+             FROM documents d WHERE d.received_at >= $1 ORDER BY d.received_at, d.id"
+        ))
+        .bind(since)
+        .fetch_all(&self.db, "reading the intake")
+        .await?
+        .iter()
+        .map(|r| {
+            let state: String = r.get("state")?;
+            Ok(Intake {
+                received_at: r.get("received_at")?,
+                settled: !matches!(state.as_str(), "received" | "read"),
+                untouched: r.get::<i64>("held")? == 0,
+            })
+        })
+        .collect()
+    }
+
     async fn gauges(&self, now: DateTime<Utc>) -> Result<Gauges, StoreError> {
         let count = |text: &'static str, context: &'static str| async move {
             let n: Option<i64> = sql(text).scalar(&self.db, context).await?;

@@ -15,10 +15,10 @@
 //! | bank statement lines and what they pay | `BankStore` | `bank.rs` |
 //! | supplier master records and their auxiliary accounts | `SupplierStore` | `suppliers.rs` |
 //! | IMAP messages, parts, accounts | `MailStore` | `mail/` |
-//! | approval workflows, link tokens, decisions, follow-ups | `ApprovalStore` | `approvals/` |
+//! | approval workflows, link tokens, decisions, follow-ups, a signed-in approver's requests | `ApprovalStore` | `approvals/` |
 //! | outgoing mail (approval requests, reminders) | `OutboxStore` | `outbox.rs` |
 //! | web users, sessions, sign-ins, the web audit | `UserStore` | `users.rs` |
-//! | counts and ages for `/metrics` | `MetricsStore` | `metrics.rs` |
+//! | counts and ages for `/metrics`, the intake the reports page charts | `MetricsStore` | `metrics.rs` |
 //! | customers, sales, their number counters | `ReceivablesStore` | `receivables.rs` |
 //! | issued invoices after issuing: history, sending, disputes, reminders, customer payments | `CollectionStore` | `collection.rs` |
 //! | recurring schedules and the periods they billed | `RecurringStore` | `recurring.rs` |

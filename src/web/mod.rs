@@ -2,6 +2,20 @@
 //! (`login`, `session`) and inbox (`home`, `views`), the REST API under `/api/v1` (`api`), and
 //! `/health`. Started by `facteur run`, alone by `facteur serve`.
 //!
+//! | route | module | who |
+//! |---|---|---|
+//! | `/login`, `/login/code`, `/logout` | `login` | anyone |
+//! | `/` (inbox) | `home` | signed in |
+//! | `/documents/{id}` (review) | `review` | signed in; decisions: accountant, admin |
+//! | `/approvals` (what waits for me, decide) | `approvals` | approver and up |
+//! | `/ledger`, `/ledger/fec?year=` | `ledger` | signed in; the FEC: accountant, admin |
+//! | `/reports`, `/reports/{aged,days,intake}.csv` | `reports` (charts by `charts`) | signed in |
+//! | `/approval/{token}/…` (emailed links) | `approval`, `pages` | the link's holder |
+//! | `/health`, `/ready`, `/metrics` | `ops` | anyone |
+//!
+//! Dashboard pages check the session and the role on the server (`access`), carry the
+//! session's nonce in every form, and audit every action.
+//!
 //! Link scanners (Outlook Safe Links, Mimecast…) fetch every link of a mail seconds after it
 //! arrives, some run JavaScript and submit forms. So a link only ever shows a page: GET and
 //! HEAD change nothing, and the decision is a POST that must carry both the nonce of the page's
@@ -9,11 +23,16 @@
 //! person pressed (a script's `form.submit()` sends no button). The page has no script at all.
 
 pub mod api;
+mod access;
 mod approval;
+mod approvals;
+mod charts;
 mod home;
+mod ledger;
 mod login;
 mod ops;
 mod pages;
+mod reports;
 mod request;
 mod review;
 pub mod session;
@@ -56,6 +75,8 @@ pub struct WebState {
     pub review_threshold: f32,
     /// What the REST API needs from the rest of the settings (the company, the intake limits).
     pub api: api::ApiSettings,
+    /// The company: its SIREN names the FEC, its fiscal year bounds it (`[company]`).
+    pub company: crate::config::CompanySettings,
 }
 
 impl WebState {
@@ -80,6 +101,7 @@ impl WebState {
             login_above: web.login_above,
             review_threshold: crate::config::ReadSettings::default().review_threshold,
             api: api::ApiSettings::default(),
+            company: crate::config::CompanySettings::default(),
         }
     }
 }
@@ -98,6 +120,14 @@ pub fn router(state: WebState) -> Router {
         .route("/documents/{id}/original", get(review::original))
         .route("/documents/{id}/review", axum::routing::post(review::decide))
         .nest("/api/v1", api::router())
+        .route("/approvals", get(approvals::page))
+        .route("/approvals/{request}", axum::routing::post(approvals::decide))
+        .route("/ledger", get(ledger::page))
+        .route("/ledger/fec", get(ledger::fec_download))
+        .route("/reports", get(reports::page))
+        .route("/reports/aged.csv", get(reports::aged_csv))
+        .route("/reports/days.csv", get(reports::days_csv))
+        .route("/reports/intake.csv", get(reports::intake_csv))
         .route(
             "/approval/{token}/document",
             get(approval::document),

@@ -1,4 +1,6 @@
-//! The dashboard's pages (maud, compiled templates): the sign-in forms and the inbox, in the
+//! The dashboard's shared layout (navigation, style) and its first pages (maud, compiled
+//! templates): the sign-in forms, the inbox and a document; the approvals, ledger and reports
+//! pages draw their bodies in their own modules and wrap them here. In the
 //! dashboard's language (`web.lang`), one column on a phone, no script, nothing fetched from
 //! elsewhere. Every outside value is escaped by maud.
 
@@ -16,7 +18,13 @@ padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:#1f4e79;color:#fff}
 nav{display:flex;gap:1rem;align-items:center;border-bottom:1px solid #ccc;padding-bottom:.5rem}\
 nav form{margin-left:auto}.err{background:#fde8e8;padding:.5rem}.counts{display:flex;\
 flex-wrap:wrap;gap:.5rem}.counts a{border:1px solid #ccc;border-radius:.4rem;padding:.4rem .7rem;\
-text-decoration:none;color:inherit}.narrow{max-width:24rem}";
+text-decoration:none;color:inherit}.narrow{max-width:24rem}nav{flex-wrap:wrap}\
+.scroll{overflow-x:auto}.chart{max-width:100%;height:auto}th.n{text-align:right}.pair{display:flex;\
+flex-wrap:wrap;gap:1rem;align-items:flex-start}.pair>*{flex:1 1 22rem;min-width:0}\
+.card{border:1px solid #ccc;border-radius:.4rem;padding:.6rem;margin:.6rem 0}\
+button.approve{background:#1a7f37}button.reject{background:#b42318}textarea{width:100%;\
+box-sizing:border-box}.ok{background:#e6f4ea;padding:.5rem}td.sub{padding-left:1.5rem}\
+.pages{display:flex;gap:1rem}";
 
 pub(crate) fn t(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
     match lang {
@@ -25,8 +33,18 @@ pub(crate) fn t(lang: Lang, en: &'static str, fr: &'static str) -> &'static str 
     }
 }
 
+/// An amount for people: two decimals (more when the amount has them), a decimal comma in
+/// French.
+pub(crate) fn money(lang: Lang, d: rust_decimal::Decimal) -> String {
+    let text = format!("{:.*}", d.scale().max(2) as usize, d);
+    match lang {
+        Lang::En => text,
+        Lang::Fr => text.replace('.', ","),
+    }
+}
+
 /// A whole page: the navigation when someone is signed in.
-fn layout(lang: Lang, title: &str, who: Option<&Session>, body: Markup) -> String {
+pub(crate) fn layout(lang: Lang, title: &str, who: Option<&Session>, body: Markup) -> String {
     html! {
         (DOCTYPE)
         html lang=(lang.as_str()) {
@@ -41,6 +59,11 @@ fn layout(lang: Lang, title: &str, who: Option<&Session>, body: Markup) -> Strin
                 @if let Some(s) = who {
                     nav {
                         a href="/" { (t(lang, "Inbox", "Boîte de réception")) }
+                        @if s.user.role.may(crate::users::Action::Decide) {
+                            a href="/approvals" { (t(lang, "Approvals", "Approbations")) }
+                        }
+                        a href="/ledger" { (t(lang, "Ledger", "Comptabilité")) }
+                        a href="/reports" { (t(lang, "Reports", "Rapports")) }
                         span { (s.user.email) " (" (s.user.role) ")" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(s.csrf);

@@ -315,6 +315,7 @@ async fn spawn_approvals(
             let mut state = crate::web::WebState::from_settings(store.clone(), &settings.web);
             state.review_threshold = settings.read.review_threshold;
             state.api = crate::web::api::ApiSettings::from_settings(settings);
+            state.company = settings.company.clone();
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 if let Err(e) = crate::web::serve(listener, state, stop).await {

@@ -25,7 +25,7 @@ use crate::both_backends;
 use crate::helpers::{facteur_bin, invoice_pdf, TestDb};
 use smtp::Smtp;
 
-const PIPELINE: &str = r#"
+pub(crate) const PIPELINE: &str = r#"
 [approval.roles]
 board = ["ceo@example.test"]
 
@@ -67,11 +67,11 @@ steps = [
 "#;
 
 /// A workspace, its store, the SMTP server, and the web server on a clock the test moves.
-struct Approvals {
-    store: Arc<dyn Store>,
-    settings: Settings,
+pub(crate) struct Approvals {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) settings: Settings,
     smtp: Smtp,
-    port: u16,
+    pub(crate) port: u16,
     /// Seconds added to the web server's clock.
     skew: Arc<AtomicI64>,
     read: usize,
@@ -88,7 +88,7 @@ impl Approvals {
     }
 
     /// … and `web` lines added to the `[web]` section of facteur.toml.
-    async fn start_full(db: &TestDb, pipeline: &str, web: &str) -> Approvals {
+    pub(crate) async fn start_full(db: &TestDb, pipeline: &str, web: &str) -> Approvals {
         let store = db.store().await;
         let smtp = Smtp::start();
         let listener = facteur::web::bind("127.0.0.1:0").await.unwrap();
@@ -109,6 +109,7 @@ impl Approvals {
         let settings = Settings::load(&config, false).unwrap();
         let skew = Arc::new(AtomicI64::new(0));
         let mut state = facteur::web::WebState::from_settings(store.clone(), &settings.web);
+        state.company = settings.company.clone();
         let clock_skew = skew.clone();
         state.clock =
             Arc::new(move || now_micros() + Duration::seconds(clock_skew.load(Ordering::SeqCst)));
@@ -125,7 +126,7 @@ impl Approvals {
     }
 
     /// A worker whose reader children are the facteur binary (this test binary cannot be one).
-    fn worker(&self) -> Worker {
+    pub(crate) fn worker(&self) -> Worker {
         let mut w = Worker::new(&self.settings, self.store.clone());
         let mut sandbox = self.settings.read.sandbox_config();
         sandbox.program = Some(facteur_bin().into());
@@ -144,7 +145,7 @@ impl Approvals {
 
     /// Takes in an invoice of `gross` (forwarded by `from`, if given), runs every stage, and
     /// delivers the mail. Returns the document.
-    async fn invoice(&mut self, gross: &str, from: Option<&str>) -> DocumentId {
+    pub(crate) async fn invoice(&mut self, gross: &str, from: Option<&str>) -> DocumentId {
         self.read += 1;
         let g: rust_decimal::Decimal = gross.parse().unwrap();
         let net = (g / rust_decimal::Decimal::new(12, 1)).round_dp(2);
@@ -180,7 +181,7 @@ impl Approvals {
     }
 
     /// Takes in a file (a Factur-X or CII invoice, say) and runs every stage.
-    async fn file(&mut self, bytes: Vec<u8>, name: &str) -> DocumentId {
+    pub(crate) async fn file(&mut self, bytes: Vec<u8>, name: &str) -> DocumentId {
         let raw = RawDocument {
             bytes,
             name: name.into(),
@@ -192,7 +193,7 @@ impl Approvals {
     }
 
     /// Runs queued jobs and delivers due mail, as `facteur run` would.
-    async fn run(&self) {
+    pub(crate) async fn run(&self) {
         self.worker().drain().await.unwrap();
         self.send(now_micros()).await;
     }
@@ -215,7 +216,7 @@ impl Approvals {
         n
     }
 
-    async fn state(&self, id: DocumentId) -> DocumentState {
+    pub(crate) async fn state(&self, id: DocumentId) -> DocumentState {
         self.store.document(id).await.unwrap().summary.state
     }
 

@@ -155,8 +155,19 @@ macro_rules! both_backends {
 
 /// A one-page French invoice PDF with a real text layer (Helvetica), distinct per `number`.
 pub fn invoice_pdf(number: &str, net: &str, tax: &str, gross: &str) -> Vec<u8> {
+    invoice_pdf_from("ACME Fournitures SARL", number, net, tax, gross)
+}
+
+/// The same invoice from a supplier named `supplier` (its first line).
+pub fn invoice_pdf_from(
+    supplier: &str,
+    number: &str,
+    net: &str,
+    tax: &str,
+    gross: &str,
+) -> Vec<u8> {
     let lines = [
-        "ACME Fournitures SARL".to_string(),
+        supplier.to_string(),
         "12 rue des Lilas, 75011 Paris".to_string(),
         "TVA intracommunautaire : FR44732829320".to_string(),
         "SIRET : 73282932000074".to_string(),

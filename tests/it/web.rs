@@ -14,7 +14,7 @@ use crate::approval::{http, Reply};
 use crate::both_backends;
 use crate::helpers::TestDb;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// The web server alone on a free port.
 async fn serve(store: Arc<dyn Store>) -> u16 {
@@ -26,7 +26,7 @@ async fn serve(store: Arc<dyn Store>) -> u16 {
     port
 }
 
-async fn add(store: &Arc<dyn Store>, email: &str, role: Role) -> i64 {
+pub(crate) async fn add(store: &Arc<dyn Store>, email: &str, role: Role) -> i64 {
     let hash = Password::parse(PASSWORD).unwrap().hash().unwrap();
     store
         .add_user(&Email::parse(email).unwrap(), role, &hash, "test")
@@ -96,7 +96,7 @@ async fn code(port: u16, session: &str, code: &str) -> Reply {
     .await
 }
 
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     chrono::Utc::now().timestamp() as u64
 }
 
@@ -311,7 +311,7 @@ async fn read_all(db: &TestDb, store: Arc<dyn Store>) {
 }
 
 /// Signs in with a password and, when `secret` is given, a code: the session cookie.
-async fn signed_in(port: u16, email: &str, secret: Option<&TotpSecret>) -> String {
+pub(crate) async fn signed_in(port: u16, email: &str, secret: Option<&TotpSecret>) -> String {
     let step1 = password(port, email, PASSWORD, None).await;
     assert_eq!(step1.status, 303, "{}", step1.body);
     let cookie = step1.cookie().unwrap();

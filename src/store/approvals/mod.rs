@@ -5,11 +5,14 @@
 //! What the `approve` stage decides commits with its job (`ApprovalEffects`, applied by
 //! `unit.rs`); a person's decision is one transaction (`decide.rs`) that locks the workflow row,
 //! so two concurrent POSTs cannot both win, and moves the document only from `pending_approval`.
+//! The dashboard's approvals page lists a signed-in approver's open requests and decides one by
+//! its id through that same transaction (`mine.rs`).
 
 mod decide;
 mod effects;
 mod followup;
 mod link;
+mod mine;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -151,6 +154,20 @@ pub trait ApprovalStore: Send + Sync {
         built: &[Stage],
     ) -> Result<DecisionOutcome, StoreError>;
 
+    /// The open requests of `email` (as approver or delegate) whose invoice waits for approval,
+    /// oldest first, each as its newest link's page shows it.
+    async fn approvals_waiting(&self, email: &str) -> Result<Vec<LinkView>, StoreError>;
+
+    /// `email`'s decision on their request `request` (the dashboard), through the same guarded,
+    /// audited transaction as a link's; `Unknown` when the request is not theirs.
+    async fn approval_decide_request(
+        &self,
+        request: i64,
+        email: &str,
+        input: &DecisionInput,
+        built: &[Stage],
+    ) -> Result<DecisionOutcome, StoreError>;
+
     /// Open requests whose reminder or escalation is due at `now`.
     async fn approval_due(&self, now: DateTime<Utc>) -> Result<Vec<Due>, StoreError>;
 
@@ -264,6 +281,23 @@ impl ApprovalStore for SqlStore {
     ) -> Result<DecisionOutcome, StoreError> {
         let mut tx = self.db.begin_write("starting an approval decision").await?;
         let outcome = decide::decide(&mut tx, input, built).await?;
+        tx.commit("committing an approval decision").await?;
+        Ok(outcome)
+    }
+
+    async fn approvals_waiting(&self, email: &str) -> Result<Vec<LinkView>, StoreError> {
+        mine::waiting(&self.db, email).await
+    }
+
+    async fn approval_decide_request(
+        &self,
+        request: i64,
+        email: &str,
+        input: &DecisionInput,
+        built: &[Stage],
+    ) -> Result<DecisionOutcome, StoreError> {
+        let mut tx = self.db.begin_write("starting an approval decision").await?;
+        let outcome = mine::decide_request(&mut tx, request, email, input, built).await?;
         tx.commit("committing an approval decision").await?;
         Ok(outcome)
     }
