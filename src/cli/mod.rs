@@ -172,6 +172,9 @@ pub struct BenchArgs {
     /// The corpus folder [default: ../shared/corpus beside the source tree].
     #[arg(long)]
     pub corpus: Option<PathBuf>,
+    /// With `pipeline`: invoices per setup [default: 150].
+    #[arg(long)]
+    pub count: Option<usize>,
     /// With `stp`: fit the confidence calibration on --corpus (default fixtures/generated/dev)
     /// and write models/calibration.toml.
     #[arg(long)]
@@ -192,6 +195,10 @@ pub enum BenchKind {
     /// Duplicate-check look-up latency with 1 k, 100 k and 1 M invoices on each backend
     /// (PostgreSQL when $FACTEUR_BENCH_PG or $FACTEUR_TEST_PG names a server).
     Dedupe,
+    /// End-to-end throughput of `facteur run` processes (folder → read → dedupe → automatic
+    /// approval → post): documents/s, p50/p99 latency per stage, CPU; SQLite with 1 worker and
+    /// PostgreSQL ($FACTEUR_BENCH_PG or $FACTEUR_TEST_PG) with 1, 2 and 4.
+    Pipeline,
 }
 
 impl BenchKind {
@@ -367,6 +374,13 @@ async fn dispatch(cli: Cli) -> CmdResult {
                         .or_else(|_| std::env::var("FACTEUR_TEST_PG"))
                         .ok();
                     crate::bench::dedupe::run(&[1_000, 100_000, 1_000_000], pg.as_deref()).await
+                }
+                BenchKind::Pipeline => {
+                    let pg = std::env::var("FACTEUR_BENCH_PG")
+                        .or_else(|_| std::env::var("FACTEUR_TEST_PG"))
+                        .ok();
+                    let count = args.count.unwrap_or(crate::bench::pipeline::DEFAULT_COUNT);
+                    crate::bench::pipeline::run(count, pg.as_deref()).await
                 }
             };
             r.map_err(Failure::Other)

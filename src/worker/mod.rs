@@ -5,6 +5,10 @@
 //! Graceful shutdown: sources stop taking files; each in-flight job gets `shutdown_grace` to finish,
 //! then is released back to the queue untouched (never left leased to a stopped worker).
 //! At start-up, `recovery` takes back what dead processes of this host left leased.
+//!
+//! Several workers may share one PostgreSQL: jobs are claimed with `SKIP LOCKED` under leases,
+//! each source takes a named lease (one taker per folder and per mailbox), and each scheduler
+//! ticks under its own named lease (`periodically_alone`), so it runs in exactly one worker.
 
 pub mod identity;
 pub mod recovery;
@@ -100,6 +104,55 @@ where
             _ = shutdown.cancelled() => {}
             _ = tokio::time::sleep(every) => {}
         }
+    }
+}
+
+/// Runs `pass` every `every` like `periodically`, but only while this process holds the named
+/// lease `lease` (store/leases.rs): with several `facteur run` on one database, a scheduler's tick
+/// runs in exactly one of them at a time. The lease lasts `ttl` (longer than `every`, so the
+/// holder keeps it from one tick to the next) and is renewed every `ttl / 3` while a long pass
+/// runs. When the holder dies the lease expires and the next worker to try takes over (at once
+/// for a restart on the same host: start-up recovery drops a gone process's leases). At shutdown
+/// the lease is released so another worker takes over on its next tick.
+pub async fn periodically_alone<F, Fut>(
+    store: Arc<dyn Store>,
+    lease: &str,
+    owner: &str,
+    every: Duration,
+    ttl: Duration,
+    shutdown: CancellationToken,
+    mut pass: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let ttl = ttl.max(every + Duration::from_secs(1));
+    while !shutdown.is_cancelled() {
+        match store.try_lease(lease, owner, ttl).await {
+            Ok(true) => {
+                let work = pass();
+                tokio::pin!(work);
+                loop {
+                    tokio::select! {
+                        _ = &mut work => break,
+                        _ = tokio::time::sleep(ttl / 3) => {
+                            if let Err(e) = store.try_lease(lease, owner, ttl).await {
+                                tracing::warn!(%lease, error = %e, "cannot renew the scheduler lease");
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(false) => tracing::debug!(%lease, "another worker runs this scheduler"),
+            Err(e) => tracing::warn!(%lease, error = %e, "cannot take the scheduler lease; store unavailable?"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+    if let Err(e) = store.release_lease(lease, owner).await {
+        tracing::warn!(%lease, error = %e, "cannot release the scheduler lease; it will expire");
     }
 }
 
@@ -355,6 +408,7 @@ async fn spawn_approvals(
     tasks.spawn(scheduler::run(
         store.clone(),
         routing,
+        worker.id.clone(),
         every,
         shutdown.clone(),
     ));

@@ -1,6 +1,7 @@
 //! The approval scheduler of `facteur run`: reminders (a fresh link to whoever has not answered
 //! after `reminder_days`) and escalations (after `escalate_days`, `escalate_to` is asked too).
-//! `follow_up` takes the clock as a parameter, so tests fire both by moving `now`.
+//! `follow_up` takes the clock as a parameter, so tests fire both by moving `now`. With several
+//! workers on one database, `run` ticks only in the holder of the lease `scheduler:approvals`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,14 +69,20 @@ pub async fn follow_up(
     Ok(n)
 }
 
-/// Runs `follow_up` every `every` until shutdown.
+/// The named lease of this scheduler: one worker at a time sends reminders and escalations.
+pub const LEASE: &str = "scheduler:approvals";
+
+/// Runs `follow_up` every `every` until shutdown, in whichever worker holds `LEASE` (`owner` is
+/// this worker's id); the lease outlives three ticks, so a dead holder is replaced within that.
 pub async fn run(
     store: Arc<dyn Store>,
     routing: Routing,
+    owner: String,
     every: Duration,
     shutdown: CancellationToken,
 ) {
-    super::periodically(every, shutdown, || async {
+    let (lease_store, ttl) = (store.clone(), every * 3);
+    super::periodically_alone(lease_store, LEASE, &owner, every, ttl, shutdown, || async {
         match follow_up(store.as_ref(), &routing, now_micros()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(follow_ups = n, "approval reminders and escalations sent"),
