@@ -11,6 +11,7 @@
 //! | `/ledger`, `/ledger/fec?year=` | `ledger` | signed in; the FEC: accountant, admin |
 //! | `/reports`, `/reports/{aged,days,intake}.csv` | `reports` (charts by `charts`) | signed in |
 //! | `/approval/{token}/…` (emailed links) | `approval`, `pages` | the link's holder |
+//! | `/api/v1/…` (REST, OpenAPI at `/api/v1/openapi.json`) | `api` | a bearer token (read or write scope) |
 //! | `/health`, `/ready`, `/metrics` | `ops` | anyone |
 //!
 //! Dashboard pages check the session and the role on the server (`access`), carry the

@@ -399,10 +399,16 @@ async fn spawn_approvals(
         tasks.spawn(reminders::run_loop(
             store.clone(),
             shared.clone(),
+            worker.id.clone(),
             shutdown.clone(),
         ));
     }
-    tasks.spawn(recurring::run_loop(store.clone(), shared, shutdown.clone()));
+    tasks.spawn(recurring::run_loop(
+        store.clone(),
+        shared,
+        worker.id.clone(),
+        shutdown.clone(),
+    ));
     let routing = worker.ctx.routing.clone();
     let every = Duration::from_secs(60);
     tasks.spawn(scheduler::run(

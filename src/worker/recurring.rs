@@ -132,10 +132,20 @@ pub async fn run(
     Ok(report)
 }
 
+/// The named lease under which one worker at a time runs this pass.
+pub const LEASE: &str = "scheduler:recurring";
+
 /// The recurring pass of `facteur run`, with the reminders' interval.
-pub async fn run_loop(store: Arc<dyn Store>, settings: Arc<Settings>, shutdown: CancellationToken) {
+pub async fn run_loop(
+    store: Arc<dyn Store>,
+    settings: Arc<Settings>,
+    owner: String,
+    shutdown: CancellationToken,
+) {
     let every = Duration::from_secs(settings.reminders.every_minutes.max(1) * 60);
-    super::periodically(every, shutdown, || async {
+    let lease_store = store.clone();
+    // The store already makes each period once; the lease keeps workers from racing for it.
+    super::periodically_alone(lease_store, LEASE, &owner, every, every * 3, shutdown, || async {
         let today = chrono::Local::now().date_naive();
         match run(store.as_ref(), &settings, today).await {
             Ok(b) if b.billed.is_empty() && b.failed.is_empty() => {}
