@@ -23,8 +23,8 @@
 //! own cookie (set for that link's path only) in a hidden field and the value of the button a
 //! person pressed (a script's `form.submit()` sends no button). The page has no script at all.
 
-pub mod api;
 mod access;
+pub mod api;
 mod approval;
 mod approvals;
 mod charts;
