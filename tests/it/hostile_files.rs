@@ -82,6 +82,8 @@ async fn read_hostile(file: &str, bytes: Vec<u8>) -> (Row, Result<String, ReadEr
     pool.shutdown().await;
     let outcome = match &result {
         Ok(s) => s.clone(),
+        // A limit's message already begins with "refused".
+        Err(e @ ReadError::Limit(_)) => e.to_string(),
         Err(e) => format!("refused: {e}"),
     };
     (
