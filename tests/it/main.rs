@@ -26,6 +26,8 @@ mod pdf_limits;
 mod pg_tls;
 mod queue;
 mod receivables;
+mod receivables_quotes;
+mod receivables_xml;
 mod recovery;
 mod reports;
 mod sandbox;
