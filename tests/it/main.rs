@@ -16,6 +16,7 @@ mod fec_golden;
 mod first_run;
 mod folder;
 mod folder_hostile;
+mod hostile_files;
 mod fx;
 mod imap;
 mod ledger;

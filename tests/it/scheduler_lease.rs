@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use facteur::store::LeaseStore;
 use facteur::worker::periodically_alone;
 use tokio_util::sync::CancellationToken;
 

@@ -22,10 +22,10 @@ mod connection;
 mod diagnose;
 mod fetch;
 mod idle;
-mod mime;
+pub mod mime;
 pub mod oauth2;
 mod prepare;
-mod unzip;
+pub mod unzip;
 mod utf7;
 
 use std::collections::BTreeSet;
