@@ -28,7 +28,9 @@ CREATE TABLE quotes (
     decided_at    TIMESTAMPTZ,
     created_at    TIMESTAMPTZ NOT NULL,
     UNIQUE (series, fiscal_year, seq),
-    CHECK ((state = 'draft') = (number IS NULL)),
+    -- a draft has no number, a sent or accepted quote has one; a draft may be declined unnumbered
+    CHECK (state <> 'draft' OR number IS NULL),
+    CHECK (state NOT IN ('sent', 'accepted') OR number IS NOT NULL),
     CHECK ((state = 'accepted') = (sale_id IS NOT NULL))
 );
 CREATE INDEX quotes_customer ON quotes(customer_id);

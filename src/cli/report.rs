@@ -54,7 +54,8 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
-    /// Customer invoices in dispute (litige): invoice, customer, amount, since when, reason.
+    /// Customer invoices in dispute (litige): invoice, customer, amount, since when, reason
+    /// (and who opened it, in the JSON).
     Disputed {
         /// JSON alone on stdout.
         #[arg(long)]
@@ -102,7 +103,6 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                         format!("{} {}", money(d.gross), d.currency),
                         money(d.open),
                         d.since.format("%Y-%m-%d").to_string(),
-                        d.opened_by.clone(),
                         d.reason.clone(),
                     ]
                 })
@@ -111,16 +111,15 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 "{}",
                 table::render(
                     &[
-                        "invoice / facture",
+                        "invoice",
                         "customer / client",
                         "total",
                         "open / dû",
-                        "since / depuis",
-                        "by / par",
+                        "since",
                         "reason / motif",
                     ],
                     &rows,
-                    6,
+                    5,
                     100
                 )
             );

@@ -81,6 +81,7 @@ pub struct Wording {
     pub quote_for: &'static str,
     pub quote_terms: &'static str,
     pub acceptance: &'static str,
+    pub quote_total: &'static str,
 }
 
 pub const FR: Wording = Wording {
@@ -119,6 +120,7 @@ pub const FR: Wording = Wording {
     quote_for: "Devis pour",
     quote_terms: "jours à compter de la date de facture, facture émise à l'acceptation du devis",
     acceptance: "Bon pour accord — date, signature et cachet du client, précédés de la mention « Bon pour accord » :",
+    quote_total: "Montant du devis TTC",
 };
 
 pub const EN: Wording = Wording {
@@ -157,6 +159,7 @@ pub const EN: Wording = Wording {
     quote_for: "Quote for",
     quote_terms: "days from the invoice date, the invoice being issued once the quote is accepted",
     acceptance: "Accepted — customer's date, signature and stamp, preceded by the words \"Accepted\":",
+    quote_total: "Quote total incl. VAT",
 };
 
 pub fn wording(lang: Lang) -> &'static Wording {

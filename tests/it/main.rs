@@ -27,6 +27,7 @@ mod pdf_limits;
 mod pg_tls;
 mod queue;
 mod receivables;
+mod receivables_disputed;
 mod receivables_quotes;
 mod receivables_xml;
 mod recovery;

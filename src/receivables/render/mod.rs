@@ -348,7 +348,7 @@ fn totals(p: &mut Page<'_>, issuing: &Issuing) {
     ty -= 24.0;
     p.c.fill(ACCENT, 340.0, ty - 7.0, RIGHT - 340.0, 22.0);
     let due = match (p.paper, inv.kind) {
-        (Paper::Quote, _) => w.total_gross,
+        (Paper::Quote, _) => w.quote_total,
         (Paper::Sale, SaleKind::Invoice) => w.to_pay,
         (Paper::Sale, SaleKind::CreditNote) => w.to_refund,
     };
