@@ -217,14 +217,14 @@ pub fn write(seller: Seller<'_>, issuing: &Issuing, profile: FacturxProfile) -> 
     x.push_str("</ram:ApplicableHeaderTradeAgreement><ram:ApplicableHeaderTradeDelivery/>");
     if !profile.has_settlement() {
         // MINIMUM: the currency and the four totals, nothing else.
-        let _ = write!(
+        let _ = writeln!(
             x,
             "<ram:ApplicableHeaderTradeSettlement><ram:InvoiceCurrencyCode>{cur}</ram:InvoiceCurrencyCode>\
              <ram:SpecifiedTradeSettlementHeaderMonetarySummation>\
              <ram:TaxBasisTotalAmount>{net}</ram:TaxBasisTotalAmount>\
              <ram:TaxTotalAmount currencyID=\"{cur}\">{tax}</ram:TaxTotalAmount><ram:GrandTotalAmount>{gross}</ram:GrandTotalAmount>\
              <ram:DuePayableAmount>{gross}</ram:DuePayableAmount></ram:SpecifiedTradeSettlementHeaderMonetarySummation>\
-             </ram:ApplicableHeaderTradeSettlement></rsm:SupplyChainTradeTransaction></rsm:CrossIndustryInvoice>\n",
+             </ram:ApplicableHeaderTradeSettlement></rsm:SupplyChainTradeTransaction></rsm:CrossIndustryInvoice>",
             net = amount(totals.net),
             tax = amount(totals.tax),
             gross = amount(totals.gross),

@@ -332,6 +332,16 @@ both_backends!(
         let (inside, _) =
             facturx_parts(&std::fs::read(ws.join("var/issued/FA-2026-00001.pdf")).unwrap());
         assert_eq!(std::fs::read_to_string(&cii).unwrap(), inside);
+        // `sales pdf` writes the stored PDF again, unchanged.
+        let copy = ws.join("copy.pdf");
+        ok(&run(
+            &config,
+            &["sales", "pdf", &a, "--out", &copy.display().to_string()],
+        ));
+        assert_eq!(
+            std::fs::read(&copy).unwrap(),
+            std::fs::read(ws.join("var/issued/FA-2026-00001.pdf")).unwrap()
+        );
         // UBL on stdout, valid against the OASIS schema.
         let ubl = ok(&run(&config, &["sales", "xml", &a, "--format", "ubl"]));
         let ubl_file = valid(
