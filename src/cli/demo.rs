@@ -168,9 +168,8 @@ async fn sale(settings: &Settings, store: &dyn crate::store::Store) -> CmdResult
         company: &settings.company,
         sales: &settings.sales,
     };
-    let render = |q: &crate::receivables::quote::Quote, c| {
-        crate::receivables::render::quote_pdf(seller, &q.as_issuing(c)).map_err(|e| e.to_string())
-    };
+    let render =
+        |q: &crate::receivables::quote::Quote, c| crate::receivables::quote::pdf(seller, q, c);
     let (quote, pdf) = store
         .quote_pdf(
             quote.id,

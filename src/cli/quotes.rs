@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use super::customers::refusal;
 use super::{table, Cli, CmdResult, Failure};
 use crate::receivables::quote::{NewQuote, Quote, QuoteFile};
-use crate::receivables::{render, Seller};
+use crate::receivables::Seller;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -191,9 +191,7 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
                 company: &settings.company,
                 sales: &settings.sales,
             };
-            let render = |q: &Quote, customer| {
-                render::quote_pdf(seller, &q.as_issuing(customer)).map_err(|e| e.to_string())
-            };
+            let render = |q: &Quote, customer| crate::receivables::quote::pdf(seller, q, customer);
             let (quote, pdf) = store
                 .quote_pdf(
                     *id,

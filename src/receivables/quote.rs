@@ -208,6 +208,24 @@ impl Quote {
     }
 }
 
+/// The PDF of numbered quote `quote` for `customer`, once the mentions a French quote shares
+/// with an invoice (seller and buyer identities and addresses, number and dates) are there.
+pub fn pdf(
+    seller: super::Seller<'_>,
+    quote: &Quote,
+    customer: Customer,
+) -> Result<Vec<u8>, String> {
+    let issuing = quote.as_issuing(customer);
+    let missing = super::legal::missing(seller, &issuing);
+    if !missing.is_empty() {
+        return Err(format!(
+            "the quote would lack what an invoice of it will need: {}",
+            missing.join("; ")
+        ));
+    }
+    super::render::quote_pdf(seller, &issuing).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

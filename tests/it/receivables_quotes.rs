@@ -33,6 +33,13 @@ fn refused(out: &std::process::Output, why: &str) {
     assert!(said(out).contains(why), "{} lacks {why}", said(out));
 }
 
+fn seller(s: &facteur::config::Settings) -> facteur::receivables::Seller<'_> {
+    facteur::receivables::Seller {
+        company: &s.company,
+        sales: &s.sales,
+    }
+}
+
 /// The PDF's /Title, decoded (UTF-16BE with its byte order mark).
 fn title(pdf: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(pdf).unwrap();
@@ -211,6 +218,17 @@ both_backends!(two_accepts_racing_make_one_draft, |db: TestDb| async move {
     assert_eq!(numbered.number.as_deref(), Some("DE-2026-00001"));
     assert_eq!(numbered.valid_until, NaiveDate::from_ymd_opt(2026, 4, 1));
     assert_eq!(pdf, b"%PDF-quote");
+    // The real renderer refuses a quote whose seller has no address yet, and draws one that has.
+    let bare = facteur::config::Settings::parse(
+        std::path::Path::new("facteur.toml"),
+        "[company]\nname = \"Atelier\"\nsiren = \"732829320\"\n",
+        std::iter::empty(),
+    )
+    .unwrap();
+    let err = facteur::receivables::quote::pdf(seller(&bare), &numbered, c.clone()).unwrap_err();
+    assert!(err.contains("the seller's address"), "{err}");
+    let drawn = facteur::receivables::quote::pdf(seller(&s), &numbered, c.clone()).unwrap();
+    assert!(drawn.starts_with(b"%PDF-1.7"));
     let qid = q.id;
     let accept = |store: std::sync::Arc<dyn Store>| async move {
         store.accept_quote(qid, day, "racer").await
