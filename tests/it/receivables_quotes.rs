@@ -228,6 +228,14 @@ both_backends!(two_accepts_racing_make_one_draft, |db: TestDb| async move {
     let err = facteur::receivables::quote::pdf(seller(&bare), &numbered, c.clone()).unwrap_err();
     assert!(err.contains("the seller's address"), "{err}");
     let drawn = facteur::receivables::quote::pdf(seller(&s), &numbered, c.clone()).unwrap();
+    assert_eq!(title(&drawn), "DEVIS DE-2026-00001");
+    // In the customer's language.
+    let english = facteur::receivables::Customer {
+        details: customer("Martin UK", "552100554", "en"),
+        ..c.clone()
+    };
+    let drawn_en = facteur::receivables::quote::pdf(seller(&s), &numbered, english).unwrap();
+    assert_eq!(title(&drawn_en), "QUOTE DE-2026-00001");
     assert!(drawn.starts_with(b"%PDF-1.7"));
     let qid = q.id;
     let accept = |store: std::sync::Arc<dyn Store>| async move {
