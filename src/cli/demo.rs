@@ -1,8 +1,10 @@
 //! `facteur demo`: a temporary workspace on the embedded SQLite store, the demo invoices of
 //! fixtures/demo ingested and read, and what facteur found in each; a re-sent copy held as a
 //! duplicate; approval requests; a reviewed invoice approved by itself, posted, paid and written
-//! to a FEC; and a customer invoice issued, mailed, reminded once (the clock moved to its due
-//! date) and paid by a bank statement, with the AR aged balance and DSO after each step.
+//! to a FEC; and on the receivables side a quote (devis) numbered and accepted into a sales
+//! draft, issued as a Factur-X invoice (and written as UBL 2.1), mailed, reminded once (the
+//! clock moved to its due date) and paid by a bank statement matched to it, with the AR aged
+//! balance and DSO after each step, and where to look at each file.
 
 use std::path::PathBuf;
 
@@ -125,10 +127,10 @@ pub async fn run(cli: &Cli, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// The other half of the ledger: a customer, a draft, and its issue as a Factur-X invoice,
-/// numbered and posted to the sales journal (Dr 411 / Cr 706 + Cr 44571).
+/// The other half of the ledger: a customer, a quote accepted into a draft, and its issue as a
+/// Factur-X invoice, numbered and posted to the sales journal (Dr 411 / Cr 706 + Cr 44571).
 async fn sale(settings: &Settings, store: &dyn crate::store::Store) -> CmdResult {
-    use crate::receivables::sale::{DraftFile, NewSale};
+    use crate::receivables::quote::{NewQuote, QuoteFile};
     use crate::receivables::{NewCustomer, RawCustomer};
     let customer = NewCustomer::parse(&RawCustomer {
         name: "Hôtel du Palais (demo)".into(),
@@ -151,26 +153,78 @@ async fn sale(settings: &Settings, store: &dyn crate::store::Store) -> CmdResult
             .map_err(|e| Failure::Other(e.into()))?,
         Err(e) => return Err(Failure::Other(e.into())),
     };
-    let draft: DraftFile = toml::from_str(
-        "customer = \"C552100554\"\nnote = \"Petits déjeuners, novembre\"\n\
+    let file: QuoteFile = toml::from_str(
+        "customer = \"C552100554\"\nnote = \"Petits déjeuners, novembre\"\nvalidity_days = 15\n\
          [[line]]\ndescription = \"Viennoiseries (lot de 50)\"\nquantity = 12\n\
          unit_price = \"42.00\"\nvat_rate = 5.5\n",
     )
-    .map_err(|e| Failure::Other(anyhow::anyhow!("demo draft: {e}")))?;
-    let sale = NewSale::draft(customer.id, settings.company.currency, draft)
-        .map_err(|e| Failure::Other(anyhow::anyhow!("demo draft: {e}")))?;
-    let saved = store
-        .save_draft(&sale)
+    .map_err(|e| Failure::Other(anyhow::anyhow!("demo quote: {e}")))?;
+    let fail = |e: StoreError| Failure::Other(e.into());
+    let quote = NewQuote::from_file(customer.id, settings.company.currency, file, 30)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("demo quote: {e}")))?;
+    let quote = store.save_quote(&quote).await.map_err(fail)?;
+    let today = chrono::Local::now().date_naive();
+    let seller = crate::receivables::Seller {
+        company: &settings.company,
+        sales: &settings.sales,
+    };
+    let render =
+        |q: &crate::receivables::quote::Quote, c| crate::receivables::quote::pdf(seller, q, c);
+    let (quote, pdf) = store
+        .quote_pdf(
+            quote.id,
+            today,
+            &settings.sales.quote_pattern,
+            settings.company.fiscal_year_start_month,
+            &render,
+        )
         .await
-        .map_err(|e| Failure::Other(e.into()))?;
+        .map_err(fail)?;
+    let number = quote.number.clone().unwrap_or_default();
+    let quote_path = settings
+        .base_dir
+        .join("var/quotes")
+        .join(format!("{number}.pdf"));
+    if let Some(dir) = quote_path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Other(anyhow::anyhow!("{}: {e}", dir.display())))?;
+    }
+    std::fs::write(&quote_path, &pdf)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{}: {e}", quote_path.display())))?;
     outln!(
-        "\n── receivables: a draft for {} ({} {}), issued as a Factur-X invoice:",
+        "\n── receivables: quote {number} for {} ({} {}, valid until {}): {}",
         customer.details.name,
-        saved.gross,
-        saved.currency
+        quote.gross,
+        quote.currency,
+        quote.valid_until.map(|d| d.to_string()).unwrap_or_default(),
+        quote_path.display()
     );
-    super::sales::issue(settings, store, saved.id, None).await?;
-    collect(settings, store, saved.id).await
+    let accepted = store
+        .accept_quote(quote.id, today, "demo")
+        .await
+        .map_err(fail)?;
+    outln!(
+        "  the customer accepts it: sales draft {} (note \"{}\"), issued as a Factur-X invoice:",
+        accepted.draft.id,
+        accepted.draft.note.as_deref().unwrap_or_default()
+    );
+    super::sales::issue(settings, store, accepted.draft.id, None).await?;
+    let ubl = super::sales_xml::xml(
+        settings,
+        store,
+        accepted.draft.id,
+        super::sales::XmlFormat::Ubl,
+    )
+    .await?;
+    let issued = store.sale(accepted.draft.id).await.map_err(fail)?;
+    let ubl_path = settings.base_dir.join("var/issued").join(format!(
+        "{}.ubl.xml",
+        issued.number.as_deref().unwrap_or_default()
+    ));
+    std::fs::write(&ubl_path, ubl)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{}: {e}", ubl_path.display())))?;
+    outln!("  the same invoice as UBL 2.1: {}", ubl_path.display());
+    collect(settings, store, accepted.draft.id).await
 }
 
 /// The life of the demo's customer invoice after issuing: mailed, reminded once when the
@@ -242,11 +296,18 @@ async fn collect(settings: &Settings, store: &dyn crate::store::Store, id: i64) 
                 .unwrap_or_default()
         );
     }
+    let config = settings.base_dir.join("facteur.toml");
+    let config = config.display();
+    outln!("\n  Where to look:");
     outln!(
-        "  The PDF: {}; the invoice's history: facteur --config {} sales history {id}",
-        super::sales::issued_path(settings, &number).display(),
-        settings.base_dir.join("facteur.toml").display()
+        "    the Factur-X PDF     {}",
+        super::sales::issued_path(settings, &number).display()
     );
+    outln!("    its history          facteur --config {config} sales history {id}");
+    outln!("    quotes               facteur --config {config} quotes list");
+    outln!("    the bank lines       facteur --config {config} bank lines");
+    outln!("    aged balance, DSO    facteur --config {config} report aged --side ar --items; report dso");
+    outln!("    disputes             facteur --config {config} report disputed");
     Ok(())
 }
 

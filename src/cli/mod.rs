@@ -43,6 +43,7 @@ mod init;
 mod ledger;
 mod logging;
 pub mod mail;
+mod quotes;
 mod rates;
 mod recurring;
 mod reminders;
@@ -50,6 +51,7 @@ mod report;
 mod review;
 mod run;
 mod sales;
+mod sales_xml;
 mod suppliers;
 pub mod table;
 mod users;
@@ -122,9 +124,12 @@ pub enum Command {
     /// Customers: add, import from CSV, list (with their 411 accounts).
     #[command(subcommand)]
     Customers(customers::Command),
-    /// Invoices the company issues: draft, issue (Factur-X, posted), credit, list.
+    /// Invoices the company issues: draft, issue (Factur-X, posted), credit, list, pdf, xml.
     #[command(subcommand)]
     Sales(sales::Command),
+    /// Quotes (devis): add, list, show, pdf (numbered DE-…), accept (into a sales draft), decline.
+    #[command(subcommand)]
+    Quotes(quotes::Command),
     /// Reports from the ledger: aged balance (AR/AP), DSO, DPO.
     #[command(subcommand)]
     Report(report::Command),
@@ -347,6 +352,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Rates(cmd) => rates::run(&cli, cmd).await,
         Command::Customers(cmd) => customers::run(&cli, cmd).await,
         Command::Sales(cmd) => sales::run(&cli, cmd).await,
+        Command::Quotes(cmd) => quotes::run(&cli, cmd).await,
         Command::Report(cmd) => report::run(&cli, cmd).await,
         Command::Backup(args) => backup::backup(&cli, args).await,
         Command::Restore(args) => backup::restore(&cli, args).await,

@@ -1,6 +1,7 @@
-//! `facteur report aged|overdue|dso|dpo|forecast`: the aged balance of customers or suppliers,
-//! what is past due, DSO / DPO and the 13-week cash forecast, read from the ledger
-//! (`crate::reports`), as a table, JSON (alone on stdout) or CSV.
+//! `facteur report aged|overdue|dso|dpo|forecast|disputed`: the aged balance of customers or
+//! suppliers, what is past due, DSO / DPO and the 13-week cash forecast, read from the ledger
+//! (`crate::reports`), as a table, JSON (alone on stdout) or CSV; and the customer invoices in
+//! dispute (from the store's open disputes).
 
 use chrono::NaiveDate;
 
@@ -53,6 +54,13 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Customer invoices in dispute (litige): invoice, customer, amount, since when, reason
+    /// (and who opened it, in the JSON).
+    Disputed {
+        /// JSON alone on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Days sales outstanding: 411 balance / net credit sales of the period × its days.
     Dso(DaysArgs),
     /// Days payables outstanding: 401 balance / net credit purchases of the period × its days.
@@ -80,6 +88,46 @@ fn today() -> NaiveDate {
 pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
     let (settings, store) = super::open_workspace(cli).await?;
     match cmd {
+        Command::Disputed { json } => {
+            let all = store.open_disputes().await.map_err(other)?;
+            if *json {
+                outln!("{}", serde_json::to_string_pretty(&all).map_err(other)?);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = all
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.number.clone(),
+                        d.customer.clone(),
+                        format!("{} {}", money(d.gross), d.currency),
+                        money(d.open),
+                        d.since.format("%Y-%m-%d").to_string(),
+                        d.reason.clone(),
+                    ]
+                })
+                .collect();
+            out!(
+                "{}",
+                table::render(
+                    &[
+                        "invoice",
+                        "customer / client",
+                        "total",
+                        "open / dû",
+                        "since",
+                        "reason / motif",
+                    ],
+                    &rows,
+                    5,
+                    100
+                )
+            );
+            outln!(
+                "{} invoice(s) in dispute / facture(s) en litige; `facteur sales resolve ID` closes one",
+                all.len()
+            );
+        }
         Command::Overdue {
             side,
             at,

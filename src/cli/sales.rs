@@ -1,10 +1,13 @@
-//! `facteur sales draft|issue|credit|list|send|dispute|resolve|history`: invoices the company
+//! `facteur sales draft|issue|credit|list|pdf|xml|send|dispute|resolve|history`: invoices the company
 //! issues. A draft holds no number; `issue` numbers it gap-free in its series inside the
 //! transaction that posts it (Dr 411 / Cr 706 + Cr 44571) and stores its Factur-X PDF, then
 //! writes the PDF as `var/issued/<number>.pdf` in the workspace and prints the number and that
 //! path. `send` queues the mail with the PDF for the customer's invoice mailbox (delivered by
 //! `facteur run`'s outbox sender); `dispute` and `resolve` stop and resume its reminders; every
-//! one of them lands on the invoice's history.
+//! one of them lands on the invoice's history. `issue --profile` picks the Factur-X profile
+//! of one invoice (`[sales] facturx_profile` otherwise); `pdf` writes the stored PDF again;
+//! `xml` writes the invoice as CII (the XML inside the stored PDF, as issued) or UBL 2.1 (made
+//! from the stored invoice and customer).
 
 use std::path::PathBuf;
 
@@ -14,7 +17,7 @@ use super::customers::refusal;
 use super::{table, Cli, CmdResult, Failure};
 use crate::receivables::sale::{DraftFile, NewSale};
 use crate::receivables::templates::{self, Facts, Template};
-use crate::receivables::{finish, SalesInvoice, Seller};
+use crate::receivables::{finish, FacturxProfile, SalesInvoice, Seller};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -26,12 +29,34 @@ pub enum Command {
         /// Issue date [default: today].
         #[arg(long)]
         date: Option<NaiveDate>,
+        /// Factur-X profile of the XML inside [default: `[sales] facturx_profile`, en16931].
+        /// minimum and basic-wl carry no lines: refused between French companies.
+        #[arg(long, value_enum)]
+        profile: Option<FacturxProfile>,
     },
     /// Issue the credit note that cancels issued invoice ID (its own number; posts the reverse).
     Credit {
         id: i64,
         #[arg(long)]
         date: Option<NaiveDate>,
+        #[arg(long, value_enum)]
+        profile: Option<FacturxProfile>,
+    },
+    /// Write issued sale ID's Factur-X PDF, as stored when it was issued.
+    Pdf {
+        id: i64,
+        /// [default: var/issued/<number>.pdf in the workspace]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write issued sale ID as XML alone: CII (the Factur-X XML it was issued with) or UBL 2.1.
+    Xml {
+        id: i64,
+        #[arg(long, value_enum, default_value_t = XmlFormat::Cii)]
+        format: XmlFormat,
+        /// [default: stdout]
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Drafts and issued sales, newest first.
     List {
@@ -70,6 +95,15 @@ pub enum Command {
     },
 }
 
+/// The syntax of `sales xml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum XmlFormat {
+    /// UN/CEFACT CII D16B, as embedded in the Factur-X PDF.
+    Cii,
+    /// OASIS UBL 2.1 Invoice / CreditNote (EN 16931, PEPPOL BIS 3 ids).
+    Ubl,
+}
+
 pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
     let (settings, store) = super::open_workspace(cli).await?;
     match cmd {
@@ -104,10 +138,45 @@ pub async fn run(cli: &Cli, cmd: &Command) -> CmdResult {
             );
             Ok(())
         }
-        Command::Issue { id, date } => issue(&settings, store.as_ref(), *id, *date).await,
-        Command::Credit { id, date } => {
+        Command::Issue { id, date, profile } => {
+            issue(
+                &with_profile(&settings, *profile),
+                store.as_ref(),
+                *id,
+                *date,
+            )
+            .await
+        }
+        Command::Credit { id, date, profile } => {
             let note = store.draft_credit_note(*id).await.map_err(refusal)?;
-            issue(&settings, store.as_ref(), note.id, *date).await
+            issue(
+                &with_profile(&settings, *profile),
+                store.as_ref(),
+                note.id,
+                *date,
+            )
+            .await
+        }
+        Command::Pdf { id, out } => {
+            let sale = store.sale(*id).await.map_err(refusal)?;
+            let pdf = store.sale_pdf(*id).await.map_err(refusal)?;
+            let path = out.clone().unwrap_or_else(|| {
+                issued_path(&settings, sale.number.as_deref().unwrap_or_default())
+            });
+            write_file(&path, &pdf)?;
+            outln!("{}", path.display());
+            Ok(())
+        }
+        Command::Xml { id, format, out } => {
+            let xml = super::sales_xml::xml(&settings, store.as_ref(), *id, *format).await?;
+            match out {
+                Some(path) => {
+                    write_file(path, xml.as_bytes())?;
+                    outln!("{}", path.display());
+                }
+                None => out!("{xml}"),
+            }
+            Ok(())
         }
         Command::List { json } => {
             let all = store.sales().await.map_err(super::other)?;
@@ -237,6 +306,27 @@ pub(super) async fn send(
     Ok(())
 }
 
+/// `settings` with the Factur-X profile `profile` when given.
+fn with_profile(
+    settings: &crate::config::Settings,
+    profile: Option<FacturxProfile>,
+) -> crate::config::Settings {
+    let mut s = settings.clone();
+    if let Some(p) = profile {
+        s.sales.facturx_profile = p;
+    }
+    s
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> CmdResult {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| super::other(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, bytes)
+        .map_err(|e| super::other(anyhow::anyhow!("writing {}: {e}", path.display())))
+}
+
 pub(super) async fn issue(
     settings: &crate::config::Settings,
     store: &dyn crate::store::Store,
@@ -248,6 +338,7 @@ pub(super) async fn issue(
         sales: &settings.sales,
     };
     let date = date.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let profile = settings.sales.facturx_profile;
     let done = store
         .issue_sale(
             id,
@@ -268,7 +359,16 @@ pub(super) async fn issue(
         .map_err(|e| super::other(anyhow::anyhow!("writing {}: {e}", path.display())))?;
     outln!("{number}");
     outln!("{}", path.display());
+    if let Some(w) = profile.warning() {
+        errln(&w);
+    }
     Ok(())
+}
+
+/// A warning on stderr: stdout keeps the number and the path, which scripts read.
+fn errln(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// `var/issued/<number>.pdf` in the workspace (beside the default database).

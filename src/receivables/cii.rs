@@ -1,13 +1,15 @@
-//! The CII XML of an issued sale (UN/CEFACT CrossIndustryInvoice D16B, Factur-X profile
-//! EN 16931): what a buyer's software reads instead of the page. Element order follows the
-//! Factur-X XSD (checked by the tests with the official schema). Amounts are written with two
-//! decimals, dates as `YYYYMMDD` (format 102).
+//! The CII XML of an issued sale (UN/CEFACT CrossIndustryInvoice D16B) in a Factur-X profile
+//! (`profile.rs`: EN 16931 by default, BASIC, BASIC WL, MINIMUM): what a buyer's software reads
+//! instead of the page. Element order follows each profile's Factur-X XSD (checked by the tests
+//! with the official schemas); a smaller profile leaves out what its XSD has no room for (BIC,
+//! lines, notes…). Amounts are written with two decimals, dates as `YYYYMMDD` (format 102).
 
 use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
 
 use super::customer::Address;
+use super::profile::FacturxProfile;
 use super::{Issuing, SaleKind, Seller};
 
 /// The profile's guideline id (BT-24).
@@ -46,7 +48,8 @@ struct Party<'a> {
     email: Option<&'a str>,
 }
 
-fn party(x: &mut String, tag: &str, p: &Party<'_>) {
+fn party(x: &mut String, tag: &str, p: &Party<'_>, profile: FacturxProfile) {
+    let full = profile.has_settlement();
     let _ = write!(x, "<ram:{tag}><ram:Name>{}</ram:Name>", esc(p.name));
     if let Some(s) = p.siren {
         let _ = write!(
@@ -57,17 +60,18 @@ fn party(x: &mut String, tag: &str, p: &Party<'_>) {
     }
     let a = &p.address;
     x.push_str("<ram:PostalTradeAddress>");
-    if !a.postcode.is_empty() {
+    // MINIMUM's address is the country alone.
+    if full && !a.postcode.is_empty() {
         let _ = write!(
             x,
             "<ram:PostcodeCode>{}</ram:PostcodeCode>",
             esc(&a.postcode)
         );
     }
-    if !a.line.is_empty() {
+    if full && !a.line.is_empty() {
         let _ = write!(x, "<ram:LineOne>{}</ram:LineOne>", esc(&a.line));
     }
-    if !a.city.is_empty() {
+    if full && !a.city.is_empty() {
         let _ = write!(x, "<ram:CityName>{}</ram:CityName>", esc(&a.city));
     }
     let _ = write!(
@@ -75,7 +79,7 @@ fn party(x: &mut String, tag: &str, p: &Party<'_>) {
         "<ram:CountryID>{}</ram:CountryID></ram:PostalTradeAddress>",
         esc(&a.country)
     );
-    if let Some(e) = p.email {
+    if let Some(e) = p.email.filter(|_| full) {
         let _ = write!(
             x,
             "<ram:URIUniversalCommunication><ram:URIID schemeID=\"EM\">{}</ram:URIID></ram:URIUniversalCommunication>",
@@ -101,7 +105,8 @@ fn category(rate: Decimal) -> &'static str {
     }
 }
 
-pub fn write(seller: Seller<'_>, issuing: &Issuing) -> String {
+/// The XML of `issuing` in `profile`.
+pub fn write(seller: Seller<'_>, issuing: &Issuing, profile: FacturxProfile) -> String {
     let inv = &issuing.invoice;
     let c = seller.company;
     let s = seller.sales;
@@ -120,8 +125,9 @@ pub fn write(seller: Seller<'_>, issuing: &Issuing) -> String {
     let _ = write!(
         x,
         "<rsm:ExchangedDocumentContext><ram:GuidelineSpecifiedDocumentContextParameter>\
-         <ram:ID>{EN16931}</ram:ID></ram:GuidelineSpecifiedDocumentContextParameter>\
-         </rsm:ExchangedDocumentContext>"
+         <ram:ID>{}</ram:ID></ram:GuidelineSpecifiedDocumentContextParameter>\
+         </rsm:ExchangedDocumentContext>",
+        profile.guideline()
     );
     let type_code = match inv.kind {
         SaleKind::Invoice => "380",
@@ -134,7 +140,7 @@ pub fn write(seller: Seller<'_>, issuing: &Issuing) -> String {
         esc(number),
         inv.issue_date.map(day).unwrap_or_default()
     );
-    if let Some(n) = &inv.note {
+    if let Some(n) = inv.note.as_ref().filter(|_| profile.has_settlement()) {
         let _ = write!(
             x,
             "<ram:IncludedNote><ram:Content>{}</ram:Content></ram:IncludedNote>",
@@ -146,11 +152,12 @@ pub fn write(seller: Seller<'_>, issuing: &Issuing) -> String {
         Some(p) => format!("{} {} %.", w.penalty_rate, p.normalize()),
         None => w.penalty_default.to_string(),
     };
-    for (text, code) in [
+    let notes = [
         (penalty.as_str(), "PMD"),
         (w.indemnity, "PMT"),
         (w.no_discount, "AAB"),
-    ] {
+    ];
+    for (text, code) in notes.into_iter().filter(|_| profile.has_settlement()) {
         let _ = write!(
             x,
             "<ram:IncludedNote><ram:Content>{}</ram:Content><ram:SubjectCode>{code}</ram:SubjectCode></ram:IncludedNote>",
@@ -158,7 +165,12 @@ pub fn write(seller: Seller<'_>, issuing: &Issuing) -> String {
         );
     }
     x.push_str("</rsm:ExchangedDocument><rsm:SupplyChainTradeTransaction>");
-    for (i, (l, net)) in inv.lines.iter().zip(&totals.lines).enumerate() {
+    let listed = if profile.has_lines() {
+        inv.lines.len()
+    } else {
+        0
+    };
+    for (i, (l, net)) in inv.lines.iter().zip(&totals.lines).take(listed).enumerate() {
         let _ = write!(
             x,
             "<ram:IncludedSupplyChainTradeLineItem>\
@@ -193,7 +205,7 @@ pub fn write(seller: Seller<'_>, issuing: &Issuing) -> String {
         },
         email: s.email.as_deref(),
     };
-    party(&mut x, "SellerTradeParty", &seller_party);
+    party(&mut x, "SellerTradeParty", &seller_party, profile);
     let buyer = Party {
         name: &b.name,
         siren: b.siren.as_ref().map(|v| v.as_str()),
@@ -201,8 +213,24 @@ pub fn write(seller: Seller<'_>, issuing: &Issuing) -> String {
         address: b.address.clone(),
         email: b.invoice_email.as_deref(),
     };
-    party(&mut x, "BuyerTradeParty", &buyer);
+    party(&mut x, "BuyerTradeParty", &buyer, profile);
     x.push_str("</ram:ApplicableHeaderTradeAgreement><ram:ApplicableHeaderTradeDelivery/>");
+    if !profile.has_settlement() {
+        // MINIMUM: the currency and the four totals, nothing else.
+        let _ = writeln!(
+            x,
+            "<ram:ApplicableHeaderTradeSettlement><ram:InvoiceCurrencyCode>{cur}</ram:InvoiceCurrencyCode>\
+             <ram:SpecifiedTradeSettlementHeaderMonetarySummation>\
+             <ram:TaxBasisTotalAmount>{net}</ram:TaxBasisTotalAmount>\
+             <ram:TaxTotalAmount currencyID=\"{cur}\">{tax}</ram:TaxTotalAmount><ram:GrandTotalAmount>{gross}</ram:GrandTotalAmount>\
+             <ram:DuePayableAmount>{gross}</ram:DuePayableAmount></ram:SpecifiedTradeSettlementHeaderMonetarySummation>\
+             </ram:ApplicableHeaderTradeSettlement></rsm:SupplyChainTradeTransaction></rsm:CrossIndustryInvoice>",
+            net = amount(totals.net),
+            tax = amount(totals.tax),
+            gross = amount(totals.gross),
+        );
+        return x;
+    }
     let _ = write!(
         x,
         "<ram:ApplicableHeaderTradeSettlement><ram:PaymentReference>{}</ram:PaymentReference>\
@@ -216,7 +244,12 @@ pub fn write(seller: Seller<'_>, issuing: &Issuing) -> String {
              <ram:PayeePartyCreditorFinancialAccount><ram:IBANID>{}</ram:IBANID></ram:PayeePartyCreditorFinancialAccount>",
             esc(iban.as_str())
         );
-        if let Some(bic) = &c.bic {
+        // Only EN 16931 has room for the BIC (BT-86).
+        if let Some(bic) = c
+            .bic
+            .as_ref()
+            .filter(|_| profile == FacturxProfile::En16931)
+        {
             let _ = write!(
                 x,
                 "<ram:PayeeSpecifiedCreditorFinancialInstitution><ram:BICID>{}</ram:BICID></ram:PayeeSpecifiedCreditorFinancialInstitution>",

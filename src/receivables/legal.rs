@@ -75,6 +75,13 @@ pub struct Wording {
     pub penalty_rate: &'static str,
     pub indemnity: &'static str,
     pub page: &'static str,
+    /// A quote's title, validity and acceptance block.
+    pub quote: &'static str,
+    pub valid_until: &'static str,
+    pub quote_for: &'static str,
+    pub quote_terms: &'static str,
+    pub acceptance: &'static str,
+    pub quote_total: &'static str,
 }
 
 pub const FR: Wording = Wording {
@@ -108,6 +115,12 @@ pub const FR: Wording = Wording {
     penalty_rate: "En cas de retard de paiement, pénalités au taux annuel de",
     indemnity: "Indemnité forfaitaire pour frais de recouvrement due au créancier en cas de retard : 40 € (art. D441-5 C. com.).",
     page: "Page",
+    quote: "DEVIS",
+    valid_until: "Valable jusqu'au",
+    quote_for: "Devis pour",
+    quote_terms: "jours à compter de la date de facture, facture émise à l'acceptation du devis",
+    acceptance: "Bon pour accord — date, signature et cachet du client, précédés de la mention « Bon pour accord » :",
+    quote_total: "Montant du devis TTC",
 };
 
 pub const EN: Wording = Wording {
@@ -141,6 +154,12 @@ pub const EN: Wording = Wording {
     penalty_rate: "Late payment: interest at the yearly rate of",
     indemnity: "Fixed compensation for recovery costs due on late payment: €40 (French Commercial Code, art. D441-5).",
     page: "Page",
+    quote: "QUOTE",
+    valid_until: "Valid until",
+    quote_for: "Quote for",
+    quote_terms: "days from the invoice date, the invoice being issued once the quote is accepted",
+    acceptance: "Accepted — customer's date, signature and stamp, preceded by the words \"Accepted\":",
+    quote_total: "Quote total incl. VAT",
 };
 
 pub fn wording(lang: Lang) -> &'static Wording {

@@ -10,7 +10,10 @@
 //! | `numbering.rs` | the number pattern (`FA-{YYYY}-{seq:05}`) and what it makes of a counter |
 //! | `posting.rs` | what an issued invoice or credit note posts |
 //! | `legal.rs` | the mentions French law requires on a B2B invoice, checked before issuing; FR/EN wording |
-//! | `cii.rs` | the CII XML (EN 16931 profile) of an issued invoice |
+//! | `profile.rs` | the Factur-X profile (EN 16931, BASIC, BASIC WL, MINIMUM) and where each is legal |
+//! | `cii.rs` | the CII XML of an issued invoice, in its Factur-X profile |
+//! | `ubl.rs` | the same invoice as OASIS UBL 2.1 (Invoice or CreditNote), for `sales xml --format ubl` |
+//! | `quote.rs` | a quote (devis): its file, its states, the draft it becomes once accepted |
 //! | `render/` | the PDF a person reads, made a Factur-X PDF/A-3 with the XML inside |
 //! | `history.rs` | what happened to an issued invoice after issuing (sent, disputed, reminded, paid) |
 //! | `templates.rs` | the customer's mail (invoice sent, each reminder), FR/EN, from models/reminders/ |
@@ -23,15 +26,19 @@ pub mod history;
 pub mod legal;
 pub mod numbering;
 pub mod posting;
+pub mod profile;
+pub mod quote;
 pub mod recurring;
 pub mod reminders;
 pub mod render;
 pub mod sale;
 pub mod settings;
 pub mod templates;
+pub mod ubl;
 
 pub use customer::{Customer, CustomerError, NewCustomer, RawCustomer};
 pub use numbering::NumberPattern;
+pub use profile::FacturxProfile;
 pub use sale::{SaleKind, SaleLine, SaleState, SalesInvoice, Totals};
 
 use crate::config::CompanySettings;
@@ -61,9 +68,18 @@ pub struct Issued {
     pub pdf: Vec<u8>,
 }
 
-/// Everything issuing makes of a numbered invoice: checks the legal mentions, builds the entry,
-/// renders the PDF. The store calls it inside the transaction that holds the number.
+/// Everything issuing makes of a numbered invoice: checks the legal mentions and that the
+/// Factur-X profile (`[sales] facturx_profile`) is a full invoice where the law asks for one,
+/// builds the entry, renders the PDF. The store calls it inside the transaction that holds the
+/// number.
 pub fn finish(seller: Seller<'_>, issuing: &Issuing) -> Result<Issued, String> {
+    let profile = seller.sales.facturx_profile;
+    if let Some(why) = profile.refusal(
+        &seller.company.country,
+        &issuing.customer.details.address.country,
+    ) {
+        return Err(why);
+    }
     let missing = legal::missing(seller, issuing);
     if !missing.is_empty() {
         return Err(format!(
@@ -73,7 +89,7 @@ pub fn finish(seller: Seller<'_>, issuing: &Issuing) -> Result<Issued, String> {
     }
     let entry =
         posting::sale_entry(issuing, &seller.sales.revenue_account).map_err(|e| e.to_string())?;
-    let xml = cii::write(seller, issuing);
-    let pdf = render::facturx_pdf(seller, issuing, &xml).map_err(|e| e.to_string())?;
+    let xml = cii::write(seller, issuing, profile);
+    let pdf = render::facturx_pdf(seller, issuing, &xml, profile).map_err(|e| e.to_string())?;
     Ok(Issued { entry, pdf })
 }

@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::NumberPattern;
+use super::{FacturxProfile, NumberPattern};
 use crate::ledger::AccountNumber;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -18,6 +18,17 @@ pub struct SalesSettings {
     /// Credit note numbers, a series of their own.
     #[serde(default = "default_credit_note_pattern")]
     pub credit_note_pattern: NumberPattern,
+    /// Quote (devis) numbers, a series of their own, taken when a quote's PDF is first made.
+    #[serde(default = "default_quote_pattern")]
+    pub quote_pattern: NumberPattern,
+    /// Days a quote stays valid from its date, unless its file says `validity_days`.
+    #[serde(default = "default_quote_validity_days")]
+    pub quote_validity_days: u32,
+    /// The Factur-X profile of issued invoices' XML: "EN 16931" (default), "BASIC", "BASIC WL"
+    /// or "MINIMUM". The last two carry no lines: refused between French companies, where
+    /// they are not a full invoice. `sales issue --profile` overrides it for one invoice.
+    #[serde(default)]
+    pub facturx_profile: FacturxProfile,
     /// Revenue account of issued invoices (PCG 706, services).
     #[serde(default = "default_revenue_account")]
     pub revenue_account: AccountNumber,
@@ -49,6 +60,12 @@ fn default_number_pattern() -> NumberPattern {
 fn default_credit_note_pattern() -> NumberPattern {
     NumberPattern::parse("AV-{YYYY}-{seq:05}").unwrap_or_else(|e| unreachable!("{e}"))
 }
+fn default_quote_pattern() -> NumberPattern {
+    NumberPattern::parse("DE-{YYYY}-{seq:05}").unwrap_or_else(|e| unreachable!("{e}"))
+}
+fn default_quote_validity_days() -> u32 {
+    30
+}
 fn default_revenue_account() -> AccountNumber {
     AccountNumber::parse("706").unwrap_or_else(|e| unreachable!("{e}"))
 }
@@ -58,6 +75,9 @@ impl Default for SalesSettings {
         SalesSettings {
             number_pattern: default_number_pattern(),
             credit_note_pattern: default_credit_note_pattern(),
+            quote_pattern: default_quote_pattern(),
+            quote_validity_days: default_quote_validity_days(),
+            facturx_profile: FacturxProfile::default(),
             revenue_account: default_revenue_account(),
             address: String::new(),
             postcode: String::new(),

@@ -61,6 +61,23 @@ pub enum Reminded {
     Skipped(String),
 }
 
+/// An issued invoice with an open dispute (`facteur report disputed`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DisputedSale {
+    pub sale_id: i64,
+    pub number: String,
+    pub customer: String,
+    pub customer_account: String,
+    pub currency: String,
+    pub gross: Decimal,
+    /// Still owed now, from the ledger (0 when paid meanwhile).
+    pub open: Decimal,
+    pub due_date: Option<NaiveDate>,
+    pub since: DateTime<Utc>,
+    pub opened_by: String,
+    pub reason: String,
+}
+
 /// What a customer payment did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CustomerPayment {
@@ -90,6 +107,9 @@ pub trait CollectionStore: Send + Sync {
 
     /// Closes the dispute of invoice `id`: reminders resume. `Invalid` when none is open.
     async fn resolve_dispute(&self, id: i64, by: &str) -> Result<Dispute, StoreError>;
+
+    /// Every open dispute with its invoice and customer, oldest first.
+    async fn open_disputes(&self) -> Result<Vec<DisputedSale>, StoreError>;
 
     /// Every issued invoice still owed something at `at` (entries dated up to it), oldest first.
     async fn receivables(&self, at: NaiveDate) -> Result<Vec<Receivable>, StoreError>;
@@ -440,6 +460,36 @@ impl CollectionStore for SqlStore {
         record_event(&mut tx, id, by, EventKind::Resolved, &detail, None).await?;
         tx.commit("committing a closed dispute").await?;
         Ok(d)
+    }
+
+    async fn open_disputes(&self) -> Result<Vec<DisputedSale>, StoreError> {
+        let mut tx = self.db.begin_read("reading the open disputes").await?;
+        let owed = owed_by_piece(&mut tx, None).await?;
+        let notes = credit_notes(&mut tx).await?;
+        let rows = sql("SELECT d.sale_id, d.reason, d.opened_by, d.opened_at \
+             FROM sales_disputes d WHERE d.resolved_at IS NULL ORDER BY d.opened_at, d.id")
+        .fetch_all(&mut tx, "listing the open disputes")
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let sale = load_sale(&mut tx, r.get("sale_id")?).await?;
+            let customer = load_customer(&mut tx, sale.customer_id).await?;
+            out.push(DisputedSale {
+                sale_id: sale.id,
+                number: sale.number.clone().unwrap_or_default(),
+                customer: customer.details.name,
+                customer_account: customer.account,
+                currency: sale.currency.as_str().to_string(),
+                gross: sale.gross,
+                open: open_of(&sale, &owed, &notes).max(Decimal::ZERO),
+                due_date: sale.due_date,
+                since: r.get("opened_at")?,
+                opened_by: r.get("opened_by")?,
+                reason: r.get("reason")?,
+            });
+        }
+        tx.rollback("ending a read").await?;
+        Ok(out)
     }
 
     async fn receivables(&self, at: NaiveDate) -> Result<Vec<Receivable>, StoreError> {

@@ -22,6 +22,7 @@
 //! | customers, sales, their number counters | `ReceivablesStore` | `receivables.rs` |
 //! | issued invoices after issuing: history, sending, disputes, reminders, customer payments | `CollectionStore` | `collection.rs` |
 //! | recurring schedules and the periods they billed | `RecurringStore` | `recurring.rs` |
+//! | quotes (devis), their numbers and the draft each accepted one became | `QuoteStore` | `quotes.rs` |
 //! | REST API tokens, upload idempotency keys, keyset pages | `ApiStore` | `api.rs` |
 //!
 //! Later areas (workflow, ledger, receivables, users) add a module and a trait each,
@@ -48,6 +49,7 @@ pub mod metrics;
 pub mod outbox;
 mod postgres;
 pub mod queue;
+pub mod quotes;
 pub mod rates;
 mod reaper;
 pub mod receivables;
@@ -76,6 +78,7 @@ pub use mail::MailStore;
 pub use metrics::MetricsStore;
 pub use outbox::OutboxStore;
 pub use queue::{Job, JobFate, JobRecord, QueueStore, RetryPolicy};
+pub use quotes::QuoteStore;
 pub use rates::RateStore;
 pub use receivables::ReceivablesStore;
 pub use recurring::RecurringStore;
@@ -149,6 +152,7 @@ pub trait Store:
     + BackupStore
     + CollectionStore
     + RecurringStore
+    + QuoteStore
     + ApiStore
     + Send
     + Sync
@@ -176,6 +180,7 @@ impl<T> Store for T where
         + BackupStore
         + CollectionStore
         + RecurringStore
+        + QuoteStore
         + ApiStore
         + Send
         + Sync

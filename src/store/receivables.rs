@@ -167,7 +167,7 @@ pub(super) async fn load_customer(tx: &mut Tx, id: i64) -> Result<Customer, Stor
 /// Takes the next number of `series` in fiscal year `year`: the counter row moves up by one
 /// and stays locked until the transaction ends (committed: the number is used; rolled back:
 /// it was never taken).
-async fn next_seq(tx: &mut Tx, series: &str, year: i32) -> Result<i64, StoreError> {
+pub(super) async fn next_seq(tx: &mut Tx, series: &str, year: i32) -> Result<i64, StoreError> {
     sql(
         "INSERT INTO sales_counters (series, fiscal_year, last_seq) VALUES ($1, $2, 0) \
          ON CONFLICT DO NOTHING",

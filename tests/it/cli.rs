@@ -161,6 +161,23 @@ fn demo_runs_on_the_fixtures() {
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("facture-papeterie-dupont.pdf"), "{stdout}");
     assert!(ws.join("var/facteur.db").exists());
+    // Receivables: a quote accepted into the draft that is issued, also written as UBL.
+    assert!(stdout.contains("── receivables: quote DE-"), "{stdout}");
+    assert!(
+        stdout.contains("the customer accepts it: sales draft 1 (note \"Devis DE-"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("the same invoice as UBL 2.1: "), "{stdout}");
+    assert!(stdout.contains("Where to look:"), "{stdout}");
+    let issued: Vec<String> = std::fs::read_dir(ws.join("var/issued"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        issued.iter().any(|n| n.ends_with("-00001.ubl.xml")),
+        "{issued:?}"
+    );
+    assert_eq!(std::fs::read_dir(ws.join("var/quotes")).unwrap().count(), 1);
     // The demo's exchange rates are in the workspace and in the store.
     assert!(
         stdout.contains("exchange rates: 300 rate(s) of 15 currencies over 20 day(s)"),

@@ -330,7 +330,7 @@ fn facturx_xsd() -> std::path::PathBuf {
 }
 
 /// The embedded file named `factur-x.xml` and the catalog facts PDF/A-3 asks for.
-fn facturx_parts(pdf: &[u8]) -> (String, String) {
+pub(crate) fn facturx_parts(pdf: &[u8]) -> (String, String) {
     use lopdf::{Document, Object};
     let doc = Document::load_mem(pdf).unwrap();
     let catalog = doc.catalog().unwrap();

@@ -1,7 +1,9 @@
 //! The issued invoice as a person reads it, in the customer's language: seller and buyer with
 //! their identifiers, number and dates, the lines (wrapped, continued on further pages with
 //! the header repeated), the VAT per rate, the totals, and the payment terms with the French
-//! legal mentions; made a Factur-X PDF/A-3 with the CII XML inside (`pdfa.rs`).
+//! legal mentions; made a Factur-X PDF/A-3 with the CII XML inside (`pdfa.rs`). A quote (devis)
+//! is drawn by the same code (`Paper::Quote`): its validity date instead of the due date, the
+//! terms it promises and the customer's "bon pour accord" block, and no XML inside.
 
 pub mod canvas;
 pub mod font;
@@ -24,11 +26,19 @@ const COL_PRICE: f64 = 425.0;
 const COL_VAT: f64 = 470.0;
 const DESC_WIDTH: f64 = 235.0;
 
+/// What is drawn: an issued sale, or a quote (its `due_date` is then the validity date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paper {
+    Sale,
+    Quote,
+}
+
 struct Page<'a> {
     c: Canvas,
     y: f64,
     w: &'a Wording,
     lang: Lang,
+    paper: Paper,
 }
 
 impl Page<'_> {
@@ -56,8 +66,8 @@ impl Page<'_> {
     }
 }
 
-/// The pages of `issuing`'s invoice (content streams).
-pub fn pages(seller: Seller<'_>, issuing: &Issuing) -> Vec<Vec<u8>> {
+/// The pages of `issuing`'s invoice or quote (content streams).
+pub fn pages(seller: Seller<'_>, issuing: &Issuing, paper: Paper) -> Vec<Vec<u8>> {
     let lang = issuing.customer.details.lang;
     let w = legal::wording(lang);
     let mut p = Page {
@@ -65,6 +75,7 @@ pub fn pages(seller: Seller<'_>, issuing: &Issuing) -> Vec<Vec<u8>> {
         y: 790.0,
         w,
         lang,
+        paper,
     };
     p.c.new_page();
     header(&mut p, seller, issuing);
@@ -122,10 +133,7 @@ fn header(p: &mut Page<'_>, seller: Seller<'_>, issuing: &Issuing) {
     if let Some(e) = &s.email {
         small(p, e);
     }
-    let title = match inv.kind {
-        SaleKind::Invoice => w.invoice,
-        SaleKind::CreditNote => w.credit_note,
-    };
+    let title = title(p.paper, inv.kind, w);
     p.c.text_right(bold(), 22.0, INK, RIGHT, 786.0, title);
     let number = inv.number.clone().unwrap_or_default();
     p.c.text_right(
@@ -146,13 +154,17 @@ fn header(p: &mut Page<'_>, seller: Seller<'_>, issuing: &Issuing) {
         &format!("{} : {}", w.date, day(inv.issue_date)),
     );
     if inv.kind == SaleKind::Invoice {
+        let label = match p.paper {
+            Paper::Sale => w.due,
+            Paper::Quote => w.valid_until,
+        };
         p.c.text_right(
             regular(),
             9.0,
             INK,
             RIGHT,
             740.0,
-            &format!("{} : {}", w.due, day(inv.due_date)),
+            &format!("{label} : {}", day(inv.due_date)),
         );
     }
     // The buyer.
@@ -179,7 +191,11 @@ fn header(p: &mut Page<'_>, seller: Seller<'_>, issuing: &Issuing) {
     let top = 712.0;
     let height = 22.0 + 11.5 * rows.len() as f64;
     p.c.fill(PALE, 320.0, top - height, RIGHT - 320.0, height + 8.0);
-    p.c.text(regular(), 7.5, GREY, 330.0, top - 4.0, w.bill_to);
+    let to = match p.paper {
+        Paper::Sale => w.bill_to,
+        Paper::Quote => w.quote_for,
+    };
+    p.c.text(regular(), 7.5, GREY, 330.0, top - 4.0, to);
     let mut by = top - 18.0;
     for (strong, text) in rows {
         let f = if strong { bold() } else { regular() };
@@ -331,9 +347,10 @@ fn totals(p: &mut Page<'_>, issuing: &Issuing) {
     );
     ty -= 24.0;
     p.c.fill(ACCENT, 340.0, ty - 7.0, RIGHT - 340.0, 22.0);
-    let due = match inv.kind {
-        SaleKind::Invoice => w.to_pay,
-        SaleKind::CreditNote => w.to_refund,
+    let due = match (p.paper, inv.kind) {
+        (Paper::Quote, _) => w.quote_total,
+        (Paper::Sale, SaleKind::Invoice) => w.to_pay,
+        (Paper::Sale, SaleKind::CreditNote) => w.to_refund,
     };
     p.c.text(bold(), 10.5, WHITE, 350.0, ty, due);
     p.c.text_right(
@@ -351,7 +368,12 @@ fn payment(p: &mut Page<'_>, seller: Seller<'_>, issuing: &Issuing) {
     let (w, lang) = (p.w, p.lang);
     let inv = &issuing.invoice;
     let mut text = Vec::new();
-    if inv.kind == SaleKind::Invoice {
+    if p.paper == Paper::Quote {
+        text.push(format!(
+            "{} : {} {}.",
+            w.payment, issuing.customer.details.payment_terms_days, w.quote_terms
+        ));
+    } else if inv.kind == SaleKind::Invoice {
         let due = inv
             .due_date
             .map(|d| legal::date(d, lang))
@@ -389,6 +411,26 @@ fn payment(p: &mut Page<'_>, seller: Seller<'_>, issuing: &Issuing) {
         p.c.text(regular(), 8.0, INK, LEFT, p.y, &l);
         p.y -= 11.0;
     }
+    if p.paper == Paper::Quote {
+        // Room for the customer's signature under the acceptance words.
+        let words = wrap(bold(), 8.5, RIGHT - 320.0, w.acceptance);
+        p.room(24.0 + 12.0 * words.len() as f64 + 60.0, false);
+        p.y -= 14.0;
+        for l in words {
+            p.c.text(bold(), 8.5, INK, 320.0, p.y, &l);
+            p.y -= 12.0;
+        }
+        p.c.fill(PALE, 320.0, p.y - 60.0, RIGHT - 320.0, 56.0);
+        p.y -= 64.0;
+    }
+}
+
+fn title(paper: Paper, kind: SaleKind, w: &Wording) -> &'static str {
+    match (paper, kind) {
+        (Paper::Quote, _) => w.quote,
+        (Paper::Sale, SaleKind::Invoice) => w.invoice,
+        (Paper::Sale, SaleKind::CreditNote) => w.credit_note,
+    }
 }
 
 /// An IBAN in groups of four.
@@ -400,22 +442,20 @@ fn spaced(iban: &str) -> String {
         .join(" ")
 }
 
-/// The Factur-X PDF of `issuing`, with `xml` (its CII, EN 16931) inside.
+/// The Factur-X PDF of `issuing`, with `xml` (its CII in `profile`) inside.
 pub fn facturx_pdf(
     seller: Seller<'_>,
     issuing: &Issuing,
     xml: &str,
+    profile: super::FacturxProfile,
 ) -> Result<Vec<u8>, lopdf::Error> {
     let w = legal::wording(issuing.customer.details.lang);
-    let title = match issuing.invoice.kind {
-        SaleKind::Invoice => w.invoice,
-        SaleKind::CreditNote => w.credit_note,
-    };
+    let title = title(Paper::Sale, issuing.invoice.kind, w);
     let number = issuing.invoice.number.clone().unwrap_or_default();
     let meta = pdfa::Meta {
         title: &format!("{} {number}", title),
         author: &seller.company.name,
-        level: "EN 16931",
+        level: profile.conformance_level(),
         created: issuing
             .invoice
             .issue_date
@@ -423,5 +463,24 @@ pub fn facturx_pdf(
             .map(|t| t.and_utc())
             .unwrap_or_else(crate::domain::now_micros),
     };
-    pdfa::assemble(pages(seller, issuing), xml, &meta)
+    pdfa::assemble(pages(seller, issuing, Paper::Sale), Some(xml), &meta)
+}
+
+/// The PDF/A-3 of a quote laid out as `issuing` (number, date, validity as due date): the same
+/// page as an invoice, titled DEVIS / QUOTE, with no XML inside (a quote is not an invoice).
+pub fn quote_pdf(seller: Seller<'_>, issuing: &Issuing) -> Result<Vec<u8>, lopdf::Error> {
+    let w = legal::wording(issuing.customer.details.lang);
+    let number = issuing.invoice.number.clone().unwrap_or_default();
+    let meta = pdfa::Meta {
+        title: &format!("{} {number}", w.quote),
+        author: &seller.company.name,
+        level: "",
+        created: issuing
+            .invoice
+            .issue_date
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .map(|t| t.and_utc())
+            .unwrap_or_else(crate::domain::now_micros),
+    };
+    pdfa::assemble(pages(seller, issuing, Paper::Quote), None, &meta)
 }

@@ -1,7 +1,8 @@
 //! The PDF/A-3b container of a Factur-X invoice: drawn pages with the embedded fonts, the sRGB
 //! output intent (models/icc/sRGB.icc, zlib licence), the CII XML as the embedded file
 //! `factur-x.xml` (catalog /AF and /Names, /AFRelationship /Data), and the XMP metadata that
-//! declares PDF/A-3B and the Factur-X profile with its PDF/A extension schema.
+//! declares PDF/A-3B and the Factur-X profile with its PDF/A extension schema. A quote is the
+//! same container without the XML (a plain PDF/A-3B: no attachment, no Factur-X metadata).
 
 use chrono::{DateTime, Utc};
 use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream, StringFormat};
@@ -72,7 +73,21 @@ fn add_font(doc: &mut Document, f: &Font) -> Result<ObjectId, lopdf::Error> {
     }))
 }
 
-fn xmp(meta: &Meta<'_>) -> String {
+/// The XMP packet; the Factur-X parts only when an XML is embedded.
+fn xmp(meta: &Meta<'_>, facturx: bool) -> String {
+    let full = xmp_facturx(meta);
+    if facturx {
+        return full;
+    }
+    // Cut the two Factur-X descriptions out of the packet (they are its last two).
+    let start = full
+        .find("<rdf:Description rdf:about=\"\" xmlns:fx=")
+        .unwrap_or(full.len());
+    let end = full.find("</rdf:RDF>").unwrap_or(full.len()).max(start);
+    format!("{}{}", &full[..start], &full[end..])
+}
+
+fn xmp_facturx(meta: &Meta<'_>) -> String {
     let date = meta.created.format("%Y-%m-%dT%H:%M:%S+00:00");
     format!(
         r#"<?xpacket begin="﻿" id="W5M0MpCehiHzreSzNTczkc9d"?>
@@ -134,8 +149,16 @@ fn xmp(meta: &Meta<'_>) -> String {
     )
 }
 
-/// The whole file: `pages` (content streams) with `xml` inside.
-pub fn assemble(pages: Vec<Vec<u8>>, xml: &str, meta: &Meta<'_>) -> Result<Vec<u8>, lopdf::Error> {
+/// The whole file: `pages` (content streams), with `xml` inside when given (Factur-X).
+pub fn assemble(
+    pages: Vec<Vec<u8>>,
+    xml: Option<&str>,
+    meta: &Meta<'_>,
+) -> Result<Vec<u8>, lopdf::Error> {
+    let mut hasher = Sha256::new();
+    for p in &pages {
+        hasher.update(p);
+    }
     let mut doc = Document::with_version("1.7");
     let f1 = add_font(&mut doc, font::regular())?;
     let f2 = add_font(&mut doc, font::bold())?;
@@ -163,6 +186,66 @@ pub fn assemble(pages: Vec<Vec<u8>>, xml: &str, meta: &Meta<'_>) -> Result<Vec<u
         Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
     );
     let date = pdf_date(meta.created);
+    let metadata = doc.add_object(Stream::new(
+        dictionary! { "Type" => "Metadata", "Subtype" => "XML" },
+        xmp(meta, xml.is_some()).into_bytes(),
+    ));
+    let mut icc = Stream::new(dictionary! { "N" => 3 }, SRGB.to_vec());
+    icc.compress()?;
+    let icc_id = doc.add_object(icc);
+    let intent = doc.add_object(dictionary! {
+        "Type" => "OutputIntent",
+        "S" => "GTS_PDFA1",
+        "OutputConditionIdentifier" => Object::string_literal("sRGB IEC61966-2.1"),
+        "Info" => Object::string_literal("sRGB IEC61966-2.1"),
+        "DestOutputProfile" => icc_id,
+    });
+    let mut catalog = dictionary! {
+        "Type" => "Catalog",
+        "Pages" => pages_id,
+        "Metadata" => metadata,
+        "OutputIntents" => vec![Object::Reference(intent)],
+    };
+    if let Some(xml) = xml {
+        hasher.update(xml.as_bytes());
+        let filespec = embed(&mut doc, xml, &date)?;
+        catalog.set(
+            "Names",
+            dictionary! {
+                "EmbeddedFiles" => dictionary! {
+                    "Names" => vec![Object::string_literal(XML_NAME), Object::Reference(filespec)],
+                },
+            },
+        );
+        catalog.set("AF", vec![Object::Reference(filespec)]);
+        catalog.set("PageMode", "UseAttachments");
+    }
+    let catalog = doc.add_object(catalog);
+    let info = doc.add_object(dictionary! {
+        "Title" => text(meta.title),
+        "Author" => text(meta.author),
+        "Creator" => text("facteur"),
+        "Producer" => text("facteur"),
+        "CreationDate" => date.clone(),
+        "ModDate" => date,
+    });
+    doc.trailer.set("Root", catalog);
+    doc.trailer.set("Info", info);
+    let id: Vec<u8> = hasher.finalize()[..16].to_vec();
+    doc.trailer.set(
+        "ID",
+        vec![
+            Object::String(id.clone(), StringFormat::Hexadecimal),
+            Object::String(id, StringFormat::Hexadecimal),
+        ],
+    );
+    let mut out = Vec::new();
+    doc.save_to(&mut out)?;
+    Ok(out)
+}
+
+/// Embeds `xml` as `factur-x.xml` (/AFRelationship /Data); its file specification.
+fn embed(doc: &mut Document, xml: &str, date: &Object) -> Result<ObjectId, lopdf::Error> {
     let mut embedded = Stream::new(
         dictionary! {
             "Type" => "EmbeddedFile",
@@ -181,52 +264,5 @@ pub fn assemble(pages: Vec<Vec<u8>>, xml: &str, meta: &Meta<'_>) -> Result<Vec<u
         "AFRelationship" => "Data",
         "EF" => dictionary! { "F" => embedded_id, "UF" => embedded_id },
     });
-    let metadata = doc.add_object(Stream::new(
-        dictionary! { "Type" => "Metadata", "Subtype" => "XML" },
-        xmp(meta).into_bytes(),
-    ));
-    let mut icc = Stream::new(dictionary! { "N" => 3 }, SRGB.to_vec());
-    icc.compress()?;
-    let icc_id = doc.add_object(icc);
-    let intent = doc.add_object(dictionary! {
-        "Type" => "OutputIntent",
-        "S" => "GTS_PDFA1",
-        "OutputConditionIdentifier" => Object::string_literal("sRGB IEC61966-2.1"),
-        "Info" => Object::string_literal("sRGB IEC61966-2.1"),
-        "DestOutputProfile" => icc_id,
-    });
-    let catalog = doc.add_object(dictionary! {
-        "Type" => "Catalog",
-        "Pages" => pages_id,
-        "Metadata" => metadata,
-        "OutputIntents" => vec![Object::Reference(intent)],
-        "Names" => dictionary! {
-            "EmbeddedFiles" => dictionary! {
-                "Names" => vec![Object::string_literal(XML_NAME), Object::Reference(filespec)],
-            },
-        },
-        "AF" => vec![Object::Reference(filespec)],
-        "PageMode" => "UseAttachments",
-    });
-    let info = doc.add_object(dictionary! {
-        "Title" => text(meta.title),
-        "Author" => text(meta.author),
-        "Creator" => text("facteur"),
-        "Producer" => text("facteur"),
-        "CreationDate" => date.clone(),
-        "ModDate" => date,
-    });
-    doc.trailer.set("Root", catalog);
-    doc.trailer.set("Info", info);
-    let id: Vec<u8> = Sha256::digest(xml.as_bytes())[..16].to_vec();
-    doc.trailer.set(
-        "ID",
-        vec![
-            Object::String(id.clone(), StringFormat::Hexadecimal),
-            Object::String(id, StringFormat::Hexadecimal),
-        ],
-    );
-    let mut out = Vec::new();
-    doc.save_to(&mut out)?;
-    Ok(out)
+    Ok(filespec)
 }
