@@ -49,7 +49,7 @@ mod reminders;
 mod report;
 mod review;
 mod run;
-mod sales;
+pub(crate) mod sales;
 mod suppliers;
 pub mod table;
 mod users;

@@ -37,4 +37,5 @@ mod text;
 mod torture;
 mod tls;
 mod web;
+mod web_admin_pages;
 mod web_pages;
