@@ -279,7 +279,9 @@ pub fn flows(
             width=(WIDTH) height=(height) viewBox={ "0 0 " (WIDTH) " " (height) } aria-label=(title) {
             title { (title) }
             line x1=(LABEL_W) y1=(px(zero)) x2=(WIDTH - 20) y2=(px(zero)) stroke="#999" {}
-            text x=(LABEL_W - 6) y=(top + 8) text-anchor="end" font-size="11" { (high.round_dp(0)) }
+            @if high > Decimal::ZERO {
+                text x=(LABEL_W - 6) y=(top + 8) text-anchor="end" font-size="11" { (high.round_dp(0)) }
+            }
             text x=(LABEL_W - 6) y=(px(zero + Decimal::from(4))) text-anchor="end" font-size="11" { "0" }
             @if low < Decimal::ZERO {
                 text x=(LABEL_W - 6) y=(top + plot_h) text-anchor="end" font-size="11" { (low.round_dp(0)) }

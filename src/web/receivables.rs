@@ -101,7 +101,7 @@ async fn overview(state: &WebState, today: NaiveDate) -> Result<Overview, StoreE
             }
         }
     }
-    sent.sort_by(|a, b| b.event.at.cmp(&a.event.at));
+    sent.sort_by_key(|r| std::cmp::Reverse(r.event.at));
     Ok(Overview {
         today,
         customers,

@@ -28,7 +28,11 @@ fn when(at: Option<DateTime<Utc>>) -> String {
 
 fn sources(l: Lang, settings: &Settings, h: &Health) -> Markup {
     html! {
-        div.scroll { table #sources {
+        div #sources { @if settings.loaded_pipelines.iter().all(|p| p.sources.is_empty()) {
+            p { (t(l, "No source is configured: documents come in by `facteur ingest` and the API.",
+                    "Aucune source n'est configurée : les documents arrivent par `facteur ingest` et l'API.")) }
+        } @else {
+        div.scroll { table {
             thead { tr {
                 th { (t(l, "Pipeline", "Pipeline")) }
                 th { (t(l, "Source", "Source")) }
@@ -50,10 +54,7 @@ fn sources(l: Lang, settings: &Settings, h: &Health) -> Markup {
                 }
             }
         } }
-        @if settings.loaded_pipelines.iter().all(|p| p.sources.is_empty()) {
-            p { (t(l, "No source is configured: documents come in by `facteur ingest` and the API.",
-                    "Aucune source n'est configurée : les documents arrivent par `facteur ingest` et l'API.")) }
-        }
+        } }
         h3 { (t(l, "Mailboxes", "Boîtes aux lettres")) }
         @if h.mail.folders.is_empty() {
             p { (t(l, "No IMAP source is configured or has run.", "Aucune source IMAP n'est configurée ou n'a tourné.")) }

@@ -346,20 +346,6 @@ async fn a_person_signs_in_with_two_factors_reviews_approves_and_exports_in_chro
     );
     assert!(fec.contains(&posted.body.piece_ref), "{fec}");
 
-    // The cash forecast, below the other charts.
-    c.goto(&format!("{base}/reports")).await.unwrap();
-    let forecast = c
-        .find(Locator::Css("svg#forecast-chart"))
-        .await
-        .expect("the forecast chart");
-    c.execute(
-        "arguments[0].scrollIntoView({block: 'start'})",
-        vec![serde_json::to_value(&forecast).unwrap()],
-    )
-    .await
-    .unwrap();
-    shoot(&c, &shots, "forecast").await;
-
     // Receivables: issue the draft.
     c.goto(&format!("{base}/receivables")).await.unwrap();
     click(&c, &format!("#sale-{sale} form[action$='/issue'] button")).await;
@@ -367,6 +353,20 @@ async fn a_person_signs_in_with_two_factors_reviews_approves_and_exports_in_chro
     let number = a.store.sale(sale).await.unwrap().number.expect("issued");
     assert!(issued.contains(&number), "{issued}");
     shoot(&c, &shots, "receivables").await;
+
+    // The cash forecast, below the other charts, with the invoice just issued to come in.
+    c.goto(&format!("{base}/reports")).await.unwrap();
+    let forecast = c
+        .find(Locator::Css("svg#forecast-chart"))
+        .await
+        .expect("the forecast chart");
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -70)",
+        vec![serde_json::to_value(&forecast).unwrap()],
+    )
+    .await
+    .unwrap();
+    shoot(&c, &shots, "forecast").await;
 
     // Settings: the admin adds a person.
     c.goto(&format!("{base}/settings")).await.unwrap();

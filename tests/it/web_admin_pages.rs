@@ -507,6 +507,7 @@ both_backends!(
             .summary
             .invoice_number
             .unwrap();
+        let link = regex::Regex::new(r#"href="/documents/(\d+)""#).unwrap();
         for (query, want) in [
             ("amount=480%2C00", vec![other]),
             ("amount=120.00&state=posted", vec![doc]),
@@ -515,8 +516,7 @@ both_backends!(
         ] {
             let r = get(&a, &format!("/?{query}"), &p.viewer).await;
             assert_eq!(r.status, 200, "{}", r.body);
-            let found: Vec<i64> = regex::Regex::new(r#"href="/documents/(\d+)""#)
-                .unwrap()
+            let found: Vec<i64> = link
                 .captures_iter(&r.body)
                 .map(|c| c[1].parse().unwrap())
                 .collect();
