@@ -90,8 +90,12 @@ async fn overview(state: &WebState, today: NaiveDate) -> Result<Overview, StoreE
     let owed = store.receivables(today).await?;
     let due = crate::worker::reminders::plan(store, &state.settings, today).await?;
     let mut sent = Vec::new();
+    let mut mailed = std::collections::HashSet::new();
     for s in sales.iter().filter(|s| s.state == SaleState::Issued) {
         for e in store.sale_history(s.id).await? {
+            if e.kind == EventKind::Sent {
+                mailed.insert(s.id);
+            }
             if e.kind == EventKind::Reminded {
                 sent.push(SentReminder {
                     sale: s.id,
@@ -109,6 +113,7 @@ async fn overview(state: &WebState, today: NaiveDate) -> Result<Overview, StoreE
         owed,
         due,
         sent,
+        mailed,
     })
 }
 

@@ -35,6 +35,8 @@ pub struct Overview {
     pub due: Vec<Planned>,
     /// Newest first.
     pub sent: Vec<SentReminder>,
+    /// Issued sales mailed to the customer already (sending again is then asked for).
+    pub mailed: std::collections::HashSet<i64>,
 }
 
 impl Overview {
@@ -73,11 +75,16 @@ fn button(csrf: &str, id: i64, action: &str, label: &str) -> Markup {
 
 fn sale_actions(l: Lang, csrf: &str, s: &SalesInvoice, o: &Overview) -> Markup {
     let disputed = o.owed_of(s.id).is_some_and(|r| r.dispute.is_some());
+    let send = if o.mailed.contains(&s.id) {
+        button(csrf, s.id, "send-again", t(l, "Send again", "Renvoyer"))
+    } else {
+        button(csrf, s.id, "send", t(l, "Send", "Envoyer"))
+    };
     html! {
         @match (s.state, s.kind) {
             (SaleState::Draft, _) => { (button(csrf, s.id, "issue", t(l, "Issue", "Émettre"))) }
             (SaleState::Issued, SaleKind::Invoice) => {
-                (button(csrf, s.id, "send", t(l, "Send", "Envoyer")))
+                (send)
                 (button(csrf, s.id, "credit", t(l, "Credit", "Avoir")))
                 @if disputed {
                     (button(csrf, s.id, "resolve", t(l, "Close the dispute", "Clore le litige")))
@@ -91,9 +98,7 @@ fn sale_actions(l: Lang, csrf: &str, s: &SalesInvoice, o: &Overview) -> Markup {
                     }
                 }
             }
-            (SaleState::Issued, SaleKind::CreditNote) => {
-                (button(csrf, s.id, "send", t(l, "Send", "Envoyer")))
-            }
+            (SaleState::Issued, SaleKind::CreditNote) => { (send) }
         }
     }
 }

@@ -353,6 +353,11 @@ async fn a_person_signs_in_with_two_factors_reviews_approves_and_exports_in_chro
     let number = a.store.sale(sale).await.unwrap().number.expect("issued");
     assert!(issued.contains(&number), "{issued}");
     shoot(&c, &shots, "receivables").await;
+    // The same page on a phone: one column, the wide table scrolls in its own box.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/receivables")).await.unwrap();
+    shoot(&c, &shots, "receivables-phone").await;
+    c.set_window_size(1280, 1000).await.unwrap();
 
     // The cash forecast, below the other charts, with the invoice just issued to come in.
     c.goto(&format!("{base}/reports")).await.unwrap();

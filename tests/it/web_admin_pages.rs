@@ -106,6 +106,15 @@ both_backends!(
         assert!(sent.body.contains("compta@client.example"), "{}", sent.body);
         let twice = sales_action(&a, &p.accountant, sale, "send", "").await;
         assert_eq!(twice.status, 409, "sent before: {}", twice.body);
+        assert!(
+            twice
+                .body
+                .contains(&format!("action=\"/receivables/{sale}/send-again\"")),
+            "{}",
+            twice.body
+        );
+        let again = sales_action(&a, &p.accountant, sale, "send-again", "").await;
+        assert_eq!(again.status, 200, "asked for: {}", again.body);
 
         // A dispute, with its reason escaped; the page lists it.
         let bare = sales_action(&a, &p.accountant, sale, "dispute", "&reason=").await;
