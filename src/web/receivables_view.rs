@@ -304,3 +304,84 @@ pub fn render(l: Lang, who: &Session, o: &Overview, notice: Option<(bool, String
         body,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::users::{SessionStage, User};
+    use crate::users::{PasswordHash, Role};
+
+    fn session(role: Role) -> Session {
+        Session {
+            user: User {
+                id: 1,
+                email: "look@example.test".into(),
+                role,
+                password: PasswordHash::decoy(),
+                totp: None,
+                totp_last_step: None,
+                disabled: false,
+                created_at: chrono::Utc::now(),
+            },
+            stage: SessionStage::SignedIn,
+            csrf: "ab12".into(),
+            expires_at: chrono::Utc::now(),
+        }
+    }
+
+    fn empty() -> Overview {
+        Overview {
+            today: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default(),
+            customers: vec![],
+            sales: vec![],
+            owed: vec![],
+            due: vec![],
+            sent: vec![],
+            mailed: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_page_speaks_french_and_english() {
+        let fr = render(Lang::Fr, &session(Role::Viewer), &empty(), None);
+        for want in [
+            "lang=\"fr\"",
+            "Brouillons",
+            "Relances",
+            "Litiges",
+            "Aucun litige ouvert.",
+        ] {
+            assert!(fr.contains(want), "{want}: {fr}");
+        }
+        let en = render(Lang::En, &session(Role::Viewer), &empty(), None);
+        for want in [
+            "lang=\"en\"",
+            "Drafts",
+            "Reminders",
+            "Disputes",
+            "No open dispute.",
+        ] {
+            assert!(en.contains(want), "{want}: {en}");
+        }
+        assert!(
+            en.contains("Your role looks"),
+            "a viewer is told why no button"
+        );
+        let accountant = render(Lang::En, &session(Role::Accountant), &empty(), None);
+        assert!(!accountant.contains("Your role looks"));
+    }
+
+    #[test]
+    fn a_notice_is_escaped() {
+        let page = render(
+            Lang::En,
+            &session(Role::Admin),
+            &empty(),
+            Some((false, "<img src=x>".into())),
+        );
+        assert!(
+            page.contains("<p class=\"err\">&lt;img src=x&gt;</p>"),
+            "{page}"
+        );
+    }
+}

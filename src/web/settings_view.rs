@@ -300,3 +300,40 @@ pub fn render(
     };
     layout(l, t(l, "Settings", "Réglages"), Some(who), body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::policy::ApproverEntry;
+
+    fn rule(toml_text: &str) -> crate::approval::Rule {
+        toml::from_str(toml_text).expect("a rule")
+    }
+
+    #[test]
+    fn a_rule_reads_as_its_conditions_and_steps() {
+        let r = rule(
+            r#"name = "big"
+min_amount = "1000"
+max_amount = "5000"
+suppliers = ["ACME"]
+steps = [ { approvers = ["a@example.test", { email = "b@example.test", lang = "fr" }], mode = "all", escalate_to = "c@example.test", escalate_days = 5 } ]
+"#,
+        );
+        assert_eq!(conditions(Lang::En, &r), "≥ 1000; < 5000; suppliers: ACME");
+        assert_eq!(
+            conditions(Lang::Fr, &r),
+            "≥ 1000; < 5000; fournisseurs: ACME"
+        );
+        assert_eq!(
+            step(&r.steps[0]),
+            "a@example.test, b@example.test (all); → c@example.test after 5 d"
+        );
+        let any = rule("name = \"default\"\nsteps = []\n");
+        assert_eq!(conditions(Lang::Fr, &any), "toute facture");
+        assert!(matches!(
+            r.steps[0].approvers[1],
+            ApproverEntry::Full { .. }
+        ));
+    }
+}
