@@ -247,7 +247,7 @@ fn users(l: Lang, who: &Session, users: &[User]) -> Markup {
                             } @else { "—" }
                         }
                         td { @if u.disabled { (t(l, "disabled", "désactivé")) } @else { (t(l, "active", "actif")) } }
-                        td {
+                        td { @if u.email != who.user.email {
                             form.inline method="post" action=(action) {
                                 input type="hidden" name="csrf" value=(csrf);
                                 @if u.disabled {
@@ -258,7 +258,7 @@ fn users(l: Lang, who: &Session, users: &[User]) -> Markup {
                                     button.reject type="submit" { (t(l, "Disable", "Désactiver")) }
                                 }
                             }
-                        }
+                        } }
                     }
                 }
             }
