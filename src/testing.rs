@@ -107,4 +107,3 @@ pub fn stream_invoice(n: usize, suppliers: usize) -> Vec<u8> {
         .collect();
     one_page_pdf(&content)
 }
-

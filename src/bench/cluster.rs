@@ -68,9 +68,16 @@ impl Cluster {
         opts: &Options,
     ) -> anyhow::Result<Cluster> {
         let (url, pg) = match db {
-            Database::Sqlite => (format!("sqlite://{}", dir.join("facteur.db").display()), None),
+            Database::Sqlite => (
+                format!("sqlite://{}", dir.join("facteur.db").display()),
+                None,
+            ),
             Database::Postgres { admin } => {
-                let name = format!("facteur_cluster_{}_{}", std::process::id(), rand::random::<u32>());
+                let name = format!(
+                    "facteur_cluster_{}_{}",
+                    std::process::id(),
+                    rand::random::<u32>()
+                );
                 let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(admin)
                     .await
                     .with_context(|| format!("connecting to PostgreSQL at {admin}"))?;
@@ -229,7 +236,11 @@ pub fn cpu_seconds(pids: &[u32]) -> (f64, f64) {
         let Some((head, tail)) = text.rsplit_once(')') else {
             continue;
         };
-        let pid: u32 = head.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        let pid: u32 = head
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
         let comm = head.split_once('(').map_or("", |(_, c)| c);
         // After the command: state, ppid, … utime and stime are the 12th and 13th.
         let f: Vec<&str> = tail.split_whitespace().collect();

@@ -204,7 +204,8 @@ async fn measure(
 
     let mut latencies: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
     let mut last_posted = dropped;
-    let secs = |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_microseconds().unwrap_or(0) as f64 / 1e6;
+    let secs =
+        |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_microseconds().unwrap_or(0) as f64 / 1e6;
     for summary in store.list_documents(None, count as u32 + 10).await? {
         let record = store.document(summary.id).await?;
         let mut prev: Option<DateTime<Utc>> = None;
@@ -218,7 +219,10 @@ async fn measure(
                 latencies.entry(name).or_default().push(secs(since, e.at));
             }
             if e.to_state == DocumentState::Posted {
-                latencies.entry("end to end").or_default().push(secs(dropped, e.at));
+                latencies
+                    .entry("end to end")
+                    .or_default()
+                    .push(secs(dropped, e.at));
                 last_posted = last_posted.max(e.at);
             }
             prev = Some(e.at);

@@ -433,7 +433,8 @@ mod tests {
 
     #[test]
     fn key_fields_each_sure_but_not_together_are_a_doubt() {
-        let all = |c: f32| -> Vec<(Field, f32)> { Field::KEY.into_iter().map(|f| (f, c)).collect() };
+        let all =
+            |c: f32| -> Vec<(Field, f32)> { Field::KEY.into_iter().map(|f| (f, c)).collect() };
         // Each key field alone passes 0.80; all of them at 0.97 together are right less often.
         let n = Field::KEY.len() as i32;
         let doubts = read_with(&all(0.97)).doubts(0.80);

@@ -144,7 +144,9 @@ pub async fn periodically_alone<F, Fut>(
                 }
             }
             Ok(false) => tracing::debug!(%lease, "another worker runs this scheduler"),
-            Err(e) => tracing::warn!(%lease, error = %e, "cannot take the scheduler lease; store unavailable?"),
+            Err(e) => {
+                tracing::warn!(%lease, error = %e, "cannot take the scheduler lease; store unavailable?")
+            }
         }
         tokio::select! {
             _ = shutdown.cancelled() => {}

@@ -145,17 +145,25 @@ pub async fn run_loop(
     let every = Duration::from_secs(settings.reminders.every_minutes.max(1) * 60);
     let lease_store = store.clone();
     // The store already makes each period once; the lease keeps workers from racing for it.
-    super::periodically_alone(lease_store, LEASE, &owner, every, every * 3, shutdown, || async {
-        let today = chrono::Local::now().date_naive();
-        match run(store.as_ref(), &settings, today).await {
-            Ok(b) if b.billed.is_empty() && b.failed.is_empty() => {}
-            Ok(b) => tracing::info!(
-                billed = b.billed.len(),
-                failed = b.failed.len(),
-                "recurring invoices billed"
-            ),
-            Err(e) => tracing::warn!(error = %e, "recurring run failed"),
-        }
-    })
+    super::periodically_alone(
+        lease_store,
+        LEASE,
+        &owner,
+        every,
+        every * 3,
+        shutdown,
+        || async {
+            let today = chrono::Local::now().date_naive();
+            match run(store.as_ref(), &settings, today).await {
+                Ok(b) if b.billed.is_empty() && b.failed.is_empty() => {}
+                Ok(b) => tracing::info!(
+                    billed = b.billed.len(),
+                    failed = b.failed.len(),
+                    "recurring invoices billed"
+                ),
+                Err(e) => tracing::warn!(error = %e, "recurring run failed"),
+            }
+        },
+    )
     .await
 }

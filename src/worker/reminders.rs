@@ -157,17 +157,25 @@ pub async fn run_loop(
     let every = Duration::from_secs(settings.reminders.every_minutes.max(1) * 60);
     let lease_store = store.clone();
     // The store already makes each reminder once; the lease keeps workers from racing for it.
-    super::periodically_alone(lease_store, LEASE, &owner, every, every * 3, shutdown, || async {
-        let today = chrono::Local::now().date_naive();
-        match run(store.as_ref(), &settings, today).await {
-            Ok(r) if r.queued.is_empty() => {}
-            Ok(r) => tracing::info!(
-                reminders = r.queued.len(),
-                held = r.skipped.len(),
-                "customer reminders queued"
-            ),
-            Err(e) => tracing::warn!(error = %e, "reminder run failed"),
-        }
-    })
+    super::periodically_alone(
+        lease_store,
+        LEASE,
+        &owner,
+        every,
+        every * 3,
+        shutdown,
+        || async {
+            let today = chrono::Local::now().date_naive();
+            match run(store.as_ref(), &settings, today).await {
+                Ok(r) if r.queued.is_empty() => {}
+                Ok(r) => tracing::info!(
+                    reminders = r.queued.len(),
+                    held = r.skipped.len(),
+                    "customer reminders queued"
+                ),
+                Err(e) => tracing::warn!(error = %e, "reminder run failed"),
+            }
+        },
+    )
     .await
 }

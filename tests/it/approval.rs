@@ -6,8 +6,7 @@
 
 mod edits;
 mod flow;
-#[path = "../services/smtp.rs"]
-mod smtp;
+use crate::smtp;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;

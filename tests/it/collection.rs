@@ -7,8 +7,7 @@
 //! has paid the invoice; money in pays the customer invoice it names (or the payer's only one
 //! of its amount), Dr 512 / Cr 411, and the AR aged balance goes to zero.
 
-#[path = "../services/smtp.rs"]
-mod smtp;
+use crate::smtp;
 
 use std::sync::Arc;
 

@@ -134,7 +134,8 @@ fn pdf_with_content(content: Vec<u8>, flate: bool) -> Vec<u8> {
 fn flate_bomb(mib: usize) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     let chunk = vec![b' '; 1 << 20];
-    z.write_all(b"BT /F1 12 Tf 72 700 Td (bomb) Tj ET\n").unwrap();
+    z.write_all(b"BT /F1 12 Tf 72 700 Td (bomb) Tj ET\n")
+        .unwrap();
     for _ in 0..mib {
         z.write_all(&chunk).unwrap();
     }
@@ -251,14 +252,38 @@ async fn hostile_files_are_refused_in_bounded_time_and_memory() {
     );
     let cases: Vec<(&str, Vec<u8>, bool)> = vec![
         // (file, bytes, may it be read, cut at a limit, rather than refused?)
-        ("PDF flate bomb: 256 MiB in one stream", flate_bomb(256), true),
+        (
+            "PDF flate bomb: 256 MiB in one stream",
+            flate_bomb(256),
+            true,
+        ),
         ("PDF of 50,000 pages", many_pages(50_000), false),
-        ("PDF with forms nested 2,000 deep", nested_forms(2_000), true),
-        ("PDF with arrays nested 100,000 deep", deep_arrays(100_000), true),
-        ("PNG of 100 megapixels (10,000 x 10,000)", big_png(10_000, 10_000), false),
-        ("XML billion laughs", BILLION_LAUGHS.as_bytes().to_vec(), false),
+        (
+            "PDF with forms nested 2,000 deep",
+            nested_forms(2_000),
+            true,
+        ),
+        (
+            "PDF with arrays nested 100,000 deep",
+            deep_arrays(100_000),
+            true,
+        ),
+        (
+            "PNG of 100 megapixels (10,000 x 10,000)",
+            big_png(10_000, 10_000),
+            false,
+        ),
+        (
+            "XML billion laughs",
+            BILLION_LAUGHS.as_bytes().to_vec(),
+            false,
+        ),
         ("XML external entity (XXE)", XXE.as_bytes().to_vec(), false),
-        ("XML nested 100,000 elements deep", nested_xml.into_bytes(), false),
+        (
+            "XML nested 100,000 elements deep",
+            nested_xml.into_bytes(),
+            false,
+        ),
     ];
     let mut rows = Vec::new();
     for (file, bytes, may_read) in cases {
@@ -289,7 +314,8 @@ fn a_zip_bomb_in_a_mail_stops_at_the_budget() {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     zip.start_file::<_, ()>(
         "facture.pdf",
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated),
+        zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated),
     )
     .unwrap();
     let chunk = vec![0u8; 1 << 20];
@@ -326,7 +352,9 @@ fn a_zip_bomb_in_a_mail_stops_at_the_budget() {
         })
         .collect();
     assert!(
-        refused.iter().any(|w| w.contains("MiB") || w.contains("limit")),
+        refused
+            .iter()
+            .any(|w| w.contains("MiB") || w.contains("limit")),
         "{refused:?}"
     );
     assert!(
@@ -410,18 +438,19 @@ fn a_one_gib_file_is_refused_before_it_is_read() {
     if let Some(mut e) = child.stderr.take() {
         std::io::Read::read_to_string(&mut e, &mut said).unwrap();
     }
-    assert!(said.contains("too large") || said.contains("larger"), "{said}");
+    assert!(
+        said.contains("too large") || said.contains("larger"),
+        "{said}"
+    );
     let peak_mib = usage.ru_maxrss as f64 / 1024.0;
     assert!(peak_mib < 512.0, "the file was loaded: {peak_mib} MiB");
     print_table(&[Row {
         file: "1 GiB file dropped for ingest".into(),
         outcome: shorten(
-            &said
-                .lines()
+            said.lines()
                 .find(|l| l.contains("too large") || l.contains("larger"))
                 .unwrap_or("")
-                .trim()
-                .to_string(),
+                .trim(),
         ),
         secs,
         peak_mib: Some(peak_mib),
@@ -470,7 +499,10 @@ async fn truncated_and_mutated_files_of_every_kind_fail_alone() {
         (format!("{scans}/rotated-netpresse.jpg"), 3),
         (format!("{scans}/multipage-free.tif"), 3),
         (
-            corpus().join("invoice2data/AmazonWebServices.png").display().to_string(),
+            corpus()
+                .join("invoice2data/AmazonWebServices.png")
+                .display()
+                .to_string(),
             3,
         ),
     ];
@@ -523,7 +555,10 @@ async fn truncated_and_mutated_files_of_every_kind_fail_alone() {
         });
     }
     let good = pool
-        .read(std::fs::read(demo("facture-papeterie-dupont.pdf")).unwrap(), ReadOptions::default())
+        .read(
+            std::fs::read(demo("facture-papeterie-dupont.pdf")).unwrap(),
+            ReadOptions::default(),
+        )
         .await;
     assert!(good.is_ok(), "{good:?}");
     pool.shutdown().await;

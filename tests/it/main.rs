@@ -1,6 +1,9 @@
 //! The one integration-test binary: each module tests one area against real parts.
 
 mod helpers;
+/// The SMTP server of the mail tests (aiosmtpd), shared by approval and collection tests.
+#[path = "../services/smtp.rs"]
+mod smtp;
 
 mod api;
 mod approval;
@@ -16,8 +19,8 @@ mod fec_golden;
 mod first_run;
 mod folder;
 mod folder_hostile;
-mod hostile_files;
 mod fx;
+mod hostile_files;
 mod imap;
 mod ledger;
 mod ledger_open;
@@ -34,8 +37,8 @@ mod scheduler_lease;
 mod store;
 mod suppliers;
 mod text;
-mod torture;
 mod tls;
+mod torture;
 mod web;
 mod web_admin_pages;
 mod web_pages;

@@ -74,8 +74,15 @@ both_backends!(
             other.load(Ordering::SeqCst) >= 3
         })
         .await;
-        assert!(took_over, "nobody took the scheduler over after its holder died");
-        assert_eq!(holder.load(Ordering::SeqCst), dead_at, "a dead worker ticked");
+        assert!(
+            took_over,
+            "nobody took the scheduler over after its holder died"
+        );
+        assert_eq!(
+            holder.load(Ordering::SeqCst),
+            dead_at,
+            "a dead worker ticked"
+        );
 
         // A graceful stop releases the lease: a newcomer takes it at once.
         stop.cancel();

@@ -75,7 +75,9 @@ async fn torture(db: Database, workers: usize, documents: u64, kills: u64) {
         files.push(name);
     }
     for s in &SCANS[..scans] {
-        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scans").join(s);
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/scans")
+            .join(s);
         std::fs::copy(from, staging.join(s)).unwrap();
         files.push(s.to_string());
     }
@@ -140,7 +142,10 @@ async fn torture(db: Database, workers: usize, documents: u64, kills: u64) {
         .filter(|e| e.path().is_file())
         .map(|e| e.file_name())
         .collect();
-    let docs = store.list_documents(None, total as u32 + 100).await.unwrap();
+    let docs = store
+        .list_documents(None, total as u32 + 100)
+        .await
+        .unwrap();
     let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
     for d in &docs {
         *by_name.entry(d.file_name.clone()).or_default() += 1;
@@ -196,19 +201,47 @@ async fn torture(db: Database, workers: usize, documents: u64, kills: u64) {
     );
     let keep = |what: &str| format!("seed {seed}: {what} (workspace kept in {})", dir.display());
     assert_eq!(c.documents, total, "{}", keep("every file one document"));
-    assert!(doubled.is_empty(), "{}: {doubled:?}", keep("a file became two documents"));
-    assert_eq!(processed as i64, total, "{}", keep("every file filed under processed/"));
+    assert!(
+        doubled.is_empty(),
+        "{}: {doubled:?}",
+        keep("a file became two documents")
+    );
+    assert_eq!(
+        processed as i64,
+        total,
+        "{}",
+        keep("every file filed under processed/")
+    );
     assert_eq!(failed, 0, "{}", keep("no file refused"));
-    assert!(left.is_empty(), "{}: {left:?}", keep("files left in the folder"));
+    assert!(
+        left.is_empty(),
+        "{}: {left:?}",
+        keep("files left in the folder")
+    );
     assert!(
         posted >= documents as i64,
         "{}",
         keep("every text invoice (trusted supplier) posted")
     );
-    assert_eq!(c.state(DocumentState::Approved), 0, "{}", keep("approved but not posted"));
-    assert_eq!(per_doc.len() as i64, posted, "{}", keep("one ledger entry per posted document"));
+    assert_eq!(
+        c.state(DocumentState::Approved),
+        0,
+        "{}",
+        keep("approved but not posted")
+    );
+    assert_eq!(
+        per_doc.len() as i64,
+        posted,
+        "{}",
+        keep("one ledger entry per posted document")
+    );
     assert_eq!(posted_twice, 0, "{}", keep("a document posted twice"));
-    assert_eq!(gaps, 0, "{}: {numbers:?}", keep("entry numbers without gaps"));
+    assert_eq!(
+        gaps,
+        0,
+        "{}: {numbers:?}",
+        keep("entry numbers without gaps")
+    );
     assert!(imbalance.is_zero(), "{}", keep("the trial balance is zero"));
     assert!(
         matches!(chain, ChainCheck::Holds { entries: n } if n == entries.len() as u64),
@@ -217,7 +250,11 @@ async fn torture(db: Database, workers: usize, documents: u64, kills: u64) {
     );
     assert_eq!(c.jobs("running"), 0, "{}", keep("no job left running"));
     assert_eq!(c.jobs("dead"), 0, "{}", keep("no job given up"));
-    assert!(owners.is_empty(), "{}: {owners:?}", keep("no lease left held after a clean stop"));
+    assert!(
+        owners.is_empty(),
+        "{}: {owners:?}",
+        keep("no lease left held after a clean stop")
+    );
     drop(store);
     cluster.finish().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
