@@ -50,7 +50,7 @@ mod reminders;
 mod report;
 mod review;
 mod run;
-mod sales;
+pub(crate) mod sales;
 mod sales_xml;
 mod suppliers;
 pub mod table;

@@ -41,10 +41,7 @@ pub async fn run(cli: &Cli) -> CmdResult {
 pub async fn serve(cli: &Cli) -> CmdResult {
     let (settings, store, shutdown) = start(cli).await?;
     let listener = crate::web::bind(&settings.web.listen).await?;
-    let mut state = crate::web::WebState::from_settings(store, &settings.web);
-    state.review_threshold = settings.read.review_threshold;
-    state.api = crate::web::api::ApiSettings::from_settings(&settings);
-    state.company = settings.company.clone();
+    let state = crate::web::WebState::from_workspace(store, &settings);
     crate::web::serve(listener, state, shutdown)
         .await
         .map_err(Failure::Other)

@@ -225,6 +225,104 @@ pub fn bars_with_rate(
     }
 }
 
+/// Money in and out per category as paired vertical bars (in above, out below the zero line)
+/// with a running balance drawn as a line on the same scale; the scale reaches below zero when
+/// the balance does, so a week of negative cash shows as such.
+pub fn flows(
+    id: &str,
+    title: &str,
+    categories: &[String],
+    flows: [(Series<'_>, &[Decimal]); 2],
+    balance: (Series<'_>, &[Decimal]),
+) -> Markup {
+    let height: i64 = 260;
+    let plot_h: i64 = 190;
+    let top: i64 = 12;
+    let span = WIDTH - LABEL_W - 20;
+    let n = categories.len().max(1) as i64;
+    let slot = Decimal::from(span) / Decimal::from(n);
+    let [(ins, in_values), (outs, out_values)] = flows;
+    let high = in_values
+        .iter()
+        .chain(balance.1)
+        .copied()
+        .max()
+        .unwrap_or_default()
+        .max(Decimal::ZERO);
+    let low = out_values
+        .iter()
+        .map(|v| -*v)
+        .chain(balance.1.iter().copied())
+        .min()
+        .unwrap_or_default()
+        .min(Decimal::ZERO);
+    let range = high - low;
+    let y_of = |v: Decimal| -> Decimal {
+        if range <= Decimal::ZERO {
+            Decimal::from(top + plot_h)
+        } else {
+            Decimal::from(top) + (high - v) * Decimal::from(plot_h) / range
+        }
+    };
+    let zero = y_of(Decimal::ZERO);
+    let mid =
+        |i: usize| Decimal::from(LABEL_W) + slot * Decimal::from(i as i64) + slot / Decimal::TWO;
+    let bar_w = slot * Decimal::new(35, 2);
+    let points: Vec<String> = balance
+        .1
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{},{}", px(mid(i)), px(y_of(*v))))
+        .collect();
+    html! {
+        svg id=(id) class="chart" xmlns="http://www.w3.org/2000/svg" role="img"
+            width=(WIDTH) height=(height) viewBox={ "0 0 " (WIDTH) " " (height) } aria-label=(title) {
+            title { (title) }
+            line x1=(LABEL_W) y1=(px(zero)) x2=(WIDTH - 20) y2=(px(zero)) stroke="#999" {}
+            @if high > Decimal::ZERO {
+                text x=(LABEL_W - 6) y=(top + 8) text-anchor="end" font-size="11" { (high.round_dp(0)) }
+            }
+            text x=(LABEL_W - 6) y=(px(zero + Decimal::from(4))) text-anchor="end" font-size="11" { "0" }
+            @if low < Decimal::ZERO {
+                text x=(LABEL_W - 6) y=(top + plot_h) text-anchor="end" font-size="11" { (low.round_dp(0)) }
+            }
+            @for (i, c) in categories.iter().enumerate() {
+                @let v_in = in_values.get(i).copied().unwrap_or_default();
+                @let v_out = out_values.get(i).copied().unwrap_or_default();
+                @if v_in > Decimal::ZERO {
+                    rect class="bar" data-series=(ins.name)
+                        x=(px(mid(i) - bar_w)) y=(px(y_of(v_in))) width=(px(bar_w)) height=(px(zero - y_of(v_in)))
+                        fill=(ins.colour) {
+                        title { (c) " — " (ins.name) ": " (v_in) }
+                    }
+                }
+                @if v_out > Decimal::ZERO {
+                    rect class="bar" data-series=(outs.name)
+                        x=(px(mid(i))) y=(px(zero)) width=(px(bar_w)) height=(px(y_of(-v_out) - zero))
+                        fill=(outs.colour) {
+                        title { (c) " — " (outs.name) ": " (v_out) }
+                    }
+                }
+                text x=(px(mid(i))) y=(top + plot_h + 16) text-anchor="middle" font-size="10" { (c) }
+            }
+            @if points.len() > 1 {
+                polyline class="line" data-series=(balance.0.name) fill="none" stroke=(balance.0.colour)
+                    stroke-width="2" points=(points.join(" ")) {}
+            }
+            @for (i, v) in balance.1.iter().enumerate() {
+                circle class="point" cx=(px(mid(i))) cy=(px(y_of(*v))) r="3" fill=(balance.0.colour) {
+                    title { (categories.get(i).map(String::as_str).unwrap_or("")) " — " (balance.0.name) ": " (v) }
+                }
+            }
+            (legend(&[
+                Series { name: ins.name, colour: ins.colour },
+                Series { name: outs.name, colour: outs.colour },
+                Series { name: balance.0.name, colour: balance.0.colour },
+            ], height - 22))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +400,44 @@ mod tests {
         .into_string();
         assert_eq!(svg.matches("class=\"bar\"").count(), 1);
         assert!(svg.contains("cy=\"97\""), "50 % is half the plot: {svg}");
+    }
+
+    #[test]
+    fn flows_reach_below_zero_when_the_balance_does() {
+        let cats = ["w1".to_string(), "w2".to_string()];
+        let svg = flows(
+            "f",
+            "t",
+            &cats,
+            [
+                (
+                    Series {
+                        name: "in",
+                        colour: PALETTE[5],
+                    },
+                    &[dec!(100), dec!(0)],
+                ),
+                (
+                    Series {
+                        name: "out",
+                        colour: PALETTE[3],
+                    },
+                    &[dec!(0), dec!(300)],
+                ),
+            ],
+            (
+                Series {
+                    name: "cash",
+                    colour: PALETTE[0],
+                },
+                &[dec!(100), dec!(-200)],
+            ),
+        )
+        .into_string();
+        // high 100, low -300 (the outflow): zero sits a quarter down the 190 px plot.
+        assert!(svg.contains("y1=\"59.5\""), "{svg}");
+        assert!(svg.contains(">-300<"), "{svg}");
+        assert_eq!(svg.matches("class=\"bar\"").count(), 2, "{svg}");
+        assert!(svg.contains("w2 — cash: -200"), "{svg}");
     }
 }

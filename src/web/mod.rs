@@ -9,7 +9,10 @@
 //! | `/documents/{id}` (review) | `review` | signed in; decisions: accountant, admin |
 //! | `/approvals` (what waits for me, decide) | `approvals` | approver and up |
 //! | `/ledger`, `/ledger/fec?year=` | `ledger` | signed in; the FEC: accountant, admin |
-//! | `/reports`, `/reports/{aged,days,intake}.csv` | `reports` (charts by `charts`) | signed in |
+//! | `/reports`, `/reports/{aged,days,intake,forecast}.csv` | `reports`, `forecast` (charts by `charts`) | signed in |
+//! | `/receivables` (customers, sales, reminders, disputes), `/receivables/{id}/…` | `receivables`, `receivables_view` | signed in; actions: accountant, admin |
+//! | `/account` (second factor, own password) | `account` | signed in |
+//! | `/settings` (sources, rules, users) | `settings` | admin |
 //! | `/approval/{token}/…` (emailed links) | `approval`, `pages` | the link's holder |
 //! | `/api/v1/…` (REST, OpenAPI at `/api/v1/openapi.json`) | `api` | a bearer token (read or write scope) |
 //! | `/health`, `/ready`, `/metrics` | `ops` | anyone |
@@ -24,19 +27,25 @@
 //! person pressed (a script's `form.submit()` sends no button). The page has no script at all.
 
 mod access;
+mod account;
 pub mod api;
 mod approval;
 mod approvals;
 mod charts;
+mod forecast;
 mod home;
 mod ledger;
 mod login;
 mod ops;
 mod pages;
+mod receivables;
+mod receivables_view;
 mod reports;
 mod request;
 mod review;
 pub mod session;
+mod settings;
+mod settings_view;
 mod views;
 
 use std::net::SocketAddr;
@@ -78,6 +87,10 @@ pub struct WebState {
     pub api: api::ApiSettings,
     /// The company: its SIREN names the FEC, its fiscal year bounds it (`[company]`).
     pub company: crate::config::CompanySettings,
+    /// The whole facteur.toml with its pipelines: issuing and mailing sales (`[sales]`,
+    /// `[reminders]`), the sources and approval rules `/settings` shows. Defaults when the
+    /// server is started without a workspace (tests of the sign-in alone).
+    pub settings: Arc<crate::config::Settings>,
 }
 
 impl WebState {
@@ -92,6 +105,16 @@ impl WebState {
         )
     }
 
+    /// Everything from a loaded facteur.toml (what `facteur run` and `facteur serve` use).
+    pub fn from_workspace(store: Arc<dyn Store>, settings: &crate::config::Settings) -> WebState {
+        let mut state = WebState::from_settings(store, &settings.web);
+        state.review_threshold = settings.read.review_threshold;
+        state.api = api::ApiSettings::from_settings(settings);
+        state.company = settings.company.clone();
+        state.settings = Arc::new(settings.clone());
+        state
+    }
+
     pub fn from_settings(store: Arc<dyn Store>, web: &crate::config::WebSettings) -> WebState {
         WebState {
             store,
@@ -103,6 +126,7 @@ impl WebState {
             review_threshold: crate::config::ReadSettings::default().review_threshold,
             api: api::ApiSettings::default(),
             company: crate::config::CompanySettings::default(),
+            settings: Arc::new(crate::config::Settings::default()),
         }
     }
 }
@@ -129,6 +153,22 @@ pub fn router(state: WebState) -> Router {
         .route("/reports/aged.csv", get(reports::aged_csv))
         .route("/reports/days.csv", get(reports::days_csv))
         .route("/reports/intake.csv", get(reports::intake_csv))
+        .route("/reports/forecast.csv", get(forecast::csv))
+        .route("/receivables", get(receivables::page))
+        .route("/receivables/{id}/pdf", get(receivables::pdf))
+        .route(
+            "/receivables/{id}/{action}",
+            axum::routing::post(receivables::act),
+        )
+        .route("/account", get(account::page))
+        .route("/account/totp", axum::routing::post(account::totp))
+        .route("/account/password", axum::routing::post(account::password))
+        .route("/settings", get(settings::page))
+        .route("/settings/users", axum::routing::post(settings::add_user))
+        .route(
+            "/settings/users/{id}",
+            axum::routing::post(settings::change_user),
+        )
         .route(
             "/approval/{token}/document",
             get(approval::document),

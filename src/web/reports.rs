@@ -4,7 +4,8 @@
 //! `reports::aged_balance` like `facteur report aged`; DSO and DPO at the end of each of the last
 //! twelve months (the month so far for the current one) by `reports::days`; and the documents
 //! received each of the last twelve weeks with the share that went straight through (read,
-//! checked and routed with no person touching them). Every signed-in role may look.
+//! checked and routed with no person touching them); then the 13-week cash forecast (`forecast`).
+//! Every signed-in role may look.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -267,9 +268,10 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response
             aged_balance(store, Side::Ap, today).await?,
             trend(&state, today).await?,
             intake(&state, today).await?,
+            super::forecast::read(&state).await?,
         ))
     };
-    let (ar, ap, trend, weeks) = match read.await {
+    let (ar, ap, trend, weeks, cash) = match read.await {
         Ok(x) => x,
         Err(e) => return access::failed(&state, "cannot read the reports", e),
     };
@@ -326,11 +328,12 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response
                 (csv_link("/reports/intake.csv", l))
             }
         }
+        (super::forecast::section(l, state.company.currency.as_str(), &cash))
     };
     Html(layout(l, t(l, "Reports", "Rapports"), Some(&who), body)).into_response()
 }
 
-fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Response {
+pub(super) fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Response {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         if let Err(e) = w.write_record(&r) {

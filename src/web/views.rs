@@ -24,7 +24,10 @@ flex-wrap:wrap;gap:1rem;align-items:flex-start}.pair>*{flex:1 1 22rem;min-width:
 .card{border:1px solid #ccc;border-radius:.4rem;padding:.6rem;margin:.6rem 0}\
 button.approve{background:#1a7f37}button.reject{background:#b42318}textarea{width:100%;\
 box-sizing:border-box}.ok{background:#e6f4ea;padding:.5rem}td.sub{padding-left:1.5rem}\
-.pages{display:flex;gap:1rem}";
+.pages{display:flex;gap:1rem}form.inline{display:inline-block;margin:.1rem}\
+input.short{width:auto;margin:0 .2rem 0 0}select{font-size:1rem;padding:.4rem}\
+.secret{font-family:monospace;font-size:1.1rem;word-break:break-all}.qr svg{max-width:16rem;\
+height:auto}.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}.filters>*{flex:1 1 9rem}";
 
 pub(crate) fn t(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
     match lang {
@@ -64,6 +67,11 @@ pub(crate) fn layout(lang: Lang, title: &str, who: Option<&Session>, body: Marku
                         }
                         a href="/ledger" { (t(lang, "Ledger", "Comptabilité")) }
                         a href="/reports" { (t(lang, "Reports", "Rapports")) }
+                        a href="/receivables" { (t(lang, "Receivables", "Ventes")) }
+                        @if s.user.role.may(crate::users::Action::ManageUsers) {
+                            a href="/settings" { (t(lang, "Settings", "Réglages")) }
+                        }
+                        a href="/account" { (t(lang, "My account", "Mon compte")) }
                         span { (s.user.email) " (" (s.user.role) ")" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(s.csrf);
@@ -123,14 +131,15 @@ pub fn message(lang: Lang, title: &str, text: &str, who: Option<&Session>) -> St
     layout(lang, title, who, html! { p { (text) } })
 }
 
-/// The inbox: counts by state, then the documents of the chosen state (or the newest).
+/// The inbox: counts by state, the search form, then the documents found (or the newest).
 pub fn inbox(
     lang: Lang,
     who: &Session,
     counts: &Counts,
-    state: Option<&str>,
+    search: &super::home::Search,
     docs: &[DocumentSummary],
 ) -> String {
+    let chosen = search.state.map(|s| s.as_str());
     let body = html! {
         div.counts {
             a href="/" { (t(lang, "All", "Tous")) " " b { (counts.documents) } }
@@ -138,7 +147,38 @@ pub fn inbox(
                 a href={ "/?state=" (s) } { (s) " " b { (n) } }
             }
         }
-        h2 { (state.unwrap_or(t(lang, "Newest", "Les plus récents"))) }
+        form.filters #search method="get" action="/" {
+            div {
+                label for="q-supplier" { (t(lang, "Supplier", "Fournisseur")) }
+                input #q-supplier type="search" name="supplier" value=(search.supplier);
+            }
+            div {
+                label for="q-number" { (t(lang, "Number", "Numéro")) }
+                input #q-number type="search" name="number" value=(search.number);
+            }
+            div {
+                label for="q-amount" { (t(lang, "Gross amount", "Montant TTC")) }
+                input #q-amount type="text" name="amount" inputmode="decimal" value=(search.amount);
+            }
+            div {
+                label for="q-state" { (t(lang, "State", "État")) }
+                select #q-state name="state" {
+                    option value="" { (t(lang, "any", "tous")) }
+                    @for (s, _) in &counts.by_state {
+                        option value=(s) selected[chosen == Some(s.as_str())] { (s) }
+                    }
+                }
+            }
+            div { button type="submit" { (t(lang, "Search", "Rechercher")) } }
+        }
+        @if search.bad_amount {
+            p.err { (t(lang, "The amount is not a number (write 1481.40 or 1 481,40): it was left out of the search.",
+                      "Le montant n'est pas un nombre (écrivez 1481.40 ou 1 481,40) : il n'a pas servi à la recherche.")) }
+        }
+        h2 {
+            @if search.any() { (t(lang, "Found", "Trouvés")) " " (docs.len()) }
+            @else { (t(lang, "Newest", "Les plus récents")) }
+        }
         table {
             thead { tr {
                 th { "#" }

@@ -367,10 +367,7 @@ async fn spawn_approvals(
     // A port already taken must not stop intake and reading: the pages are one way in of many.
     match crate::web::bind(&settings.web.listen).await {
         Ok(listener) => {
-            let mut state = crate::web::WebState::from_settings(store.clone(), &settings.web);
-            state.review_threshold = settings.read.review_threshold;
-            state.api = crate::web::api::ApiSettings::from_settings(settings);
-            state.company = settings.company.clone();
+            let state = crate::web::WebState::from_workspace(store.clone(), settings);
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 if let Err(e) = crate::web::serve(listener, state, stop).await {

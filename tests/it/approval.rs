@@ -72,7 +72,7 @@ pub(crate) struct Approvals {
     smtp: Smtp,
     pub(crate) port: u16,
     /// Seconds added to the web server's clock.
-    skew: Arc<AtomicI64>,
+    pub(crate) skew: Arc<AtomicI64>,
     read: usize,
 }
 
@@ -107,8 +107,7 @@ impl Approvals {
         .unwrap();
         let settings = Settings::load(&config, false).unwrap();
         let skew = Arc::new(AtomicI64::new(0));
-        let mut state = facteur::web::WebState::from_settings(store.clone(), &settings.web);
-        state.company = settings.company.clone();
+        let mut state = facteur::web::WebState::from_workspace(store.clone(), &settings);
         let clock_skew = skew.clone();
         state.clock =
             Arc::new(move || now_micros() + Duration::seconds(clock_skew.load(Ordering::SeqCst)));

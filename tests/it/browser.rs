@@ -3,9 +3,14 @@
 //! on SQLite, with a workspace of real corpus invoices read by the real reader. A person signs in
 //! with a password and a TOTP code, opens the inbox, accepts a reading held for review and
 //! corrects a field of an invoice in approval, approves an invoice on /approvals, sees the
-//! aged-balance chart drawn (its SVG bars), and downloads a FEC from /ledger.
+//! aged-balance chart drawn (its SVG bars), and downloads a FEC from /ledger. Then, as the admin,
+//! issues a draft on /receivables and adds a user on /settings; that new person signs in,
+//! enrols a second factor on /account (reading the secret off the page, typing the code), and
+//! is asked for a code at the next sign-in.
 //!
-//! Screenshots (PNG) of the inbox, a review, the approvals, the ledger and the reports are saved
+//! Screenshots (PNG) of the inbox, a review, the approvals, the ledger, the reports, the cash
+//! forecast, the receivables, the settings and the account (after enrolment: no secret shown)
+//! are saved
 //! into docs/screenshots/ when `FACTEUR_SCREENSHOTS=1` (the README shows them), else into a
 //! temporary folder. Without chromium and chromedriver the test fails, unless
 //! `FACTEUR_SKIP_BROWSER=1` says skipping is allowed on this machine: then it says so and passes.
@@ -31,10 +36,15 @@ name = "default"
 steps = [ { approvers = ["daf@example.test"] } ]
 "#;
 
-/// `[web]` and `[company]` lines (the FEC needs the SIREN), and a review threshold that holds
-/// doubtful readings for a person while certain ones go through.
-const WEB: &str = "lang = \"en\"\n[company]\nname = \"Boulangerie Martin\"\n\
-                   siren = \"732829320\"\n[read]\nreview_threshold = 0.999\n";
+/// `[web]`, `[company]` and `[sales]` lines (the FEC needs the SIREN, an issued invoice the
+/// seller's mentions), and a review threshold that holds doubtful readings for a person while
+/// certain ones go through.
+fn web() -> String {
+    format!(
+        "lang = \"en\"\n{}\n[read]\nreview_threshold = 0.999\n",
+        crate::receivables::COMPANY
+    )
+}
 
 /// Real invoices of the corpus: a Factur-X PDF, a ZUGFeRD PDF and text-layer PDFs.
 const DOCUMENTS: [&str; 4] = [
@@ -184,7 +194,7 @@ async fn a_person_signs_in_with_two_factors_reviews_approves_and_exports_in_chro
     };
     let started = Instant::now();
     let db = TestDb::new(Backend::Sqlite).await;
-    let mut a = Approvals::start_full(&db, PIPELINE, WEB).await;
+    let mut a = Approvals::start_full(&db, PIPELINE, &web()).await;
     let mut docs = Vec::new();
     for f in DOCUMENTS {
         let bytes = std::fs::read(corpus().join(f)).unwrap();
@@ -203,6 +213,25 @@ async fn a_person_signs_in_with_two_factors_reviews_approves_and_exports_in_chro
     let user = add(&a.store, "daf@example.test", Role::Admin).await;
     let secret = TotpSecret::generate();
     a.store.enrol_totp(user, &secret, &[]).await.unwrap();
+    let customer = a
+        .store
+        .add_customer(&crate::receivables::customer(
+            "Hôtel du Parc SARL",
+            "552100554",
+            "fr",
+        ))
+        .await
+        .unwrap();
+    let file: facteur::receivables::sale::DraftFile = toml::from_str(&format!(
+        "customer = \"{}\"\n[[line]]\ndescription = \"Lighting study\"\nquantity = 3\n\
+         unit_price = \"450.00\"\nvat_rate = 20\n",
+        customer.account
+    ))
+    .unwrap();
+    let sale =
+        facteur::receivables::sale::NewSale::draft(customer.id, a.settings.company.currency, file)
+            .unwrap();
+    let sale = a.store.save_draft(&sale).await.unwrap().id;
     let seeded = started.elapsed();
 
     let tmp = tempfile::tempdir().unwrap();
@@ -316,6 +345,95 @@ async fn a_person_signs_in_with_two_factors_reviews_approves_and_exports_in_chro
         "{fec}"
     );
     assert!(fec.contains(&posted.body.piece_ref), "{fec}");
+
+    // Receivables: issue the draft.
+    c.goto(&format!("{base}/receivables")).await.unwrap();
+    click(&c, &format!("#sale-{sale} form[action$='/issue'] button")).await;
+    let issued = settle(&c, "/receivables/", "Issued:").await;
+    let number = a.store.sale(sale).await.unwrap().number.expect("issued");
+    assert!(issued.contains(&number), "{issued}");
+    shoot(&c, &shots, "receivables").await;
+    // The same page on a phone: one column, the wide table scrolls in its own box.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/receivables")).await.unwrap();
+    shoot(&c, &shots, "receivables-phone").await;
+    c.set_window_size(1280, 1000).await.unwrap();
+
+    // The cash forecast, below the other charts, with the invoice just issued to come in.
+    c.goto(&format!("{base}/reports")).await.unwrap();
+    let forecast = c
+        .find(Locator::Css("svg#forecast-chart"))
+        .await
+        .expect("the forecast chart");
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -70)",
+        vec![serde_json::to_value(&forecast).unwrap()],
+    )
+    .await
+    .unwrap();
+    shoot(&c, &shots, "forecast").await;
+
+    // Settings: the admin adds a person.
+    c.goto(&format!("{base}/settings")).await.unwrap();
+    shoot(&c, &shots, "settings").await;
+    fill(&c, "#new-email", "clerk@example.test").await;
+    c.find(Locator::Css("#new-role"))
+        .await
+        .unwrap()
+        .select_by_value("approver")
+        .await
+        .unwrap();
+    fill(&c, "#new-password", PASSWORD).await;
+    click(&c, "form[action='/settings/users'] button").await;
+    settle(
+        &c,
+        "/settings/users",
+        "User added: clerk@example.test (approver)",
+    )
+    .await;
+
+    // The new person signs in and enrols a second factor from the page.
+    click(&c, "nav form button").await;
+    settle(&c, "/login", "Sign in").await;
+    c.goto(&format!("{base}/account")).await.unwrap();
+    fill(&c, "#email", "clerk@example.test").await;
+    fill(&c, "#password", PASSWORD).await;
+    click(&c, "form[action='/login'] button").await;
+    settle(&c, "/account", "Enrol a second factor").await;
+    let qr = c.find(Locator::Css("#totp-qr svg")).await.unwrap();
+    let size = qr.rectangle().await.unwrap();
+    assert!(size.2 >= 150.0, "the QR code is drawn: {size:?}");
+    let shown = c
+        .find(Locator::Css("#totp-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let theirs = TotpSecret::from_base32(&shown).expect("the secret on the page");
+    fill(&c, "#totp-code", &theirs.code_at(now_unix()).unwrap()).await;
+    click(&c, "form[action='/account/totp'] button").await;
+    let done = settle(&c, "/account/totp", "The second factor is active.").await;
+    assert!(done.contains("recovery codes"), "{done}");
+    c.goto(&format!("{base}/account")).await.unwrap();
+    let after = settle(&c, "/account", "Second factor").await;
+    assert!(
+        !after.contains(&shown),
+        "no secret on the page once active: {after}"
+    );
+    shoot(&c, &shots, "account").await;
+
+    // The next sign-in asks for a code: the one of the next step (the confirming code is spent).
+    click(&c, "nav form button").await;
+    settle(&c, "/login", "Sign in").await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    fill(&c, "#email", "clerk@example.test").await;
+    fill(&c, "#password", PASSWORD).await;
+    click(&c, "form[action='/login'] button").await;
+    settle(&c, "/login/code", "authenticator").await;
+    fill(&c, "#code", &theirs.code_at(now_unix() + 30).unwrap()).await;
+    click(&c, "form[action='/login/code'] button").await;
+    settle(&c, "/", "clerk@example.test (approver)").await;
     c.close().await.unwrap();
     eprintln!(
         "browser test: seeded in {:.1} s, whole run {:.1} s, screenshots in {}",

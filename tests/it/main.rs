@@ -43,4 +43,5 @@ mod text;
 mod tls;
 mod torture;
 mod web;
+mod web_admin_pages;
 mod web_pages;

@@ -16,18 +16,18 @@ use crate::helpers::{facteur_bin, invoice_pdf_from, TestDb};
 use crate::web::{add, signed_in};
 
 /// `[web]` and `[company]` lines: the FEC needs the SIREN.
-const WEB: &str =
+pub(crate) const WEB: &str =
     "lang = \"en\"\n[company]\nname = \"Boulangerie Martin\"\nsiren = \"732829320\"\n";
 
 /// The people of these tests: (email, role, second factor).
-struct People {
-    viewer: String,
-    approver: String,
-    accountant: String,
-    admin: String,
+pub(crate) struct People {
+    pub(crate) viewer: String,
+    pub(crate) approver: String,
+    pub(crate) accountant: String,
+    pub(crate) admin: String,
 }
 
-async fn people(a: &Approvals) -> People {
+pub(crate) async fn people(a: &Approvals) -> People {
     let store = &a.store;
     add(store, "look@example.test", Role::Viewer).await;
     add(store, "manager@example.test", Role::Approver).await;
@@ -44,11 +44,11 @@ async fn people(a: &Approvals) -> People {
     }
 }
 
-async fn get(a: &Approvals, path: &str, cookie: &str) -> Reply {
+pub(crate) async fn get(a: &Approvals, path: &str, cookie: &str) -> Reply {
     http(a.port, "GET", path, &[("Cookie", cookie)], "").await
 }
 
-async fn post(a: &Approvals, path: &str, cookie: &str, body: &str) -> Reply {
+pub(crate) async fn post(a: &Approvals, path: &str, cookie: &str, body: &str) -> Reply {
     http(
         a.port,
         "POST",
@@ -63,7 +63,7 @@ async fn post(a: &Approvals, path: &str, cookie: &str, body: &str) -> Reply {
 }
 
 /// The request id of the first decision form of an approvals page.
-fn request_of(page: &Reply) -> i64 {
+pub(crate) fn request_of(page: &Reply) -> i64 {
     let re = regex::Regex::new(r#"action="/approvals/(\d+)""#).unwrap();
     re.captures(&page.body)
         .and_then(|c| c[1].parse().ok())
@@ -71,7 +71,13 @@ fn request_of(page: &Reply) -> i64 {
 }
 
 /// Presses a button of the approvals page as `cookie`'s browser does.
-async fn decide(a: &Approvals, cookie: &str, request: i64, decision: &str, comment: &str) -> Reply {
+pub(crate) async fn decide(
+    a: &Approvals,
+    cookie: &str,
+    request: i64,
+    decision: &str,
+    comment: &str,
+) -> Reply {
     let page = get(a, "/approvals", cookie).await;
     let csrf = page.hidden("csrf").expect("the session's nonce");
     post(
