@@ -8,7 +8,9 @@
 //! Each child leads its own process group, and its helpers (`pdftoppm`) inherit it: a child that
 //! is stopped is stopped with `killpg`, helpers included, and always before it is reaped (a
 //! zombie leader keeps its pid, so the group id cannot have been reused by then). Its private
-//! `TMPDIR` (`env.rs`) is removed once it is gone.
+//! `TMPDIR` (`env.rs`) is removed once it is gone. A parent killed with SIGKILL cannot remove
+//! its children's folders, so they carry its pid (`facteur-sandbox-<pid>-…`) and the next parent
+//! to start a child removes those whose pid is gone (`sweep_orphans`).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -22,6 +24,35 @@ use super::env::child_env;
 use super::protocol::{Response, MAX_RESPONSE_BYTES, READY};
 use super::SandboxConfig;
 use crate::read::{ReadError, ReadOptions};
+
+/// The name of a child's private folder: this prefix, the parent's pid, a dash, random letters.
+const TMP_PREFIX: &str = "facteur-sandbox-";
+
+/// Removes the child folders in `root` whose parent process is gone (killed before it could
+/// remove them); returns how many. A folder of a live process, of this one, or named otherwise
+/// is left alone.
+fn sweep_orphans(root: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TMP_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let gone = pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists();
+        if gone && std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
 
 /// How long a new child may take to print its greeting.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,8 +79,15 @@ pub(super) struct Worker {
 impl Worker {
     /// Starts a child and waits for its greeting.
     pub(super) async fn start(config: &SandboxConfig, program: &Path) -> Result<Worker, ReadError> {
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| {
+            let removed = sweep_orphans(&std::env::temp_dir());
+            if removed > 0 {
+                tracing::info!(removed, "removed reader folders left by killed processes");
+            }
+        });
         let tmpdir = tempfile::Builder::new()
-            .prefix("facteur-sandbox-")
+            .prefix(&format!("{TMP_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| {
                 ReadError::Crashed(format!(
@@ -364,5 +402,30 @@ fn signal_name(sig: i32) -> &'static str {
         libc::SIGFPE => "SIGFPE",
         libc::SIGILL => "SIGILL",
         _ => "signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_of_killed_parents_are_swept_and_the_living_kept() {
+        let root = tempfile::tempdir().unwrap();
+        // A pid that surely exited: a child we started and waited for.
+        let mut done = std::process::Command::new("true").spawn().unwrap();
+        done.wait().unwrap();
+        let dead = root.path().join(format!("{TMP_PREFIX}{}-abc", done.id()));
+        let mine = root
+            .path()
+            .join(format!("{TMP_PREFIX}{}-def", std::process::id()));
+        let other = root.path().join("facteur-sandbox-notapid");
+        for d in [&dead, &mine, &other] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::write(d.join("page.png"), b"x").unwrap();
+        }
+        assert_eq!(sweep_orphans(root.path()), 1);
+        assert!(!dead.exists(), "the dead parent's folder stayed");
+        assert!(mine.exists() && other.exists());
     }
 }
