@@ -130,7 +130,7 @@ pub enum Command {
     /// Quotes (devis): add, list, show, pdf (numbered DE-…), accept (into a sales draft), decline.
     #[command(subcommand)]
     Quotes(quotes::Command),
-    /// Reports from the ledger: aged balance (AR/AP), DSO, DPO.
+    /// Reports from the ledger: aged balance (AR/AP), DSO, DPO, overdue, disputed, 13-week cash forecast.
     #[command(subcommand)]
     Report(report::Command),
     /// Write a consistent backup of the whole store (documents and their files, ledger,
@@ -139,8 +139,10 @@ pub enum Command {
     /// Restore a backup into an empty store, then verify the ledger's hash chain and count what
     /// came back.
     Restore(backup::RestoreArgs),
+    /// Customer reminders (relances): what the ladder sends today, and sending it.
     #[command(subcommand)]
     Reminders(reminders::Command),
+    /// Recurring invoices: schedules per customer, a preview of the next runs, billing each period once.
     #[command(subcommand)]
     Recurring(recurring::Command),
     /// Check the configuration and its pipelines; print every problem with file, line and column.
