@@ -1,9 +1,10 @@
 //! Several `facteur run` processes on one database, as a team running them on several hosts
 //! would: one workspace (facteur.toml, a pipeline with a watched folder, optionally an IMAP
 //! mailbox, and an approval rule that approves the generated suppliers automatically, so documents
-//! go folder or mail → read → dedupe → approve → post with nobody asked), worker processes started, stopped (SIGTERM) or killed
-//! (SIGKILL) one by one, and what they cost in CPU read from /proc. Used by
-//! `facteur bench pipeline` and the crash torture test (tests/it/torture.rs, scripts/torture).
+//! go folder or mail → read → dedupe → approve → post with nobody asked), worker processes
+//! started, stopped (SIGTERM) or killed (SIGKILL) one by one, and what they cost in CPU read
+//! from /proc. Used by `facteur bench pipeline` and the crash torture test (tests/it/torture.rs,
+//! scripts/torture).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
