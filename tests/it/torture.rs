@@ -14,7 +14,7 @@
 //!
 //! The reduced form runs in the suite; `scripts/torture` runs the long one (1,000 documents and
 //! 50 kills by default) through the same code, with FACTEUR_TORTURE_DOCUMENTS, _KILLS, _SCANS,
-//! _MAIL_SHARE and _SEED. The seed is printed: the same seed replays the same drops, messages and
+//! _MAIL_SHARE, _PAUSE_MS and _SEED. The seed is printed: the same seed replays the same drops, messages and
 //! kills (the timing of the machine still varies).
 
 use std::collections::BTreeMap;
@@ -129,6 +129,9 @@ fn bare_id(id: &str) -> String {
 async fn torture(db: Database, workers: usize, documents: u64, kills: u64) {
     let documents = env_or("FACTEUR_TORTURE_DOCUMENTS", documents) as usize;
     let kills = env_or("FACTEUR_TORTURE_KILLS", kills);
+    // The longest pause between a batch and the next kill: shorter pauses kill workers in the
+    // middle of more work.
+    let pause_ms = env_or("FACTEUR_TORTURE_PAUSE_MS", 4_000).max(2);
     let scans = (env_or("FACTEUR_TORTURE_SCANS", 1) as usize).min(SCANS.len());
     let seed = env_or("FACTEUR_TORTURE_SEED", rand::random::<u32>() as u64);
     // A share, not an amount: how many of the text invoices arrive by mail.
@@ -148,8 +151,8 @@ async fn torture(db: Database, workers: usize, documents: u64, kills: u64) {
     let messages = mail.as_ref().map_or(0, |m| m.messages.len());
     eprintln!(
         "torture {label}: seed {seed} ({workers} workers, {by_folder} text invoices + {scans} \
-         scans in the folder, {by_mail} by mail in {messages} messages, {kills} SIGKILLs); replay \
-         with FACTEUR_TORTURE_SEED={seed}"
+         scans in the folder, {by_mail} by mail in {messages} messages, {kills} SIGKILLs, pauses \
+         up to {pause_ms} ms); replay with FACTEUR_TORTURE_SEED={seed}"
     );
     // Kept on failure (the worker logs say what happened); removed at the end of a success.
     let dir = tempfile::tempdir().unwrap().keep();
@@ -206,7 +209,7 @@ async fn torture(db: Database, workers: usize, documents: u64, kills: u64) {
         if k as u64 == kills {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(rng.gen_range(500..4_000))).await;
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(pause_ms / 8..pause_ms))).await;
         let victim = rng.gen_range(0..workers);
         cluster.kill(victim).unwrap();
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..1_500))).await;
