@@ -1,9 +1,10 @@
 //! Several `facteur run` processes on one database, as a team running them on several hosts
-//! would: one workspace (facteur.toml, a pipeline with a watched folder and an approval rule that
-//! approves the generated suppliers automatically, so documents go folder → read → dedupe →
-//! approve → post with nobody asked), worker processes started, stopped (SIGTERM) or killed
-//! (SIGKILL) one by one, and what they cost in CPU read from /proc. Used by
-//! `facteur bench pipeline` and the crash torture test (tests/it/torture.rs, scripts/torture).
+//! would: one workspace (facteur.toml, a pipeline with a watched folder, optionally an IMAP
+//! mailbox, and an approval rule that approves the generated suppliers automatically, so documents
+//! go folder or mail → read → dedupe → approve → post with nobody asked), worker processes
+//! started, stopped (SIGTERM) or killed (SIGKILL) one by one, and what they cost in CPU read
+//! from /proc. Used by `facteur bench pipeline` and the crash torture test (tests/it/torture.rs,
+//! scripts/torture).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,6 +34,41 @@ pub struct Options {
     pub lease_secs: u64,
     /// Generated suppliers the approval rule trusts (see `testing::nth_supplier`).
     pub suppliers: usize,
+    /// A mailbox the pipeline also takes invoices from, besides the watched folder.
+    pub mail: Option<MailSource>,
+}
+
+/// An IMAP mailbox as a second source of the cluster's pipeline (`[[source]] type = "imap"`,
+/// named `mail`, plain IMAP: meant for a private server on this host). Its INBOX is read and each
+/// imported message moved to `Processed`.
+#[derive(Debug, Clone)]
+pub struct MailSource {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// A file holding the password (first line).
+    pub password_file: PathBuf,
+    /// The mailbox lease: how long a SIGKILLed worker keeps the mailbox from the other workers.
+    pub lease_secs: u64,
+    /// Messages fetched per FETCH (the mailbox action runs once per batch).
+    pub batch_size: usize,
+}
+
+impl MailSource {
+    /// The `[[source]]` table.
+    fn toml(&self) -> String {
+        format!(
+            "\n[[source]]\ntype = \"imap\"\nname = \"mail\"\nhost = \"{}\"\nport = {}\n\
+             security = \"none\"\nuser = \"{}\"\npassword_file = \"{}\"\nlease_secs = {}\n\
+             batch_size = {}\nbackoff_secs = 1\n",
+            self.host,
+            self.port,
+            self.user,
+            self.password_file.display(),
+            self.lease_secs,
+            self.batch_size
+        )
+    }
 }
 
 impl Default for Options {
@@ -41,6 +77,7 @@ impl Default for Options {
             concurrency: 2,
             lease_secs: 30,
             suppliers: 20,
+            mail: None,
         }
     }
 }
@@ -108,10 +145,11 @@ impl Cluster {
             dir.join("pipelines/cluster.toml"),
             format!(
                 "name = \"cluster\"\n\n[[source]]\ntype = \"folder\"\nname = \"inbox\"\n\
-                 path = \"{}\"\nstable_secs = 1\npoll_interval_secs = 1\n\n\
+                 path = \"{}\"\nstable_secs = 1\npoll_interval_secs = 1\n{}\n\
                  [[approval.rule]]\nname = \"trusted\"\nauto_approve_below = \"1000000.00\"\n\
                  trusted_suppliers = [{}]\nsteps = [ {{ approvers = [\"ap@example.test\"] }} ]\n",
                 inbox.display(),
+                opts.mail.as_ref().map(MailSource::toml).unwrap_or_default(),
                 trusted.join(", ")
             ),
         )?;

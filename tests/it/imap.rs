@@ -5,7 +5,7 @@
 
 mod binary;
 #[path = "../services/dovecot.rs"]
-mod dovecot;
+pub(crate) mod dovecot;
 mod hostile;
 mod newer;
 mod oauth;
