@@ -16,6 +16,7 @@ mod fec_golden;
 mod first_run;
 mod folder;
 mod folder_hostile;
+mod fuzz_corpus;
 mod hostile_files;
 mod fx;
 mod imap;
