@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod dedupe;
 pub mod domain;
+pub mod fuzzing;
 pub mod ledger;
 pub mod metrics;
 pub mod notify;

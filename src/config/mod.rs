@@ -174,8 +174,9 @@ impl Settings {
     }
 
     /// Checks what types alone cannot say, each at its key's line and column (from
-    /// `toml::Spanned`), or naming the environment variable that set it.
-    fn check(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
+    /// `toml::Spanned`), or naming the environment variable that set it. Public so the fuzz
+    /// harness (`crate::fuzzing`) runs `load`'s checks on text without touching the disk.
+    pub fn check(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
         let spans = SpanTree::parse(text);
         let at = |key: [&str; 2], message: String, hint: Option<&str>| {
             let var = format!("FACTEUR_{}__{}", key[0], key[1]).to_ascii_uppercase();

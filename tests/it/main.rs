@@ -19,6 +19,7 @@ mod fec_golden;
 mod first_run;
 mod folder;
 mod folder_hostile;
+mod fuzz_corpus;
 mod fx;
 mod hostile_files;
 mod imap;

@@ -1,0 +1,8 @@
+//! Fuzz target `zip`: `facteur::fuzzing::zip` on every input (see src/fuzzing.rs for what it calls).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = facteur::fuzzing::zip(data);
+});
