@@ -133,8 +133,7 @@ impl Cluster {
             &config,
             format!(
                 "[database]\nurl = \"{url}\"\n\n[worker]\nconcurrency = {}\nlease_secs = {}\n\
-                 poll_interval_ms = 50\nbackoff_secs = 1\n\n[read]\nsandbox_workers = 1\n\n\
-                 [web]\nlisten = \"127.0.0.1:0\"\n",
+                 poll_interval_ms = 50\nbackoff_secs = 1\n\n[web]\nlisten = \"127.0.0.1:0\"\n",
                 opts.concurrency, opts.lease_secs
             ),
         )?;

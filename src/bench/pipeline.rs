@@ -56,8 +56,9 @@ pub async fn run(count: usize, pg_admin: Option<&str>) -> anyhow::Result<()> {
     }
     println!(
         "pipeline end to end: {count} text invoices renamed into a watched folder at once; \
-         folder → read → dedupe → approval (automatic rule) → post; each worker process runs 2 \
-         stage loops and 1 reader child\n"
+         folder → read → dedupe → approval (automatic rule) → post; each worker process runs {} \
+         stage loops, each with its reader child\n",
+        Options::default().concurrency
     );
     let mut rows = Vec::new();
     for (db, workers) in setups {

@@ -101,7 +101,8 @@ pub struct ReadSettings {
     /// A calibrated probability (0–1): a key field found below it, or a required field missing, sends a document to `needs_review`.
     #[serde(default = "default_review_threshold")]
     pub review_threshold: f32,
-    /// Reader child processes (the sandbox); 0 means one per core.
+    /// Reader child processes (the sandbox); 0 means one per stage loop for `run`
+    /// (`worker::reader_pool`), one per core for `ingest` and `extract`.
     #[serde(default)]
     pub sandbox_workers: usize,
     /// Address-space limit of a reader child, MiB.

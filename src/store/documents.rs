@@ -338,6 +338,9 @@ impl DocumentStore for SqlStore {
         let mut tx = self.db.begin_write("starting intake").await?;
         let outcome = intake_in(&mut tx, raw, now_micros()).await?;
         tx.commit("committing intake").await?;
+        if matches!(outcome, IntakeOutcome::Created(_)) {
+            self.jobs.queued();
+        }
         Ok(outcome)
     }
 

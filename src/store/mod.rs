@@ -59,6 +59,7 @@ mod sqlite;
 pub mod suppliers;
 pub mod unit;
 pub mod users;
+pub mod wake;
 
 use std::sync::Arc;
 
@@ -191,6 +192,8 @@ impl<T> Store for T where
 /// The store on either backend.
 pub struct SqlStore {
     db: db::Db,
+    /// Wakes this process's idle stage loops when it queues a job (`wake.rs`).
+    jobs: wake::JobSignal,
 }
 
 /// Opens the store a URL names (`sqlite://…` or `postgres://…`) and applies its migrations.
@@ -205,5 +208,8 @@ pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, Sto
             why: "the URL must start with sqlite:// or postgres://".into(),
         });
     };
-    Ok(Arc::new(SqlStore { db }))
+    Ok(Arc::new(SqlStore {
+        db,
+        jobs: wake::JobSignal::default(),
+    }))
 }

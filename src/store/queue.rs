@@ -136,6 +136,10 @@ pub trait QueueStore: Send + Sync {
     /// Queues a job for every document waiting in the input state of one of `stages` without an
     /// open job for it (documents parked before their next stage existed). Returns how many.
     async fn backfill(&self, stages: &[Stage]) -> Result<u64, StoreError>;
+
+    /// Changes when this process commits a queued job (see `wake.rs`): idle stage loops wait on
+    /// it, their poll interval covering jobs queued elsewhere.
+    fn job_signal(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
 pub(crate) fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
@@ -343,7 +347,13 @@ impl QueueStore for SqlStore {
             )));
         }
         match unit::apply(&mut tx, job, &t, now).await {
-            Ok(()) => tx.commit("committing job completion").await,
+            Ok(()) => {
+                tx.commit("committing job completion").await?;
+                if t.next.is_some() {
+                    self.jobs.queued();
+                }
+                Ok(())
+            }
             Err(StoreError::Stale(why)) => {
                 tx.rollback("rolling back a stale completion").await?;
                 let mut tx = self.db.begin_write("retiring a stale job").await?;
@@ -428,6 +438,7 @@ impl QueueStore for SqlStore {
         .bind(job.token.as_str())
         .execute(&self.db, "releasing a job")
         .await?;
+        self.jobs.queued();
         Ok(())
     }
 
@@ -487,5 +498,9 @@ impl QueueStore for SqlStore {
             }
         }
         Ok(queued)
+    }
+
+    fn job_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.jobs.subscribe()
     }
 }

@@ -158,6 +158,17 @@ pub async fn periodically_alone<F, Fut>(
     }
 }
 
+/// The reader children of a `facteur run`: `read.sandbox_workers` when set, otherwise one per
+/// stage loop (`worker.concurrency`): a loop reads one document at a time, so more would idle and
+/// fewer would keep loops waiting for a reader while the cores have room.
+pub fn reader_pool(settings: &Settings) -> crate::read::sandbox::SandboxConfig {
+    let mut cfg = settings.read.sandbox_config();
+    if settings.read.sandbox_workers == 0 {
+        cfg.workers = settings.worker.concurrency.max(1);
+    }
+    cfg
+}
+
 /// This process's lease owner name (`host:pid:pidns`); see `identity`.
 pub fn worker_id() -> String {
     identity::WorkerId::current().to_string()
@@ -171,7 +182,7 @@ impl Worker {
             id: worker_id(),
             ctx: Arc::new(StageContext {
                 store,
-                sandbox: SandboxPool::new(settings.read.sandbox_config()),
+                sandbox: SandboxPool::new(reader_pool(settings)),
                 read_options: settings.read_options(),
                 review_threshold: settings.read.review_threshold,
                 dedupe: settings.dedupe.thresholds(),
@@ -324,7 +335,10 @@ impl Worker {
         poll: Duration,
         grace: Duration,
     ) {
+        let mut queued = self.ctx.store.job_signal();
         while !shutdown.is_cancelled() {
+            // Seen before looking: a job committed after this look wakes the wait below.
+            queued.borrow_and_update();
             let claimed = match self
                 .ctx
                 .store
@@ -346,7 +360,7 @@ impl Worker {
                 None => {
                     tokio::select! {
                         _ = shutdown.cancelled() => {}
-                        _ = tokio::time::sleep(poll) => {}
+                        _ = crate::store::wake::idle_wait(&mut queued, poll) => {}
                     }
                 }
             }

@@ -367,6 +367,54 @@ both_backends!(
     }
 );
 
+both_backends!(
+    committing_a_queued_job_wakes_this_process_loops,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let mut signal = store.job_signal();
+        signal.borrow_and_update();
+        // Intake queues the read job: an idle loop waiting on the signal wakes at once.
+        let id = store
+            .intake(&raw(b"%PDF wake", "wake.pdf"))
+            .await
+            .unwrap()
+            .document();
+        assert!(
+            signal.has_changed().unwrap(),
+            "intake did not signal its job"
+        );
+        signal.borrow_and_update();
+        // The same bytes again queue nothing: no wake-up for nothing.
+        store.intake(&raw(b"%PDF wake", "again.pdf")).await.unwrap();
+        assert!(!signal.has_changed().unwrap());
+        // A completion that queues the next stage signals; one that queues none does not.
+        let job = store
+            .claim_job("w", &[Stage::Read], LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut t = to(DocumentState::Read);
+        t.next = Some(Stage::Dedupe);
+        store.complete_job(&job, t).await.unwrap();
+        assert!(
+            signal.has_changed().unwrap(),
+            "completion did not signal the next stage"
+        );
+        signal.borrow_and_update();
+        let job = store
+            .claim_job("w", &[Stage::Dedupe], LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(job.document, id);
+        store
+            .complete_job(&job, to(DocumentState::PendingApproval))
+            .await
+            .unwrap();
+        assert!(!signal.has_changed().unwrap());
+    }
+);
+
 /// A process that has exited: its PID is free in this namespace.
 fn gone_pid() -> u32 {
     let mut child = std::process::Command::new("true").spawn().unwrap();
