@@ -74,8 +74,14 @@ impl Outcome {
             self.auto += 1;
             if !wrong.is_empty() {
                 self.auto_wrong += 1;
+                // The values too: a rule is fixed on what was read, not on a field's name.
+                let values: Vec<String> = c
+                    .wrong_values(ex)
+                    .into_iter()
+                    .filter(|m| wrong.iter().any(|k| m.starts_with(&format!("{k}: "))))
+                    .collect();
                 self.auto_wrong_docs
-                    .push(format!("{}: {}", c.name, wrong.join(", ")));
+                    .push(format!("{}: {}", c.name, values.join("; ")));
             }
         } else if wrong.is_empty() {
             self.review_right += 1;

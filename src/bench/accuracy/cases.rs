@@ -44,6 +44,25 @@ impl Case {
 
     /// Per field of this one reading: right or wrong (only the fields that were scored).
     pub fn verdicts(&self, ex: &Extraction) -> BTreeMap<String, bool> {
+        self.scored(ex)
+            .fields
+            .into_iter()
+            .map(|(f, (ok, _))| (f, ok > 0))
+            .collect()
+    }
+
+    /// What was read against what was wanted, for every wrong field of this one reading
+    /// ("due_date: got 2026-04-12, want 2026-05-12"): what a rule has to be fixed on.
+    pub fn wrong_values(&self, ex: &Extraction) -> Vec<String> {
+        let prefix = format!("{}: ", self.name);
+        self.scored(ex)
+            .misses
+            .into_iter()
+            .map(|m| m.strip_prefix(&prefix).map(str::to_string).unwrap_or(m))
+            .collect()
+    }
+
+    fn scored(&self, ex: &Extraction) -> Report {
         let mut r = Report::default();
         compare(
             &mut r,
@@ -53,10 +72,7 @@ impl Case {
             &self.want,
             self.lenient_name,
         );
-        r.fields
-            .into_iter()
-            .map(|(f, (ok, _))| (f, ok > 0))
-            .collect()
+        r
     }
 }
 

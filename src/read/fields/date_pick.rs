@@ -81,6 +81,33 @@ fn date_lead(norm: &str) -> usize {
     }
 }
 
+/// Without a labelled issue date, a date printed right of the invoice number's label on its own
+/// line ("Rechnung # RE-506 von 18.11.2017", "Facture n° 12 du 05/03/2018", "Invoice 7 dated
+/// 1 March 2024") is the issue date: a header's print date above it is not.
+pub fn on_number_line(
+    lines: &[TLine],
+    hits: &[Hit],
+    order: DateOrder,
+) -> Option<Scored<NaiveDate>> {
+    hits.iter()
+        .filter(|h| h.field == "invoice_number")
+        .find_map(|h| {
+            let l = lines.get(h.line)?;
+            let right: String = l.norm.chars().skip(h.end).collect();
+            let d = find_dates(&right, order).into_iter().next()?;
+            // Only a date the line introduces as the document's ("von", "vom", "du", "dated"):
+            // a period or a delivery date on the same line is not.
+            let before: String = right.chars().take(d.start).collect();
+            let introduced = ["von ", "vom ", "du ", "dated ", "date ", "of "]
+                .iter()
+                .any(|w| before.trim_end().ends_with(w.trim_end()));
+            introduced.then(|| Scored {
+                value: d.date,
+                confidence: 0.6 * l.confidence(h.end + d.start, h.end + d.end),
+            })
+        })
+}
+
 /// Without a labelled date, the first date printed is usually the issue date.
 pub fn first(lines: &[TLine], order: DateOrder) -> Option<Scored<NaiveDate>> {
     lines.iter().filter(|l| l.page == 1).find_map(|l| {
@@ -94,6 +121,48 @@ pub fn first(lines: &[TLine], order: DateOrder) -> Option<Scored<NaiveDate>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_introduced_on_the_number_line_is_the_issue_date() {
+        use crate::read::fields::labels::{find_labels, Lexicon};
+        use crate::read::fields::text::lines_of;
+        use crate::read::layout::{BBox, Page, Word};
+        let page = |rows: &[&str]| {
+            let mut words = Vec::new();
+            for (r, row) in rows.iter().enumerate() {
+                for (i, t) in row.split(' ').enumerate() {
+                    let (x, y) = (40.0 + 60.0 * i as f32, 50.0 + 20.0 * r as f32);
+                    words.push(Word {
+                        text: t.to_string(),
+                        bbox: BBox {
+                            x0: x,
+                            y0: y,
+                            x1: x + 50.0,
+                            y1: y + 10.0,
+                        },
+                        confidence: 1.0,
+                    });
+                }
+            }
+            vec![Page {
+                number: 1,
+                width: 595.0,
+                height: 842.0,
+                words,
+            }]
+        };
+        let pick = |rows: &[&str]| {
+            let lines = lines_of(&page(rows));
+            let hits = find_labels(&lines, Lexicon::embedded());
+            on_number_line(&lines, &hits, DateOrder::DayFirst).map(|d| d.value.to_string())
+        };
+        assert_eq!(
+            pick(&["2019-02-03", "Rechnung # RE-506 von 18.11.2017"]).as_deref(),
+            Some("2017-11-18")
+        );
+        // A period on the number line is not introduced as the document's date.
+        assert_eq!(pick(&["Rechnung # RE-506 Zeitraum 01.11.2024"]), None);
+    }
 
     #[test]
     fn a_connector_word_between_label_and_date_is_skipped() {

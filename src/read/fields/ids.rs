@@ -90,19 +90,40 @@ pub fn find_vat_ids(text: &str) -> Vec<Found<VatId>> {
             return None;
         }
         // A French key may hold letters, so OCR's O for 0 would pass unchecked: the digit
-        // reading wins when its key check passes.
-        let digits_key: String = c
+        // reading wins when its key check passes. Where the format allows digits only (the
+        // French SIREN, every German, Italian… number), a look-alike letter is the digit too.
+        let digit_places = match cc {
+            "FR" => 2..13,
+            "DE" | "IT" | "PT" | "FI" | "DK" | "SE" | "PL" | "BE" | "LU" | "EL" | "HR" | "SI" => {
+                2..15
+            }
+            _ => 0..0,
+        };
+        let digits: String = c
             .char_indices()
-            .map(|(i, ch)| match (cc, i, ch) {
-                ("FR", 2 | 3, 'O') => '0',
-                ("FR", 2 | 3, 'I' | 'L') => '1',
-                _ => ch,
+            .map(|(i, ch)| {
+                if digit_places.contains(&i) {
+                    ocr_digit(ch)
+                } else {
+                    ch
+                }
             })
             .collect();
-        VatId::parse(&digits_key)
-            .ok()
-            .or_else(|| VatId::parse(c).ok())
+        VatId::parse(&digits).ok().or_else(|| VatId::parse(c).ok())
     })
+}
+
+/// The digit OCR most often reads as a letter of the same shape (0 as O/D/Q, 1 as I/L, 5 as S,
+/// 8 as B, 2 as Z); any other character unchanged.
+fn ocr_digit(ch: char) -> char {
+    match ch {
+        'O' | 'D' | 'Q' => '0',
+        'I' | 'L' => '1',
+        'S' => '5',
+        'B' => '8',
+        'Z' => '2',
+        _ => ch,
+    }
 }
 
 pub fn find_ibans(text: &str) -> Vec<Found<Iban>> {
@@ -110,8 +131,44 @@ pub fn find_ibans(text: &str) -> Vec<Found<Iban>> {
         if c.len() < 15 {
             return None;
         }
-        Iban::parse(c).ok()
+        Iban::parse(c)
+            .ok()
+            .or_else(|| Iban::parse(&digits_where_digits(c)).ok())
     })
+}
+
+/// OCR reads a digit as its look-alike letter (0 as O, 1 as I or L, 5 as S, 8 as B). Where an
+/// IBAN can only hold digits (its check digits, and the all-digit parts of the country's BBAN:
+/// bank and branch codes, the French RIB key), such a letter is the digit. The repaired reading
+/// still has to pass mod 97, so a repair never invents an account.
+fn digits_where_digits(c: &str) -> String {
+    let len = c.chars().count();
+    let cc = c.get(..2).unwrap_or("");
+    // (from, to) character ranges that are digits only, after the 2 check digits.
+    let bban_digits: &[(usize, usize)] = match cc {
+        // 5-digit bank, 5-digit branch, 11 alphanumerics, 2-digit key.
+        "FR" | "MC" => &[(4, 14), (25, 27)],
+        "DE" | "AT" | "BE" | "ES" | "PT" | "PL" | "SE" | "DK" | "FI" | "SI" | "HR" | "SK"
+        | "CZ" => &[(4, 34)],
+        // Bank code before an alphanumeric account.
+        "CH" | "LU" => &[(4, 9)],
+        "IT" | "SM" => &[(5, 15)],
+        _ => &[],
+    };
+    c.chars()
+        .enumerate()
+        .map(|(i, ch)| {
+            let digit_place = (2..4).contains(&i)
+                || bban_digits
+                    .iter()
+                    .any(|(a, b)| (*a..*b.min(&len)).contains(&i));
+            if digit_place {
+                ocr_digit(ch)
+            } else {
+                ch
+            }
+        })
+        .collect()
 }
 
 pub fn find_bics(text: &str) -> Vec<Found<Bic>> {
@@ -209,6 +266,11 @@ mod tests {
             find_vat_ids("TVA FRO8299305268")[0].value.as_str(),
             "FR08299305268"
         );
+        // OCR's B for an 8 and S for a 5 where a SIREN holds digits only.
+        assert_eq!(
+            find_vat_ids("N° TVA FRB4 S95030131")[0].value.as_str(),
+            "FR84595030131"
+        );
         // A label word that looks like an id start does not hide the id after it.
         assert_eq!(
             find_vat_ids("USt-ID DE29 5183020")[0].value.as_str(),
@@ -226,6 +288,15 @@ mod tests {
         );
         assert!(find_ibans("IBAN FR76 1010 7002 4500 6170 5231 738").is_empty());
         assert!(find_ibans("Bank Account: US1234567890").is_empty());
+        // OCR's O for the zero of the check digits: the digit reading passes mod 97.
+        assert_eq!(
+            find_ibans("IBAN FRO2 9091 6768 5334 0396 9114 649 - BIC DEUTDEFF")[0]
+                .value
+                .as_str(),
+            "FR0290916768533403969114649"
+        );
+        // A letter where the account may hold letters is not changed; nor is a wrong check.
+        assert!(find_ibans("IBAN FRO3 9091 6768 5334 0396 9114 649").is_empty());
         // BIC on the same line, and a final group of two.
         assert_eq!(
             find_ibans("IBAN DE42 6702 8940 3021 9573 89 BIC DEUTDEFF")[0]

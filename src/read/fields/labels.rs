@@ -144,12 +144,60 @@ fn at_word_start(chars: &[char], i: usize) -> bool {
             .is_some_and(|c| !c.is_alphanumeric() && !matches!(c, '_' | '@' | '.' | '/'))
 }
 
+/// Where `phrase` ends when it is printed at `i`: exactly, or, for a long label, with one slip of
+/// OCR: a space put inside one of its words ("Fälligkeits datum" for "Fälligkeitsdatum"), or a
+/// lone mark read between two of its words ("Date limite de : paiement").
+fn phrase_end(chars: &[char], i: usize, phrase: &[char]) -> Option<usize> {
+    let n = phrase.len();
+    if chars.get(i..i + n) == Some(phrase) {
+        return Some(i + n);
+    }
+    if n < 8 || chars.get(i) != phrase.first() {
+        return None;
+    }
+    // One extra space between two letters of the same word of the label.
+    let (mut p, mut c, mut skipped) = (0, i, false);
+    while p < n {
+        let &lc = chars.get(c)?;
+        if phrase[p] == ' '
+            && lc == ' '
+            && !skipped
+            && chars
+                .get(c + 1)
+                .is_some_and(|x| !x.is_alphanumeric() && *x != ' ')
+            && chars.get(c + 2) == Some(&' ')
+        {
+            // A lone mark OCR read between two words of the label ("de : paiement").
+            skipped = true;
+            c += 2;
+        } else if lc == phrase[p] {
+            p += 1;
+            c += 1;
+        } else if lc == ' '
+            && !skipped
+            && p > 0
+            && phrase[p - 1].is_alphabetic()
+            && phrase[p].is_alphabetic()
+        {
+            skipped = true;
+            c += 1;
+        } else {
+            return None;
+        }
+    }
+    Some(c)
+}
+
 /// Seller and buyer labels are headings: nothing but a colon or a column gap may follow them
 /// ("Seller trade name" is not a seller heading).
 fn heading_ok(chars: &[char], end: usize) -> bool {
     let rest: String = chars[end.min(chars.len())..].iter().collect();
     let t = rest.trim_start_matches(' ');
-    t.is_empty() || t.starts_with(':') || rest.starts_with("  ") || t.starts_with('(')
+    // A heading naming the party twice ("Käufer/Leistungsempfänger", "Client / Customer").
+    let paired = t
+        .strip_prefix('/')
+        .is_some_and(|r| r.trim_start().starts_with(char::is_alphabetic));
+    t.is_empty() || t.starts_with(':') || rest.starts_with("  ") || t.starts_with('(') || paired
 }
 
 /// Every label on every line, overlaps resolved longest-first.
@@ -169,10 +217,10 @@ pub fn find_labels(lines: &[TLine], lex: &Lexicon) -> Vec<Hit> {
                 let Some(label) = lex.labels.get(k) else {
                     continue;
                 };
-                let n = label.phrase.len();
-                if chars.get(i..i + n) != Some(&label.phrase[..]) {
+                let Some(end) = phrase_end(&chars, i, &label.phrase) else {
                     continue;
-                }
+                };
+                let n = end - i;
                 let last_is_letter = label.phrase.last().is_some_and(|c| c.is_alphabetic());
                 let next = chars.get(i + n);
                 if last_is_letter
@@ -311,6 +359,54 @@ mod tests {
         let lex = Lexicon::parse(LEXICON_TOML).unwrap();
         assert!(lex.labels.len() > 100);
         assert!(lex.labels.iter().all(|l| l.weight > 0.0 && l.weight <= 1.0));
+    }
+
+    #[test]
+    fn ocr_space_inside_a_long_label_word_still_matches() {
+        let hits = find_labels(&line("Fälligkeits datum 12.04.2026"), Lexicon::embedded());
+        assert!(hits.iter().any(|h| h.field == "due_date"), "{hits:?}");
+        let hits = find_labels(
+            &line("Date limite de : paiement 30/09/2026"),
+            Lexicon::embedded(),
+        );
+        assert!(hits.iter().any(|h| h.field == "due_date"), "{hits:?}");
+        // Two separate words are not glued into a short label ("da te" is not "date").
+        let hits = find_labels(&line("da te 12.04.2026"), Lexicon::embedded());
+        assert!(hits.iter().all(|h| h.field != "issue_date"), "{hits:?}");
+    }
+
+    #[test]
+    fn an_ocr_speck_does_not_hide_a_label() {
+        // A 0 % "." read between two of the label's words.
+        let placed = [
+            ("Date", 0.0, 35.0),
+            ("limite", 40.0, 75.0),
+            ("de", 80.0, 95.0),
+            (".", 97.0, 99.0),
+            ("paiement", 101.0, 140.0),
+            ("07/08/2025", 145.0, 190.0),
+        ];
+        let words: Vec<Word> = placed
+            .iter()
+            .map(|(t, x0, x1)| Word {
+                text: (*t).into(),
+                bbox: BBox {
+                    x0: *x0,
+                    y0: 0.0,
+                    x1: *x1,
+                    y1: 10.0,
+                },
+                confidence: if *t == "." { 0.0 } else { 0.95 },
+            })
+            .collect();
+        let ls = lines_of(&[Page {
+            number: 1,
+            width: 600.0,
+            height: 800.0,
+            words,
+        }]);
+        let hits = find_labels(&ls, Lexicon::embedded());
+        assert!(hits.iter().any(|h| h.field == "due_date"), "{hits:?}");
     }
 
     #[test]

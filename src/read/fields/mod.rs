@@ -90,6 +90,7 @@ fn read_fields(
         set(&mut conf, Field::PurchaseOrder, po.confidence);
     }
     let issue = date_pick::labelled(&lines, &hits, "issue_date", order, None)
+        .or_else(|| date_pick::on_number_line(&lines, &hits, order))
         .or_else(|| date_pick::first(&lines, order));
     if let Some(d) = &issue {
         inv.issue_date = Some(d.value);
@@ -228,9 +229,16 @@ fn labelled_but_unread(inv: &Invoice, lines: &[TLine], hits: &[Hit]) -> Vec<Fiel
     if inv.seller.iban.is_none() && lines.iter().any(|l| damaged_iban(&l)) {
         out.push(Field::SupplierIban);
     }
+    let damaged_vat =
+        |l: &&TLine| vat_shaped_after_label(l) && ids::find_vat_ids(&l.raw).is_empty();
+    if inv.seller.vat_id.is_none() && lines.iter().any(|l| damaged_vat(&l)) {
+        out.push(Field::SupplierVatId);
+    }
     out
 }
 
+/// "IBAN" followed by a country code and at least 10 more letters or digits, 8 of them digits:
+/// an IBAN whatever OCR did to its check digits ("FRO2 9091…").
 fn iban_shaped_after_label(raw: &str) -> bool {
     let Some(i) = raw.to_ascii_lowercase().find("iban") else {
         return false;
@@ -242,7 +250,52 @@ fn iban_shaped_after_label(raw: &str) -> bool {
         .collect();
     rest.len() >= 12
         && rest[..2].iter().all(u8::is_ascii_alphabetic)
-        && rest[2..4].iter().all(u8::is_ascii_digit)
+        && rest[2..].iter().filter(|b| b.is_ascii_digit()).count() >= 8
+}
+
+/// A VAT-id label ("N° TVA", "TVA intracommunautaire", "USt-IdNr.", "VAT No") followed by a
+/// country code and 8 to 12 letters or digits, most of them digits: a VAT id that failed its
+/// check (OCR damage), not a page without one.
+fn vat_shaped_after_label(l: &TLine) -> bool {
+    let norm = &l.norm;
+    let labelled = [
+        "tva intra",
+        "n° tva",
+        "numero de tva",
+        "ust-id",
+        "ust.-id",
+        "ustid",
+        "vat no",
+        "vat number",
+        "vat id",
+        "uid ",
+    ]
+    .iter()
+    .find_map(|k| norm.find(k).map(|i| i + k.len()));
+    let Some(after) = labelled else {
+        return false;
+    };
+    // The label's own words end before the id: skip to the first two capitals + alphanumerics.
+    let rest: String = l.raw.chars().skip(norm[..after].chars().count()).collect();
+    rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == ' ' || c == '.'))
+        .flat_map(|seg| seg.split("  "))
+        .any(|seg| {
+            // From the first word that starts with a country code ("intracom. FR85 595…").
+            let b = seg.as_bytes();
+            let Some(at) = (0..b.len()).find(|&i| {
+                b[i].is_ascii_uppercase()
+                    && b.get(i + 1).is_some_and(u8::is_ascii_uppercase)
+                    && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+            }) else {
+                return false;
+            };
+            let compact: Vec<u8> = seg[at..]
+                .bytes()
+                .filter(u8::is_ascii_alphanumeric)
+                .collect();
+            (10..=14).contains(&compact.len())
+                && compact[2..].iter().filter(|b| b.is_ascii_digit()).count() >= 6
+        })
 }
 
 /// The document currency: the most printed code or symbol.
@@ -526,6 +579,16 @@ mod tests {
             "Échéance : 3l/O2/2O26",
         ]);
         assert_eq!(read(&damaged), vec![Field::DueDate, Field::SupplierIban]);
+        // A VAT id failing its key after its label; letters for the check digits of an IBAN.
+        let mut damaged = base.to_vec();
+        damaged.extend([
+            "N° TVA intracom. FR85 595030131",
+            "IBAN FRO3 9091 6768 5334 0396 9114 649",
+        ]);
+        assert_eq!(
+            read(&damaged),
+            vec![Field::SupplierIban, Field::SupplierVatId]
+        );
         let mut empty = base.to_vec();
         empty.push("BIC : IBAN :");
         assert!(read(&empty).is_empty());

@@ -60,7 +60,15 @@ fn name_label_re() -> &'static regex::Regex {
 
 /// A plausible company or person name from a piece of line text, cleaned.
 pub fn clean_name(raw: &str) -> Option<String> {
-    let seg = raw.split("  ").map(str::trim).find(|s| !s.is_empty())?;
+    let mut segs = raw.split("  ").map(str::trim).filter(|s| !s.is_empty());
+    let seg = segs.next()?;
+    // A form's "Name:" label with its value across a column gap ("Name:      Kunden AG").
+    if name_label_re()
+        .find(seg)
+        .is_some_and(|m| m.end() == seg.len())
+    {
+        return clean_name(segs.next()?);
+    }
     // A letterhead set as one line ("X SARL - 12 rue … - 84000 Avignon") or a footer ("X SAS ·
     // capital … · RCS …"): the name is the first piece.
     let seg = SEPARATORS
@@ -83,6 +91,14 @@ pub fn clean_name(raw: &str) -> Option<String> {
     // The label word of a "Name: X" field is not the name.
     if let Some(m) = name_label_re().find(seg) {
         return clean_name(&seg[m.end()..]);
+    }
+    // A title set letter-spaced ("W A R E N R E C H N U N G") is a heading, not a name.
+    let single_letters = seg
+        .split(' ')
+        .filter(|w| w.chars().count() == 1 && w.chars().all(char::is_alphabetic))
+        .count();
+    if single_letters >= 4 {
+        return None;
     }
     let letters = seg.chars().filter(|c| c.is_alphabetic()).count();
     let digits = seg.chars().filter(|c| c.is_ascii_digit()).count();
@@ -117,9 +133,53 @@ fn is_noise_name(name: &str) -> bool {
         .filter(|w| !w.is_empty())
         .collect();
     const FILLER: &[&str] = &[
-        "eur", "euro", "euros", "usd", "gbp", "chf", "ttc", "ht", "net", "total", "tva", "vat",
-        "page", "of", "sur", "von", "seite", "compte", "account", "bank", "banque",
+        "eur",
+        "euro",
+        "euros",
+        "usd",
+        "gbp",
+        "chf",
+        "ttc",
+        "ht",
+        "net",
+        "total",
+        "tva",
+        "vat",
+        "page",
+        "of",
+        "sur",
+        "von",
+        "seite",
+        "compte",
+        "account",
+        "bank",
+        "banque",
+        // Label words of amounts and dates: a column heading read as the name ("Montant").
+        "montant",
+        "amount",
+        "betrag",
+        "date",
+        "datum",
+        "facture",
+        "invoice",
+        "rechnung",
+        "description",
+        "designation",
+        "quantite",
+        "quantity",
+        "menge",
+        "prix",
+        "price",
+        "preis",
     ];
+    // A share-capital statement ("Sarl au capital de 10 000€", "Stammkapital") is a legal
+    // mention printed beside the name, never the name.
+    if words
+        .iter()
+        .any(|w| *w == "capital" || w.ends_with("kapital"))
+    {
+        return true;
+    }
     const COUNTRIES: &[&str] = &[
         "france",
         "united states",

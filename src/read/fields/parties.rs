@@ -107,7 +107,7 @@ fn name_candidates(lines: &[TLine], hits: &[Hit], side: Side) -> HashMap<String,
                     .map(|l| l.raw_slice(w.start, usize::MAX))
                     .unwrap_or_default(),
             };
-            if let Some(name) = clean_name(&raw) {
+            if let Some(name) = clean_name(&raw).filter(|n| !is_party_heading(n)) {
                 let f = match w.place {
                     Place::Right => 1.0,
                     Place::Below(n) => 0.95 - 0.1 * n as f32,
@@ -254,6 +254,19 @@ fn domains(lines: &[TLine]) -> Vec<String> {
         }
     }
     out
+}
+
+/// A party heading of the lexicon ("Leistungsempfänger" after "Käufer/", "Warenempfänger"):
+/// the second word of a paired heading or the next column's heading, never a name.
+fn is_party_heading(name: &str) -> bool {
+    let n: Vec<char> = normalize(name)
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .chars()
+        .collect();
+    super::labels::Lexicon::embedded()
+        .labels
+        .iter()
+        .any(|l| matches!(l.field.as_str(), "seller" | "buyer" | "other") && l.phrase == n)
 }
 
 /// A heading or label printed alone ("INVOICE", "Facture", "Bill To") is not a name.
@@ -424,6 +437,12 @@ mod tests {
         );
         assert_eq!(clean_name("seller@seller.com"), None);
         assert_eq!(clean_name("12 rue de la Paix"), None);
+        assert_eq!(clean_name("Sarl au capital de 10 000€"), None);
+        assert_eq!(clean_name("Montant"), None);
+        assert_eq!(
+            clean_name("Name:        Kunden AG Mitte").as_deref(),
+            Some("Kunden AG Mitte")
+        );
         assert!(has_legal_form("Lieferant GmbH"));
         assert!(has_legal_form("Coolblue B.V."));
         assert!(!has_legal_form("Total facture"));

@@ -112,6 +112,15 @@ pub fn normalize(s: &str) -> String {
     s.chars().map(norm_char).collect()
 }
 
+/// OCR reads a speck of dust as punctuation it has no confidence in (":" or "." at 0 %), and
+/// such a word in the middle of "Date limite de paiement" hides the label. Punctuation-only
+/// words under this confidence are dropped; a text layer's words (confidence 1) never are.
+const SPECK_CONFIDENCE: f32 = 0.2;
+
+fn ocr_speck(text: &str, confidence: f32) -> bool {
+    confidence < SPECK_CONFIDENCE && !text.chars().any(char::is_alphanumeric)
+}
+
 /// All lines of all pages, in reading order.
 pub fn lines_of(pages: &[Page]) -> Vec<TLine> {
     let mut out = Vec::new();
@@ -124,7 +133,7 @@ pub fn lines_of(pages: &[Page]) -> Vec<TLine> {
             let mut prev_conf = 1.0f32;
             for w in &line.words {
                 let text: String = w.text.chars().filter(|c| !c.is_control()).collect();
-                if text.is_empty() {
+                if text.is_empty() || ocr_speck(&text, w.confidence) {
                     continue;
                 }
                 if let Some(p) = prev {

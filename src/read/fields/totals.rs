@@ -52,6 +52,9 @@ fn candidates(field: &str, lines: &[TLine], hits: &[Hit]) -> Cands {
             };
             let text = w.raw(lines);
             for (i, a) in find_amounts(&text).iter().enumerate() {
+                if share_capital_before(&text, a.start) {
+                    continue;
+                }
                 let conf = line.confidence(w.start + a.start, w.start + a.end);
                 let score = w.weight
                     * if i == 0 { 1.0 } else { 0.8 }
@@ -68,11 +71,36 @@ fn candidates(field: &str, lines: &[TLine], hits: &[Hit]) -> Cands {
     v
 }
 
+/// A company's share capital ("SARL au capital de 120 000,00 €", "Stammkapital 25.000 EUR",
+/// "share capital"), printed in letterheads and footers after a "TVA :" that labels the VAT id,
+/// is never a total.
+fn share_capital_before(text: &str, amount_start: usize) -> bool {
+    let head: String = text
+        .chars()
+        .take(amount_start)
+        .collect::<String>()
+        .to_lowercase();
+    // Only the words just before the amount: the capital phrase is written next to its value.
+    let near: String = head
+        .chars()
+        .rev()
+        .take(24)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    near.contains("capital")
+}
+
 /// The largest amount printed with decimals: a weak guess at the gross total.
 fn largest_amount(lines: &[TLine]) -> Option<Decimal> {
     lines
         .iter()
-        .flat_map(|l| find_amounts(&l.raw))
+        .flat_map(|l| {
+            find_amounts(&l.raw)
+                .into_iter()
+                .filter(|a| !share_capital_before(&l.raw, a.start))
+        })
         .filter(|a| a.has_decimals)
         .map(|a| a.value.abs())
         .max()
