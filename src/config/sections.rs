@@ -47,6 +47,10 @@ pub struct WorkerSettings {
     /// Attempts before a job is `dead` (kept, with its last error, for `documents show`).
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// Times a job may be taken back from workers that stopped while holding it (killed, out of
+    /// memory, host lost) before its document fails; these do not count as attempts.
+    #[serde(default = "default_max_takebacks")]
+    pub max_takebacks: u32,
     /// First retry delay; doubles with each attempt.
     #[serde(default = "default_backoff_secs")]
     pub backoff_secs: u64,
@@ -64,6 +68,9 @@ fn default_lease_secs() -> u64 {
 fn default_max_attempts() -> u32 {
     5
 }
+fn default_max_takebacks() -> u32 {
+    10
+}
 fn default_backoff_secs() -> u64 {
     10
 }
@@ -77,6 +84,7 @@ impl Default for WorkerSettings {
             concurrency: default_concurrency(),
             lease_secs: default_lease_secs(),
             max_attempts: default_max_attempts(),
+            max_takebacks: default_max_takebacks(),
             backoff_secs: default_backoff_secs(),
             poll_interval_ms: default_poll_ms(),
         }

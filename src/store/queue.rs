@@ -47,6 +47,10 @@ pub struct RetryPolicy {
     /// A document whose reader crashed or hung this many times fails for good: a third try would
     /// most likely crash again and hold a reader for nothing.
     pub max_crashes: u32,
+    /// A job taken back this many times from workers that stopped while holding it fails for
+    /// good. Take-backs do not use up `max_attempts`: killing a worker (an operator, the OOM
+    /// killer, a deployment) says nothing about its document, whose reading runs in a sandbox.
+    pub max_takebacks: u32,
 }
 
 impl RetryPolicy {

@@ -4,6 +4,10 @@
 //! Each job is taken back in its own transaction that first re-checks, under the row's lock, that
 //! the same claim still holds it and is still expired (or still that owner's): a holder that
 //! completed, failed or renewed in between wins, and two reapers never both take one job.
+//!
+//! A job taken back gets its attempt back and counts a take-back instead (`jobs.takebacks`): a
+//! worker killed by an operator, the OOM killer or a lost host says nothing about its document.
+//! `RetryPolicy::max_takebacks` bounds the rare document that stops every worker taking it.
 
 use chrono::{DateTime, Utc};
 
@@ -19,8 +23,8 @@ pub(crate) async fn reap(
     owner: Option<&str>,
 ) -> Result<u64, StoreError> {
     let now = now_micros();
-    const COLUMNS: &str = "id, document_id, stage, attempts, crashes, for_state, lease_owner, \
-                           lease_token, lease_expires_at";
+    const COLUMNS: &str = "id, document_id, stage, attempts, crashes, takebacks, for_state, \
+                           lease_owner, lease_token, lease_expires_at";
     let rows = match owner {
         None => sql(format!(
             "SELECT {COLUMNS} FROM jobs WHERE status = 'running' AND lease_expires_at < $1"
@@ -39,6 +43,7 @@ pub(crate) async fn reap(
         let token: Option<String> = row.get("lease_token")?;
         let until: Option<DateTime<Utc>> = row.get("lease_expires_at")?;
         let holder = holder.unwrap_or_default();
+        let takebacks = row.get::<i32>("takebacks")?.max(0) as u32 + 1;
         let job = job_from_row(
             &row,
             &holder,
@@ -65,8 +70,14 @@ pub(crate) async fn reap(
         if still != 1 {
             continue;
         }
-        // A document that kills its worker every time must not loop forever.
-        let done = if job.attempts >= policy.max_attempts {
+        // The stopped worker's attempt is given back (its death says nothing about the
+        // document); a document that stops every worker that takes it must still not loop
+        // forever, so take-backs have their own limit.
+        let done = if takebacks >= policy.max_takebacks {
+            let error = format!(
+                "{error}; taken back {takebacks} times from workers that stopped while holding \
+                 it (max_takebacks): this document may be what stops them"
+            );
             bury(&mut tx, &job, &error, now).await?
         } else {
             settle(
@@ -79,6 +90,14 @@ pub(crate) async fn reap(
                 now,
             )
             .await?
+                && sql(
+                    "UPDATE jobs SET attempts = attempts - 1, takebacks = takebacks + 1 \
+                     WHERE id = $1",
+                )
+                .bind(job.id)
+                .execute(&mut tx, "counting a take-back")
+                .await?
+                    == 1
         };
         tx.commit("committing a job taken back").await?;
         taken += u64::from(done);

@@ -194,6 +194,7 @@ impl Worker {
                 max_attempts: settings.worker.max_attempts.max(1),
                 backoff: Duration::from_secs(settings.worker.backoff_secs),
                 max_crashes: 2,
+                max_takebacks: settings.worker.max_takebacks.max(1),
             },
             stages: stages::BUILT.to_vec(),
         }

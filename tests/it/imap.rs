@@ -239,15 +239,22 @@ async fn two_hundred_messages_exactly_once_postgres() {
     exactly_once_at_volume(Backend::Postgres).await;
 }
 
-async fn wait_for(what: &str, secs: u64, mut f: impl AsyncFnMut() -> bool) {
+async fn wait_for(what: &str, secs: u64, f: impl AsyncFnMut() -> bool) {
+    if !waited(secs, f).await {
+        panic!("timed out after {secs} s waiting for {what}");
+    }
+}
+
+/// True once `f` holds, false after `secs`.
+async fn waited(secs: u64, mut f: impl AsyncFnMut() -> bool) -> bool {
     let until = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < until {
         if f().await {
-            return;
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("timed out after {secs} s waiting for {what}");
+    false
 }
 
 async fn failing_action_is_retried_without_reimport(backend: Backend) {

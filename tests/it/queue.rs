@@ -472,7 +472,10 @@ both_backends!(
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(again.attempts, 2, "the dead worker's job, at once");
+        assert_eq!(
+            again.attempts, 1,
+            "the dead worker's job, at once, its attempt given back"
+        );
         assert!(
             store
                 .claim_job("me", &[Stage::Read], LEASE)
@@ -580,6 +583,7 @@ async fn postgres_reaper_after_a_failure_keeps_the_backoff() {
         max_attempts: 5,
         backoff: Duration::from_secs(3600),
         max_crashes: 2,
+        max_takebacks: 10,
     };
     let s = store.clone();
     let j = job.clone();
@@ -614,9 +618,9 @@ async fn postgres_two_reapers_take_a_job_back_once() {
     let job = expired_job(store.as_ref(), b"%PDF 2r").await;
     let id = job.document;
     let lock = RowLock::take(&db.url, job.id).await;
-    // Out of attempts: taking it back fails the document, which must happen once.
+    // Out of take-backs: taking it back fails the document, which must happen once.
     let policy = RetryPolicy {
-        max_attempts: 1,
+        max_takebacks: 1,
         ..RETRY
     };
     let mut reapers = Vec::new();

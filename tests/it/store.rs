@@ -30,6 +30,7 @@ pub const RETRY: RetryPolicy = RetryPolicy {
     max_attempts: 2,
     backoff: Duration::from_secs(0),
     max_crashes: 2,
+    max_takebacks: 10,
 };
 
 both_backends!(intake_is_content_addressed, |db: TestDb| async move {
@@ -208,6 +209,7 @@ both_backends!(failures_back_off_then_die, |db: TestDb| async move {
         max_attempts: 2,
         backoff: Duration::from_secs(3600),
         max_crashes: 2,
+        max_takebacks: 10,
     };
     let job = store
         .claim_job("w", &[Stage::Read], LEASE)
@@ -303,7 +305,7 @@ both_backends!(expired_leases_are_reaped, |db: TestDb| async move {
         .unwrap()
         .unwrap();
     assert_eq!(again.id, job.id);
-    assert_eq!(again.attempts, 2);
+    assert_eq!(again.attempts, 1, "a take-back gives the attempt back");
     // The crashed worker's late completion is refused.
     let t = Transition {
         to: DocumentState::Read,
@@ -318,6 +320,76 @@ both_backends!(expired_leases_are_reaped, |db: TestDb| async move {
     assert!(store.renew_lease(&again, LEASE).await.unwrap());
     assert!(!store.renew_lease(&job, LEASE).await.unwrap());
 });
+
+// RETRY allows 2 attempts: six workers killed while holding the job do not use them up (each
+// take-back gives its attempt back), and the job fails only at `max_takebacks`, with a reason
+// that says so. A real failure after that still has its whole allowance.
+both_backends!(
+    killed_workers_do_not_use_up_attempts_but_take_backs_are_bounded,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let id = store
+            .intake(&raw(b"%PDF tb", "tb.pdf"))
+            .await
+            .unwrap()
+            .document();
+        let policy = RetryPolicy {
+            max_takebacks: 7,
+            ..RETRY
+        };
+        for round in 1..=7u32 {
+            let job = store
+                .claim_job(
+                    &format!("killed-{round}"),
+                    &[Stage::Read],
+                    Duration::from_millis(1),
+                )
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("round {round}: the job is runnable again"));
+            assert_eq!(job.attempts, 1, "round {round}: attempts given back");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!(store.reap_expired(policy).await.unwrap(), 1);
+        }
+        let doc = store.document(id).await.unwrap();
+        assert_eq!(doc.summary.state, DocumentState::Failed);
+        assert_eq!(doc.jobs[0].status, "dead");
+        let reason = doc.summary.reason.unwrap();
+        assert!(reason.contains("taken back 7 times"), "{reason}");
+
+        // A second document: six take-backs, then an ordinary failure is retried once more.
+        let id2 = store
+            .intake(&raw(b"%PDF tb2", "tb2.pdf"))
+            .await
+            .unwrap()
+            .document();
+        for _ in 0..6 {
+            store
+                .claim_job("killed", &[Stage::Read], Duration::from_millis(1))
+                .await
+                .unwrap()
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            store.reap_expired(policy).await.unwrap();
+        }
+        let job = store
+            .claim_job("w", &[Stage::Read], LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            store
+                .fail_job(&job, "boom", FailureKind::Transient, policy)
+                .await
+                .unwrap(),
+            JobFate::Retry { .. }
+        ));
+        assert_eq!(
+            store.document(id2).await.unwrap().summary.state,
+            DocumentState::Received
+        );
+    }
+);
 
 both_backends!(
     released_jobs_run_again_without_counting,

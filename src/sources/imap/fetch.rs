@@ -31,6 +31,9 @@ pub struct CheckReport {
     /// New messages left for the next check (per-run cap, or the lease was lost).
     pub backlog: usize,
     pub lease_lost: bool,
+    /// When a message that failed (or whose reading was cut short) is next due: the folder is
+    /// checked again then, not at the next poll.
+    pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +213,7 @@ pub async fn check_folder(
         settle_flags(session, acc, folder, uv, &to_flag).await?;
         remaining -= batch.len();
     }
+    report.retry_at = store.mail_next_retry(name, folder, uv).await?;
     Ok(report)
 }
 

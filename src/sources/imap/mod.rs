@@ -28,7 +28,7 @@ mod prepare;
 pub mod unzip;
 mod utf7;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -82,6 +82,7 @@ impl ImapSource {
         acc: &Account<'_>,
         caps: Caps,
         which: &BTreeSet<usize>,
+        retries: &mut BTreeMap<usize, Instant>,
     ) -> anyhow::Result<Option<BTreeSet<usize>>> {
         let store = acc.ctx.store.as_ref();
         let mut backlog = BTreeSet::new();
@@ -112,6 +113,15 @@ impl ImapSource {
                     }
                     if r.backlog > 0 {
                         backlog.insert(idx);
+                    }
+                    match r.retry_at {
+                        Some(at) => {
+                            let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+                            retries.insert(idx, Instant::now() + wait);
+                        }
+                        None => {
+                            retries.remove(&idx);
+                        }
                     }
                 }
                 Err(e) => {
@@ -173,10 +183,15 @@ impl ImapSource {
         let t = Duration::from_secs(cfg.timeout_secs.max(1));
         let (mut next_poll, mut next_full) = (Instant::now() + poll, Instant::now() + full);
         let mut due: BTreeSet<usize> = (0..n).collect();
+        // Folders with a message retrying later, and when: checked then, whatever the poll.
+        let mut retries: BTreeMap<usize, Instant> = BTreeMap::new();
         loop {
             if !due.is_empty() {
                 let which = std::mem::take(&mut due);
-                let Some(backlog) = self.check_some(&mut session, &acc, caps, &which).await? else {
+                let checked = self
+                    .check_some(&mut session, &acc, caps, &which, &mut retries)
+                    .await?;
+                let Some(backlog) = checked else {
                     tracing::info!(source = %cfg.name, "lease lost to another worker");
                     return Ok(());
                 };
@@ -193,6 +208,9 @@ impl ImapSource {
             let mut until = (now + renew).min(next_full);
             if !polled.is_empty() {
                 until = until.min(next_poll);
+            }
+            if let Some(first) = retries.values().min() {
+                until = until.min(*first);
             }
             tokio::select! {
                 _ = ctx.shutdown.cancelled() => {
@@ -216,6 +234,12 @@ impl ImapSource {
                 due.extend(0..n);
                 next_full = now + full;
             }
+            due.extend(
+                retries
+                    .iter()
+                    .filter(|(_, at)| **at <= now)
+                    .map(|(i, _)| *i),
+            );
             if due.is_empty() {
                 // Keep the fetching connection alive and find out early when it is not.
                 tokio::time::timeout(t, session.noop())

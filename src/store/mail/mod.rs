@@ -229,6 +229,15 @@ pub trait MailStore: Send + Sync {
         uidvalidity: u32,
     ) -> Result<HashSet<u32>, StoreError>;
 
+    /// When the next retrying message of this folder generation becomes due, if one waits: the
+    /// source checks the folder again then instead of at its next poll.
+    async fn mail_next_retry(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: u32,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
     /// Records a message and takes its parts' documents, one transaction. A message already
     /// recorded (other than `retrying`) is left alone and nothing is written.
     async fn mail_record(
@@ -343,6 +352,15 @@ impl MailStore for SqlStore {
         uidvalidity: u32,
     ) -> Result<HashSet<u32>, StoreError> {
         record::skip_set(&self.db, account, folder, uidvalidity).await
+    }
+
+    async fn mail_next_retry(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: u32,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        record::next_retry(&self.db, account, folder, uidvalidity).await
     }
 
     async fn mail_record(

@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use super::{
     backoff_at, FailureFate, MailKey, MailPart, MailRecord, MailStatus, MessageMeta, PartVerdict,
     Recorded, KEY,
@@ -38,6 +40,29 @@ pub(super) async fn skip_set(
         }
     }
     Ok(uids)
+}
+
+/// The earliest next attempt of a message retrying later in this folder generation.
+pub(super) async fn next_retry(
+    db: &Db,
+    account: &str,
+    folder: &str,
+    uidvalidity: u32,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let row = sql(format!(
+        "SELECT next_attempt_at FROM mail_messages WHERE {KEY} \
+         AND status = 'retrying' AND next_attempt_at > $4 ORDER BY next_attempt_at LIMIT 1"
+    ))
+    .bind(account)
+    .bind(folder)
+    .bind(uidvalidity)
+    .bind(now_micros())
+    .fetch_optional(db, "finding the next message to retry")
+    .await?;
+    match row {
+        Some(r) => Ok(r.get("next_attempt_at")?),
+        None => Ok(None),
+    }
 }
 
 /// Records a message and takes its parts' documents, one transaction; a message already recorded

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use facteur::store::Store;
 
 use super::dovecot::Dovecot;
-use super::{config_text, seed, wait_for, Backend, Db, Docs};
+use super::{config_text, seed, waited, Backend, Db, Docs};
 
 /// facteur.toml + pipelines/mail.toml in `dir`; `extra` is added to the `[[source]]` table.
 pub(super) fn write_config(dir: &Path, dv: &Dovecot, db_url: &str, extra: &str) -> PathBuf {
@@ -40,6 +40,23 @@ fn spawn(config: &Path, log: &Path) -> Child {
         .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
         .spawn()
         .expect("start facteur run")
+}
+
+/// Waits up to `secs` for `f`; on a timeout prints the end of each worker's log (the reason is
+/// there, and the log is gone with the temporary directory) before failing.
+async fn wait_for(what: &str, secs: u64, logs: &[&Path], f: impl AsyncFnMut() -> bool) {
+    if waited(secs, f).await {
+        return;
+    }
+    for log in logs {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        eprintln!("--- last lines of {} ---", log.display());
+        for l in &lines[lines.len().saturating_sub(40)..] {
+            eprintln!("{l}");
+        }
+    }
+    panic!("timed out after {secs} s waiting for {what}");
 }
 
 /// SIGTERM, then waits up to 40 s; true when it exited with success.
@@ -105,9 +122,12 @@ async fn two_hundred(backend: Backend) {
     let log = dir.path().join("run.log");
     let t = Instant::now();
     let mut worker = spawn(&config, &log);
-    wait_for("200 messages imported by facteur run", 180, async || {
-        done(&dv, store.as_ref(), expected, 200).await
-    })
+    wait_for(
+        "200 messages imported by facteur run",
+        180,
+        &[&log],
+        async || done(&dv, store.as_ref(), expected, 200).await,
+    )
     .await;
     let secs = t.elapsed().as_secs_f64();
     println!(
@@ -137,12 +157,16 @@ async fn sigkill_mid_batch(backend: Backend) {
     let expected = seed(&dv, &Docs::load(), 200).await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &dv, &db.url, "batch_size = 50\n");
-    let mut first = spawn(&config, &dir.path().join("run1.log"));
+    let logs = [dir.path().join("run1.log"), dir.path().join("run2.log")];
+    let mut first = spawn(&config, &logs[0]);
     // Batches are 50 messages (~100 documents) and the move runs once per batch, so a kill after
     // 57 documents lands between commits and their batch's move.
-    wait_for("the first worker to import 57 documents", 120, async || {
-        store.counts().await.unwrap().documents >= 57
-    })
+    wait_for(
+        "the first worker to import 57 documents",
+        120,
+        &[&logs[0]],
+        async || store.counts().await.unwrap().documents >= 57,
+    )
     .await;
     first.kill().expect("SIGKILL");
     first.wait().unwrap();
@@ -159,10 +183,13 @@ async fn sigkill_mid_batch(backend: Backend) {
         "killed too late to test anything"
     );
 
-    let mut second = spawn(&config, &dir.path().join("run2.log"));
-    wait_for("the restarted worker to finish", 180, async || {
-        done(&dv, store.as_ref(), expected, 200).await
-    })
+    let mut second = spawn(&config, &logs[1]);
+    wait_for(
+        "the restarted worker to finish",
+        180,
+        &[&logs[0], &logs[1]],
+        async || done(&dv, store.as_ref(), expected, 200).await,
+    )
     .await;
     assert!(terminate(&mut second), "SIGTERM stops facteur run cleanly");
     let counts = store.counts().await.unwrap();
@@ -195,17 +222,23 @@ async fn run_binary_two_workers_one_mailbox_postgres() {
     let config = write_config(dir.path(), &dv, &db.url, "batch_size = 5\n");
     let logs = [dir.path().join("a.log"), dir.path().join("b.log")];
     let mut workers = [spawn(&config, &logs[0]), spawn(&config, &logs[1])];
-    wait_for("the first documents", 120, async || {
-        store.counts().await.unwrap().documents >= 5
-    })
+    wait_for(
+        "the first documents",
+        120,
+        &[&logs[0], &logs[1]],
+        async || store.counts().await.unwrap().documents >= 5,
+    )
     .await;
     let recorded = |i: usize| log_count(&logs[i], "\"message recorded\"");
     let holder = usize::from(recorded(1) > recorded(0));
     assert_eq!(recorded(1 - holder), 0, "only the lease holder imports");
     assert!(terminate(&mut workers[holder]), "the holder stops cleanly");
-    wait_for("the other worker to finish", 180, async || {
-        done(&dv, store.as_ref(), expected, 100).await
-    })
+    wait_for(
+        "the other worker to finish",
+        180,
+        &[&logs[0], &logs[1]],
+        async || done(&dv, store.as_ref(), expected, 100).await,
+    )
     .await;
     assert!(terminate(&mut workers[1 - holder]));
     let (a, b) = (recorded(holder), recorded(1 - holder));

@@ -1,5 +1,5 @@
-//! IDLE on every folder (mail appended to the second folder arrives in seconds), the connection
-//! retry kept across a restart, `keep_eml` (the whole message stored with its record, not as a
+//! IDLE on every folder (mail appended to the second folder arrives in seconds), a message whose
+//! reading was cut short taken when its retry is due, the connection retry kept across a restart, `keep_eml` (the whole message stored with its record, not as a
 //! document), and IMAP config errors reported at load with the pipeline file's line.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,6 +51,65 @@ async fn idle_on_the_second_folder_delivers_within_seconds() {
 }
 
 /// A server that accepts connections and never greets; counts them.
+/// A worker killed while reading a message leaves it `retrying` with its next attempt a moment
+/// later. The restarted source skips it while it is not due, and must come back for it when it is
+/// due, not at its next poll (two minutes here) or full check (ten): IDLE alone never wakes for a
+/// message that is already in the folder.
+async fn cut_short_message_is_taken_when_due(backend: Backend) {
+    let dv = Dovecot::start(&["Processed"]);
+    let db = Db::new(backend).await;
+    let store = db.store().await;
+    let (mail, n) = Docs::load().invoice_mail(0);
+    dv.append("INBOX", &[mail]).await;
+    let (uids, uidvalidity) = dv.search("INBOX", "ALL").await;
+    let key = MailKey {
+        account: "ap".into(),
+        folder: "INBOX".into(),
+        uidvalidity,
+        uid: uids[0],
+    };
+    // What `take_message` writes before reading: one attempt, the next in 3 s.
+    let fate = store
+        .mail_record_failure(
+            &key,
+            &MessageMeta::default(),
+            "killed while reading",
+            5,
+            Duration::from_secs(3),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(fate, FailureFate::Retry { .. }));
+    let cfg = config(
+        &dv,
+        "idle = true\npoll_interval_secs = 120\nfull_check_secs = 600\nlease_secs = 90\n",
+    );
+    let c = ctx(store.clone(), 100);
+    let stop = c.shutdown.clone();
+    let t = Instant::now();
+    let task = tokio::spawn(Box::new(ImapSource::new(cfg)).run(c));
+    wait_for("the message retried when due", 30, async || {
+        store.counts().await.unwrap().documents == n as i64
+    })
+    .await;
+    let secs = t.elapsed().as_secs_f64();
+    println!("{backend:?}: the cut-short message was taken {secs:.1} s after the start");
+    assert!(secs >= 2.0, "taken before its retry was due ({secs:.1} s)");
+    assert!(dv.search("INBOX", "ALL").await.0.is_empty(), "and moved");
+    stop.cancel();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_short_message_is_taken_when_due_sqlite() {
+    cut_short_message_is_taken_when_due(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_short_message_is_taken_when_due_postgres() {
+    cut_short_message_is_taken_when_due(Backend::Postgres).await;
+}
+
 async fn mute_server() -> (u16, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
