@@ -107,6 +107,27 @@ where
     }
 }
 
+/// A receivables pass of `facteur run` (reminders, recurring billing): `pass` for today, every
+/// `[reminders] every_minutes`, in the one worker holding `lease`. The store already makes each
+/// reminder and each billed period once; the lease keeps workers from racing for them.
+pub(crate) async fn daily_pass<F, Fut>(
+    store: Arc<dyn Store>,
+    settings: &Settings,
+    lease: &str,
+    owner: &str,
+    shutdown: CancellationToken,
+    mut pass: F,
+) where
+    F: FnMut(chrono::NaiveDate) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let every = Duration::from_secs(settings.reminders.every_minutes.max(1) * 60);
+    periodically_alone(store, lease, owner, every, every * 3, shutdown, || {
+        pass(chrono::Local::now().date_naive())
+    })
+    .await
+}
+
 /// Runs `pass` every `every` like `periodically`, but only while this process holds the named
 /// lease `lease` (store/leases.rs): with several `facteur run` on one database, a scheduler's tick
 /// runs in exactly one of them at a time. The lease lasts `ttl` (longer than `every`, so the

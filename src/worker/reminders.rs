@@ -6,7 +6,6 @@
 //! `preview` shows; `run` sends. Both take the day as a parameter, so tests move the clock.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -154,19 +153,15 @@ pub async fn run_loop(
     owner: String,
     shutdown: CancellationToken,
 ) {
-    let every = Duration::from_secs(settings.reminders.every_minutes.max(1) * 60);
-    let lease_store = store.clone();
-    // The store already makes each reminder once; the lease keeps workers from racing for it.
-    super::periodically_alone(
-        lease_store,
+    let (s, set) = (&store, &settings);
+    super::daily_pass(
+        store.clone(),
+        &settings,
         LEASE,
         &owner,
-        every,
-        every * 3,
         shutdown,
-        || async {
-            let today = chrono::Local::now().date_naive();
-            match run(store.as_ref(), &settings, today).await {
+        |today| async move {
+            match run(s.as_ref(), set, today).await {
                 Ok(r) if r.queued.is_empty() => {}
                 Ok(r) => tracing::info!(
                     reminders = r.queued.len(),
