@@ -317,9 +317,13 @@ fn negated_tax(lines: &[TLine], h: &Hit) -> bool {
         .iter()
         .filter(|w| w.bbox.x1 > b.x0 && w.bbox.x0 < b.x1)
         .collect();
+    // The negation must end its cell: "Ohne" over "MwSt." is one heading wrapped, while "Total
+    // hors taxes" over "TVA 20 %" is a totals block whose next row is the tax.
     over.last().is_some_and(|w| {
         let text: String = a.norm.chars().skip(w.start).take(w.end - w.start).collect();
-        last_word(&text).is_some_and(|t| NEGATIONS.contains(&t.as_str()))
+        let after: String = a.norm.chars().skip(w.end).take(2).collect();
+        (after.is_empty() || after == "  ")
+            && last_word(&text).is_some_and(|t| NEGATIONS.contains(&t.as_str()))
     })
 }
 
@@ -497,6 +501,42 @@ mod tests {
         };
         assert_eq!(tax(&stacked("Ohne")), 0);
         assert_eq!(tax(&stacked("Betrag")), 1);
+        // A totals block: the net's "hors taxes" above the tax row does not negate it.
+        let block = [
+            ("Total", 100.0, 130.0),
+            ("hors", 134.0, 150.0),
+            ("taxes", 154.0, 180.0),
+        ];
+        let mut words: Vec<Word> = block
+            .iter()
+            .map(|(t, x0, x1)| Word {
+                text: (*t).into(),
+                bbox: BBox {
+                    x0: *x0,
+                    y0: 100.0,
+                    x1: *x1,
+                    y1: 108.0,
+                },
+                confidence: 1.0,
+            })
+            .collect();
+        words.push(Word {
+            text: "TVA".into(),
+            bbox: BBox {
+                x0: 136.0,
+                y0: 110.0,
+                x1: 149.0,
+                y1: 118.0,
+            },
+            confidence: 1.0,
+        });
+        let lines = lines_of(&[Page {
+            number: 1,
+            width: 600.0,
+            height: 800.0,
+            words,
+        }]);
+        assert_eq!(tax(&lines), 1);
     }
 
     #[test]

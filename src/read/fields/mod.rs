@@ -509,6 +509,24 @@ mod tests {
     }
 
     #[test]
+    fn a_total_without_any_tax_word_is_untaxed_and_unsure() {
+        let ex = extract_uncalibrated(
+            &page(&["Rechnung", "Zeilenbetrag ohne MwSt.", "Total EUR 34,73"]),
+            Method::Text,
+        );
+        assert_eq!(ex.invoice.total_net, Some(Decimal::new(3473, 2)));
+        assert_eq!(ex.invoice.total_tax, Some(Decimal::ZERO));
+        let sure = |f: Field| ex.confidence.get(&f).copied().unwrap_or(0.0);
+        assert!(sure(Field::TotalNet) < 0.5, "{:?}", ex.confidence);
+        // A tax word on the page: no such guess, whatever else is missing.
+        let ex = extract_uncalibrated(
+            &page(&["Rechnung", "MwSt. 19 %", "Total EUR 34,73"]),
+            Method::Text,
+        );
+        assert_ne!(ex.invoice.total_tax, Some(Decimal::ZERO));
+    }
+
+    #[test]
     fn one_rate_line_gives_the_vat_breakdown() {
         let ex = extract_uncalibrated(
             &page(&[
