@@ -108,6 +108,31 @@ pub fn on_number_line(
         })
 }
 
+/// A letter's date line, "<place>, den <date>" or "<place>, le <date>" ("München, den
+/// 01.11.2024", "Paris, le 5 mars 2024"): the date the document was written, its issue date. It
+/// outranks a bare "Datum"/"Date" label elsewhere (a footer's print date), not a named one.
+pub fn letter_date(lines: &[TLine], order: DateOrder) -> Option<Scored<NaiveDate>> {
+    lines.iter().filter(|l| l.page == 1).find_map(|l| {
+        find_dates(&l.norm, order).into_iter().find_map(|d| {
+            let before: String = l.norm.chars().take(d.start).collect();
+            let seg = before.trim_end().rsplit("  ").next().unwrap_or("");
+            let place = seg
+                .strip_suffix(", den")
+                .or_else(|| seg.strip_suffix(", le"))?
+                .trim();
+            let words: Vec<&str> = place.split_whitespace().collect();
+            let is_place = (1..=3).contains(&words.len())
+                && words
+                    .iter()
+                    .all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-' || c == '.'));
+            is_place.then(|| Scored {
+                value: d.date,
+                confidence: 0.85 * l.confidence(d.start, d.end),
+            })
+        })
+    })
+}
+
 /// Without a labelled date, the first date printed is usually the issue date.
 pub fn first(lines: &[TLine], order: DateOrder) -> Option<Scored<NaiveDate>> {
     lines.iter().filter(|l| l.page == 1).find_map(|l| {
@@ -162,6 +187,45 @@ mod tests {
         );
         // A period on the number line is not introduced as the document's date.
         assert_eq!(pick(&["Rechnung # RE-506 Zeitraum 01.11.2024"]), None);
+    }
+
+    #[test]
+    fn a_letter_date_line_is_the_issue_date() {
+        let lines = |text: &str| {
+            let words = text
+                .split(' ')
+                .enumerate()
+                .filter(|(_, t)| !t.is_empty())
+                .map(|(i, t)| crate::read::layout::Word {
+                    text: t.into(),
+                    bbox: crate::read::layout::BBox {
+                        x0: 40.0 * i as f32,
+                        y0: 10.0,
+                        x1: 40.0 * i as f32 + 30.0,
+                        y1: 20.0,
+                    },
+                    confidence: 1.0,
+                })
+                .collect();
+            super::super::text::lines_of(&[crate::read::layout::Page {
+                number: 1,
+                width: 600.0,
+                height: 800.0,
+                words,
+            }])
+        };
+        let d = |t: &str| letter_date(&lines(t), DateOrder::DayFirst).map(|s| s.value);
+        assert_eq!(
+            d("München, den 01.11.2024"),
+            NaiveDate::from_ymd_opt(2024, 11, 1)
+        );
+        assert_eq!(
+            d("Paris, le 05/03/2024"),
+            NaiveDate::from_ymd_opt(2024, 3, 5)
+        );
+        // Not a place before the comma, or no "den"/"le": not a letter date.
+        assert_eq!(d("Lieferung 12, den 01.11.2024"), None);
+        assert_eq!(d("Datum: 30.10.2024"), None);
     }
 
     #[test]

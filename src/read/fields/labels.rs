@@ -265,7 +265,66 @@ pub fn find_labels(lines: &[TLine], lex: &Lexicon) -> Vec<Hit> {
         kept.sort_by_key(|h| h.start);
         out.extend(absorb_qualified_tax(&chars, kept));
     }
+    out.retain(|h| !negated_tax(lines, h));
     out
+}
+
+/// Words that say an amount is without tax: a tax word after one of them does not label a tax.
+const NEGATIONS: &[&str] = &[
+    "ohne",
+    "excl",
+    "exkl",
+    "excluding",
+    "exclusive",
+    "hors",
+    "sans",
+    "without",
+];
+
+/// A tax word negated by the word before it ("Zeilenbetrag ohne MwSt.", a column heading "VK-Preis
+/// / Ohne / MwSt." wrapped over lines, "prix hors TVA") labels amounts without tax, never the tax
+/// total. The word before is on the same line, or, for a label starting its segment, the last
+/// word right above it in the same column.
+fn negated_tax(lines: &[TLine], h: &Hit) -> bool {
+    if h.field != "total_tax" {
+        return false;
+    }
+    let Some(l) = lines.get(h.line) else {
+        return false;
+    };
+    let before: String = l.norm.chars().take(h.start).collect();
+    let seg = before.rsplit("  ").next().unwrap_or("");
+    let last_word = |t: &str| {
+        t.split(|c: char| !c.is_alphanumeric())
+            .rfind(|w| !w.is_empty())
+            .map(str::to_string)
+    };
+    if let Some(w) = last_word(seg) {
+        return NEGATIONS.contains(&w.as_str());
+    }
+    let (Some(b), Some(above)) = (l.span_box(h.start, h.end), h.line.checked_sub(1)) else {
+        return false;
+    };
+    let Some(a) = lines.get(above).filter(|a| a.page == l.page) else {
+        return false;
+    };
+    if b.y0 - a.bbox.y1 > b.height().max(1.0) {
+        return false;
+    }
+    // The words of the line above that stand over the label.
+    let over: Vec<&super::text::TWord> = a
+        .words
+        .iter()
+        .filter(|w| w.bbox.x1 > b.x0 && w.bbox.x0 < b.x1)
+        .collect();
+    // The negation must end its cell: "Ohne" over "MwSt." is one heading wrapped, while "Total
+    // hors taxes" over "TVA 20 %" is a totals block whose next row is the tax.
+    over.last().is_some_and(|w| {
+        let text: String = a.norm.chars().skip(w.start).take(w.end - w.start).collect();
+        let after: String = a.norm.chars().skip(w.end).take(2).collect();
+        (after.is_empty() || after == "  ")
+            && last_word(&text).is_some_and(|t| NEGATIONS.contains(&t.as_str()))
+    })
 }
 
 /// Words that end a total's label with "excluding/including", the tax word after them belonging
@@ -407,6 +466,77 @@ mod tests {
         }]);
         let hits = find_labels(&ls, Lexicon::embedded());
         assert!(hits.iter().any(|h| h.field == "due_date"), "{hits:?}");
+    }
+
+    #[test]
+    fn a_negated_tax_word_labels_no_tax() {
+        let tax = |lines: &[TLine]| {
+            find_labels(lines, Lexicon::embedded())
+                .iter()
+                .filter(|h| h.field == "total_tax")
+                .count()
+        };
+        assert_eq!(tax(&line("Zeilenbetrag ohne MwSt.")), 0);
+        assert_eq!(tax(&line("Prix hors TVA")), 0);
+        assert_eq!(tax(&line("MwSt. 19% 3,89")), 1);
+        assert_eq!(tax(&line("zuzüglich 19% MwSt. 160,55")), 1);
+        // A heading wrapped over two lines: "Ohne" over "MwSt.", and a plain "MwSt." heading.
+        let stacked = |top: &str| {
+            let w = |t: &str, y: f32| Word {
+                text: t.into(),
+                bbox: BBox {
+                    x0: 100.0,
+                    y0: y,
+                    x1: 130.0,
+                    y1: y + 8.0,
+                },
+                confidence: 1.0,
+            };
+            lines_of(&[Page {
+                number: 1,
+                width: 600.0,
+                height: 800.0,
+                words: vec![w(top, 100.0), w("MwSt.", 109.0)],
+            }])
+        };
+        assert_eq!(tax(&stacked("Ohne")), 0);
+        assert_eq!(tax(&stacked("Betrag")), 1);
+        // A totals block: the net's "hors taxes" above the tax row does not negate it.
+        let block = [
+            ("Total", 100.0, 130.0),
+            ("hors", 134.0, 150.0),
+            ("taxes", 154.0, 180.0),
+        ];
+        let mut words: Vec<Word> = block
+            .iter()
+            .map(|(t, x0, x1)| Word {
+                text: (*t).into(),
+                bbox: BBox {
+                    x0: *x0,
+                    y0: 100.0,
+                    x1: *x1,
+                    y1: 108.0,
+                },
+                confidence: 1.0,
+            })
+            .collect();
+        words.push(Word {
+            text: "TVA".into(),
+            bbox: BBox {
+                x0: 136.0,
+                y0: 110.0,
+                x1: 149.0,
+                y1: 118.0,
+            },
+            confidence: 1.0,
+        });
+        let lines = lines_of(&[Page {
+            number: 1,
+            width: 600.0,
+            height: 800.0,
+            words,
+        }]);
+        assert_eq!(tax(&lines), 1);
     }
 
     #[test]

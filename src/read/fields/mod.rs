@@ -12,6 +12,7 @@ pub mod candidates;
 pub mod crosscheck;
 pub mod date_pick;
 pub mod dates;
+pub mod envelope;
 pub mod ids;
 pub mod items;
 pub mod labels;
@@ -89,9 +90,15 @@ fn read_fields(
         inv.purchase_order = Some(po.value);
         set(&mut conf, Field::PurchaseOrder, po.confidence);
     }
-    let issue = date_pick::labelled(&lines, &hits, "issue_date", order, None)
-        .or_else(|| date_pick::on_number_line(&lines, &hits, order))
-        .or_else(|| date_pick::first(&lines, order));
+    let labelled_issue = date_pick::labelled(&lines, &hits, "issue_date", order, None);
+    let letter = date_pick::letter_date(&lines, order);
+    // The letter's date line beats a weaker label ("Datum" at 0.7 gives 0.74), not a named one.
+    let issue = match (labelled_issue, letter) {
+        (Some(l), Some(d)) if d.confidence > l.confidence => Some(d),
+        (l, d) => l.or(d),
+    }
+    .or_else(|| date_pick::on_number_line(&lines, &hits, order))
+    .or_else(|| date_pick::first(&lines, order));
     if let Some(d) = &issue {
         inv.issue_date = Some(d.value);
         set(&mut conf, Field::IssueDate, d.confidence);
@@ -499,6 +506,24 @@ mod tests {
         assert_eq!(kind("RECHNUNGSKORREKTUR"), DocType::Invoice);
         assert_eq!(kind("CORRECTED INVOICE"), DocType::Invoice);
         assert_eq!(kind("GUTSCHRIFT"), DocType::CreditNote);
+    }
+
+    #[test]
+    fn a_total_without_any_tax_word_is_untaxed_and_unsure() {
+        let ex = extract_uncalibrated(
+            &page(&["Rechnung", "Zeilenbetrag ohne MwSt.", "Total EUR 34,73"]),
+            Method::Text,
+        );
+        assert_eq!(ex.invoice.total_net, Some(Decimal::new(3473, 2)));
+        assert_eq!(ex.invoice.total_tax, Some(Decimal::ZERO));
+        let sure = |f: Field| ex.confidence.get(&f).copied().unwrap_or(0.0);
+        assert!(sure(Field::TotalNet) < 0.5, "{:?}", ex.confidence);
+        // A tax word on the page: no such guess, whatever else is missing.
+        let ex = extract_uncalibrated(
+            &page(&["Rechnung", "MwSt. 19 %", "Total EUR 34,73"]),
+            Method::Text,
+        );
+        assert_ne!(ex.invoice.total_tax, Some(Decimal::ZERO));
     }
 
     #[test]

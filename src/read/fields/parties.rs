@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use super::candidates::{windows, Place};
+use super::envelope::{self, Envelope};
 use super::ids::{find_bics, find_ibans, find_siren_siret, find_vat_ids};
 use super::labels::Hit;
 use super::names::{clean_name, has_legal_form, LEGAL_FORMS};
@@ -318,6 +319,32 @@ fn unlabelled_buyer(
     })
 }
 
+/// Score given to the sender of a return-address line and to its addressee: above a name found
+/// by layout alone, since the envelope says who writes to whom.
+const ENVELOPE: f32 = 1.05;
+
+/// A window envelope's return address names the seller: its sender, or the fuller name the page
+/// prints starting with it ("Alphabet" → "Alphabet Fuhrparkmanagement GmbH"); the addressee under
+/// it is the buyer, and never the seller.
+fn by_envelope(e: &Envelope, seller: &mut HashMap<String, f32>, buyer: &mut HashMap<String, f32>) {
+    let sender = normalize(&e.sender);
+    let addressee = normalize(&e.addressee);
+    for (name, s) in seller.iter_mut() {
+        let n = normalize(name);
+        if n == addressee {
+            *s *= 0.3;
+        } else if n
+            .strip_prefix(&sender)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        {
+            *s = s.max(ENVELOPE) + 0.05;
+        }
+    }
+    let s = seller.entry(e.sender.clone()).or_insert(0.0);
+    *s = s.max(ENVELOPE);
+    buyer.insert(e.addressee.clone(), ENVELOPE);
+}
+
 /// The seller and buyer as far as the page tells, with confidences for the name and VAT id.
 pub struct Parties {
     pub seller: Party,
@@ -400,10 +427,14 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Parties {
             }
         }
     }
-    let seller_cands = name_candidates(lines, hits, Side::Seller);
+    let mut seller_cands = name_candidates(lines, hits, Side::Seller);
+    let mut buyer_cands = name_candidates(lines, hits, Side::Buyer);
+    if let Some(e) = envelope::find(lines) {
+        by_envelope(&e, &mut seller_cands, &mut buyer_cands);
+    }
     let seller_name = best(seller_cands.clone());
-    let buyer_name = best(name_candidates(lines, hits, Side::Buyer))
-        .or_else(|| unlabelled_buyer(hits, seller_cands, seller_name.as_ref()));
+    let buyer_name =
+        best(buyer_cands).or_else(|| unlabelled_buyer(hits, seller_cands, seller_name.as_ref()));
     seller.name = seller_name.as_ref().map(|s| s.value.clone());
     buyer.name = buyer_name.as_ref().map(|s| s.value.clone());
     Parties {

@@ -133,7 +133,16 @@ pub fn lines_of(pages: &[Page]) -> Vec<TLine> {
             let mut prev_conf = 1.0f32;
             for w in &line.words {
                 let text: String = w.text.chars().filter(|c| !c.is_control()).collect();
-                if text.is_empty() || ocr_speck(&text, w.confidence) {
+                if text.is_empty() {
+                    continue;
+                }
+                if ocr_speck(&text, w.confidence) {
+                    // The speck is dropped but its ink was there: the gap to the next word is
+                    // measured from it, so dropping it never opens a column gap inside a label
+                    // (Tesseract splits a letter off "paiement" as a ":" at 0 %).
+                    if let Some(p) = prev.as_mut() {
+                        p.x1 = p.x1.max(w.bbox.x1);
+                    }
                     continue;
                 }
                 if let Some(p) = prev {
@@ -244,5 +253,30 @@ mod tests {
             ],
         };
         assert_eq!(lines_of(&[p])[0].raw, "Maison SARL  12 rue");
+    }
+
+    #[test]
+    fn a_dropped_speck_still_bridges_the_gap_it_stood_in() {
+        let speck = Word {
+            confidence: 0.0,
+            ..w(":", 117.0, 121.0)
+        };
+        let words = |with_speck: bool| {
+            let mut v = vec![w("de", 100.0, 110.0)];
+            if with_speck {
+                v.push(speck.clone());
+            }
+            v.extend([w("paiement", 123.0, 160.0), w("30/09/2026", 200.0, 250.0)]);
+            Page {
+                number: 1,
+                width: 600.0,
+                height: 800.0,
+                words: v,
+            }
+        };
+        // The speck is gone and leaves no column gap; the real gap before the date still counts.
+        assert_eq!(lines_of(&[words(true)])[0].raw, "de paiement  30/09/2026");
+        // Without the speck the same 13-point hole is a column gap: the rule is about the speck.
+        assert_eq!(lines_of(&[words(false)])[0].raw, "de  paiement  30/09/2026");
     }
 }

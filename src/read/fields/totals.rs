@@ -272,6 +272,10 @@ pub fn breakdown_from_rate_lines(
     out
 }
 
+/// Share of the total's confidence given to net and tax read as untaxed from the absence of any
+/// tax word: low enough to send the document to review.
+const UNTAXED: f32 = 0.3;
+
 pub fn pick(lines: &[TLine], hits: &[Hit]) -> Totals {
     let mut net = candidates("total_net", lines, hits);
     let mut tax = candidates("total_tax", lines, hits);
@@ -383,6 +387,19 @@ pub fn pick(lines: &[TLine], hits: &[Hit]) -> Totals {
                 value: n.value + t.value,
                 confidence: 0.5 * n.confidence.min(t.confidence),
             })
+        }
+        // A total and no tax word anywhere (after "ohne MwSt." and the like are set aside): an
+        // untaxed invoice, net = total and no tax. Only the absence says so, so a person checks.
+        (None, None, Some(g)) if !hits.iter().any(|h| h.field == "total_tax") => {
+            let confidence = UNTAXED * g.confidence;
+            out.net = Some(Scored {
+                value: g.value,
+                confidence,
+            });
+            out.tax = Some(Scored {
+                value: Decimal::ZERO,
+                confidence,
+            });
         }
         _ => {}
     }
