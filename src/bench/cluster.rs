@@ -172,7 +172,8 @@ impl Cluster {
         Ok(crate::store::open(&self.url, 4).await?)
     }
 
-    /// Starts worker `i` (replacing a stopped one); its log is worker-<i>-<start>.log.
+    /// Starts worker `i` (replacing a stopped one); its log is worker-<i>-<start>.log, at the
+    /// level `$FACTEUR_BENCH_WORKER_LOG` names (a RUST_LOG filter; `warn` by default).
     pub fn start(&mut self, i: usize) -> anyhow::Result<()> {
         if self.workers.len() <= i {
             self.workers.resize_with(i + 1, || None);
@@ -181,7 +182,10 @@ impl Cluster {
         let log = self.dir.join(format!("worker-{i}-{}.log", self.starts));
         let child = Command::new(&self.program)
             .args(["--config", &self.config.display().to_string(), "run"])
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("FACTEUR_BENCH_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(std::fs::File::create(&log)?))

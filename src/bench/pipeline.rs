@@ -21,6 +21,26 @@ use crate::domain::{DocumentState, Stage};
 /// Default number of invoices per setup: the four setups take about two minutes on two cores.
 pub const DEFAULT_COUNT: usize = 150;
 
+/// Which setups to run and how (`facteur bench pipeline` flags).
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Invoices per setup.
+    pub count: usize,
+    /// Only this backend's setups; None: SQLite, and PostgreSQL when a server is named.
+    pub backend: Option<Backend>,
+    /// Only setups with this many workers.
+    pub workers: Option<usize>,
+    /// Keep each setup's workspace (database and worker logs).
+    pub keep: bool,
+}
+
+/// A backend, as `--backend` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 /// The column order of stage latencies.
 const STAGES: [&str; 6] = ["folder", "read", "dedupe", "approve", "post", "end to end"];
 
@@ -39,21 +59,39 @@ struct Figures {
 }
 
 /// Runs every setup with `count` invoices and prints the table.
-pub async fn run(count: usize, pg_admin: Option<&str>) -> anyhow::Result<()> {
+pub async fn run(setup: &Setup, pg_admin: Option<&str>) -> anyhow::Result<()> {
     let program = std::env::current_exe().context("finding the facteur executable")?;
-    let count = count.max(1);
-    let mut setups = vec![(Database::Sqlite, 1)];
+    let count = setup.count.max(1);
+    let wanted = |b: Backend, workers: usize| {
+        setup.backend.is_none_or(|x| x == b) && setup.workers.is_none_or(|w| w == workers)
+    };
+    let mut setups = Vec::new();
+    if wanted(Backend::Sqlite, 1) {
+        setups.push((Database::Sqlite, 1));
+    }
     match pg_admin {
         Some(admin) => {
-            for workers in [1, 2, 4] {
+            for workers in [1, 2, 4]
+                .into_iter()
+                .filter(|w| wanted(Backend::Postgres, *w))
+            {
                 let admin = admin.to_string();
                 setups.push((Database::Postgres { admin }, workers));
             }
         }
-        None => println!(
+        None if setup.backend == Some(Backend::Postgres) => anyhow::bail!(
+            "--backend postgres needs a server: set FACTEUR_BENCH_PG or FACTEUR_TEST_PG to its \
+             admin URL"
+        ),
+        None if setup.backend.is_none() => println!(
             "(PostgreSQL skipped: set FACTEUR_BENCH_PG or FACTEUR_TEST_PG to a server's admin URL)"
         ),
+        None => {}
     }
+    anyhow::ensure!(
+        !setups.is_empty(),
+        "no setup matches: SQLite runs with 1 worker, PostgreSQL with 1, 2 or 4"
+    );
     println!(
         "pipeline end to end: {count} text invoices renamed into a watched folder at once; \
          folder → read → dedupe → approval (automatic rule) → post; each worker process runs {} \
@@ -65,6 +103,9 @@ pub async fn run(count: usize, pg_admin: Option<&str>) -> anyhow::Result<()> {
         let dir = tempfile::tempdir().context("temp dir for the workspace")?;
         let f = measure(&program, dir.path(), &db, workers, count).await?;
         print_row(&f, rows.is_empty());
+        if setup.keep {
+            println!("           workspace kept in {}", dir.keep().display());
+        }
         rows.push(f);
     }
     println!(
