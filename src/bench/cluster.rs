@@ -297,6 +297,45 @@ pub fn cpu_seconds(pids: &[u32]) -> (f64, f64) {
     (workers as f64 / tick, postgres as f64 / tick)
 }
 
+/// Context switches (voluntary and not) of every thread of `pids` and of their children so far:
+/// each hand-off between threads or processes (a statement to SQLite's connection thread and its
+/// answer back, a document to a reader child) costs about two.
+pub fn context_switches(pids: &[u32]) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let ppid = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|t| {
+                let (_, tail) = t.rsplit_once(')')?;
+                tail.split_whitespace().nth(1)?.parse::<u32>().ok()
+            })
+            .unwrap_or(0);
+        if !pids.contains(&pid) && !pids.contains(&ppid) {
+            continue;
+        }
+        for task in std::fs::read_dir(entry.path().join("task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            total += status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    total
+}
+
 /// Busy and total jiffies of the whole machine (/proc/stat), to say how loaded it was.
 pub fn machine_jiffies() -> (u64, u64) {
     let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
-use super::cluster::{cpu_seconds, machine_jiffies, Cluster, Database, Options};
+use super::cluster::{context_switches, cpu_seconds, machine_jiffies, Cluster, Database, Options};
 use crate::domain::{DocumentState, Stage};
 
 /// Default number of invoices per setup: the four setups take about two minutes on two cores.
@@ -54,6 +54,8 @@ struct Figures {
     latencies: BTreeMap<&'static str, Vec<f64>>,
     worker_cpu: f64,
     postgres_cpu: f64,
+    /// Context switches of the workers' threads and reader children, per document.
+    switches_per_doc: f64,
     /// The machine's CPU busy over the run, in cores (2.0 = both cores busy all the time).
     machine_cores: f64,
 }
@@ -113,7 +115,8 @@ pub async fn run(setup: &Setup, pg_admin: Option<&str>) -> anyhow::Result<()> {
          runs from the previous state change to its own, so it includes the wait in the queue; \
          `folder` runs from the drop to the document's commit (1 s stability wait included).\n\
          CPU: seconds used by the workers (with their reader children) and by PostgreSQL; \
-         `busy` is the machine's use over the run in cores, of {}.",
+         `busy` is the machine's use over the run in cores, of {}; `cs/doc`: context switches \
+         of the workers' threads and reader children per document.",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     Ok(())
@@ -131,7 +134,7 @@ fn print_row(f: &Figures, header: bool) {
     if header {
         let stages: Vec<String> = STAGES.iter().map(|s| format!("{s:>13}")).collect();
         println!(
-            "{:<10} {:>7} {:>5} {:>7} {:>7} {} {:>8} {:>8} {:>6}",
+            "{:<10} {:>7} {:>5} {:>7} {:>7} {} {:>8} {:>8} {:>6} {:>7}",
             "backend",
             "workers",
             "docs",
@@ -140,7 +143,8 @@ fn print_row(f: &Figures, header: bool) {
             stages.join(" "),
             "cpu wkr",
             "cpu pg",
-            "busy"
+            "busy",
+            "cs/doc"
         );
     }
     let cells: Vec<String> = STAGES
@@ -154,7 +158,7 @@ fn print_row(f: &Figures, header: bool) {
         })
         .collect();
     println!(
-        "{:<10} {:>7} {:>5} {:>7.1} {:>7.1} {} {:>8.1} {:>8.1} {:>6.2}",
+        "{:<10} {:>7} {:>5} {:>7.1} {:>7.1} {} {:>8.1} {:>8.1} {:>6.2} {:>7.0}",
         f.backend,
         f.workers,
         f.documents,
@@ -163,7 +167,8 @@ fn print_row(f: &Figures, header: bool) {
         cells.join(" "),
         f.worker_cpu,
         f.postgres_cpu,
-        f.machine_cores
+        f.machine_cores,
+        f.switches_per_doc
     );
 }
 
@@ -214,6 +219,7 @@ async fn measure(
 
     let pids = cluster.pids();
     let (cpu0, pg0) = cpu_seconds(&pids);
+    let switches0 = context_switches(&pids);
     let (busy0, total0) = machine_jiffies();
     let dropped: DateTime<Utc> = crate::domain::now_micros();
     for n in 0..count {
@@ -241,6 +247,7 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (cpu1, pg1) = cpu_seconds(&pids);
+    let switches1 = context_switches(&pids);
     let (busy1, total1) = machine_jiffies();
     cluster.stop_all(Duration::from_secs(30));
 
@@ -285,6 +292,7 @@ async fn measure(
         latencies,
         worker_cpu: cpu1 - cpu0,
         postgres_cpu: pg1 - pg0,
+        switches_per_doc: switches1.saturating_sub(switches0) as f64 / count.max(1) as f64,
         machine_cores: cores * (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64,
     };
     drop(store);
