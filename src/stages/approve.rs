@@ -21,7 +21,7 @@ use super::{next_after, StageContext, StageError};
 
 #[tracing::instrument(skip_all, fields(document = %job.document))]
 pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError> {
-    let record = ctx.store.document(job.document).await?;
+    let record = ctx.store.document_head(job.document).await?;
     let Some(x) = record.extraction.clone() else {
         return Err(StageError::Retryable(format!(
             "document {} has no extraction to route",
