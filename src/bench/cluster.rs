@@ -172,7 +172,8 @@ impl Cluster {
         Ok(crate::store::open(&self.url, 4).await?)
     }
 
-    /// Starts worker `i` (replacing a stopped one); its log is worker-<i>-<start>.log.
+    /// Starts worker `i` (replacing a stopped one); its log is worker-<i>-<start>.log, at the
+    /// level `$FACTEUR_BENCH_WORKER_LOG` names (a RUST_LOG filter; `warn` by default).
     pub fn start(&mut self, i: usize) -> anyhow::Result<()> {
         if self.workers.len() <= i {
             self.workers.resize_with(i + 1, || None);
@@ -181,7 +182,10 @@ impl Cluster {
         let log = self.dir.join(format!("worker-{i}-{}.log", self.starts));
         let child = Command::new(&self.program)
             .args(["--config", &self.config.display().to_string(), "run"])
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("FACTEUR_BENCH_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(std::fs::File::create(&log)?))
@@ -291,6 +295,45 @@ pub fn cpu_seconds(pids: &[u32]) -> (f64, f64) {
         }
     }
     (workers as f64 / tick, postgres as f64 / tick)
+}
+
+/// Context switches (voluntary and not) of every thread of `pids` and of their children so far:
+/// each hand-off between threads or processes (a statement to SQLite's connection thread and its
+/// answer back, a document to a reader child) costs about two.
+pub fn context_switches(pids: &[u32]) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let ppid = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|t| {
+                let (_, tail) = t.rsplit_once(')')?;
+                tail.split_whitespace().nth(1)?.parse::<u32>().ok()
+            })
+            .unwrap_or(0);
+        if !pids.contains(&pid) && !pids.contains(&ppid) {
+            continue;
+        }
+        for task in std::fs::read_dir(entry.path().join("task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            total += status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    total
 }
 
 /// Busy and total jiffies of the whole machine (/proc/stat), to say how loaded it was.

@@ -15,11 +15,31 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
-use super::cluster::{cpu_seconds, machine_jiffies, Cluster, Database, Options};
+use super::cluster::{context_switches, cpu_seconds, machine_jiffies, Cluster, Database, Options};
 use crate::domain::{DocumentState, Stage};
 
 /// Default number of invoices per setup: the four setups take about two minutes on two cores.
 pub const DEFAULT_COUNT: usize = 150;
+
+/// Which setups to run and how (`facteur bench pipeline` flags).
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Invoices per setup.
+    pub count: usize,
+    /// Only this backend's setups; None: SQLite, and PostgreSQL when a server is named.
+    pub backend: Option<Backend>,
+    /// Only setups with this many workers.
+    pub workers: Option<usize>,
+    /// Keep each setup's workspace (database and worker logs).
+    pub keep: bool,
+}
+
+/// A backend, as `--backend` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 
 /// The column order of stage latencies.
 const STAGES: [&str; 6] = ["folder", "read", "dedupe", "approve", "post", "end to end"];
@@ -34,26 +54,46 @@ struct Figures {
     latencies: BTreeMap<&'static str, Vec<f64>>,
     worker_cpu: f64,
     postgres_cpu: f64,
+    /// Context switches of the workers' threads and reader children, per document.
+    switches_per_doc: f64,
     /// The machine's CPU busy over the run, in cores (2.0 = both cores busy all the time).
     machine_cores: f64,
 }
 
 /// Runs every setup with `count` invoices and prints the table.
-pub async fn run(count: usize, pg_admin: Option<&str>) -> anyhow::Result<()> {
+pub async fn run(setup: &Setup, pg_admin: Option<&str>) -> anyhow::Result<()> {
     let program = std::env::current_exe().context("finding the facteur executable")?;
-    let count = count.max(1);
-    let mut setups = vec![(Database::Sqlite, 1)];
+    let count = setup.count.max(1);
+    let wanted = |b: Backend, workers: usize| {
+        setup.backend.is_none_or(|x| x == b) && setup.workers.is_none_or(|w| w == workers)
+    };
+    let mut setups = Vec::new();
+    if wanted(Backend::Sqlite, 1) {
+        setups.push((Database::Sqlite, 1));
+    }
     match pg_admin {
         Some(admin) => {
-            for workers in [1, 2, 4] {
+            for workers in [1, 2, 4]
+                .into_iter()
+                .filter(|w| wanted(Backend::Postgres, *w))
+            {
                 let admin = admin.to_string();
                 setups.push((Database::Postgres { admin }, workers));
             }
         }
-        None => println!(
+        None if setup.backend == Some(Backend::Postgres) => anyhow::bail!(
+            "--backend postgres needs a server: set FACTEUR_BENCH_PG or FACTEUR_TEST_PG to its \
+             admin URL"
+        ),
+        None if setup.backend.is_none() => println!(
             "(PostgreSQL skipped: set FACTEUR_BENCH_PG or FACTEUR_TEST_PG to a server's admin URL)"
         ),
+        None => {}
     }
+    anyhow::ensure!(
+        !setups.is_empty(),
+        "no setup matches: SQLite runs with 1 worker, PostgreSQL with 1, 2 or 4"
+    );
     println!(
         "pipeline end to end: {count} text invoices renamed into a watched folder at once; \
          folder → read → dedupe → approval (automatic rule) → post; each worker process runs {} \
@@ -65,6 +105,9 @@ pub async fn run(count: usize, pg_admin: Option<&str>) -> anyhow::Result<()> {
         let dir = tempfile::tempdir().context("temp dir for the workspace")?;
         let f = measure(&program, dir.path(), &db, workers, count).await?;
         print_row(&f, rows.is_empty());
+        if setup.keep {
+            println!("           workspace kept in {}", dir.keep().display());
+        }
         rows.push(f);
     }
     println!(
@@ -72,7 +115,8 @@ pub async fn run(count: usize, pg_admin: Option<&str>) -> anyhow::Result<()> {
          runs from the previous state change to its own, so it includes the wait in the queue; \
          `folder` runs from the drop to the document's commit (1 s stability wait included).\n\
          CPU: seconds used by the workers (with their reader children) and by PostgreSQL; \
-         `busy` is the machine's use over the run in cores, of {}.",
+         `busy` is the machine's use over the run in cores, of {}; `cs/doc`: context switches \
+         of the workers' threads and reader children per document.",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     Ok(())
@@ -90,7 +134,7 @@ fn print_row(f: &Figures, header: bool) {
     if header {
         let stages: Vec<String> = STAGES.iter().map(|s| format!("{s:>13}")).collect();
         println!(
-            "{:<10} {:>7} {:>5} {:>7} {:>7} {} {:>8} {:>8} {:>6}",
+            "{:<10} {:>7} {:>5} {:>7} {:>7} {} {:>8} {:>8} {:>6} {:>7}",
             "backend",
             "workers",
             "docs",
@@ -99,7 +143,8 @@ fn print_row(f: &Figures, header: bool) {
             stages.join(" "),
             "cpu wkr",
             "cpu pg",
-            "busy"
+            "busy",
+            "cs/doc"
         );
     }
     let cells: Vec<String> = STAGES
@@ -113,7 +158,7 @@ fn print_row(f: &Figures, header: bool) {
         })
         .collect();
     println!(
-        "{:<10} {:>7} {:>5} {:>7.1} {:>7.1} {} {:>8.1} {:>8.1} {:>6.2}",
+        "{:<10} {:>7} {:>5} {:>7.1} {:>7.1} {} {:>8.1} {:>8.1} {:>6.2} {:>7.0}",
         f.backend,
         f.workers,
         f.documents,
@@ -122,7 +167,8 @@ fn print_row(f: &Figures, header: bool) {
         cells.join(" "),
         f.worker_cpu,
         f.postgres_cpu,
-        f.machine_cores
+        f.machine_cores,
+        f.switches_per_doc
     );
 }
 
@@ -173,6 +219,7 @@ async fn measure(
 
     let pids = cluster.pids();
     let (cpu0, pg0) = cpu_seconds(&pids);
+    let switches0 = context_switches(&pids);
     let (busy0, total0) = machine_jiffies();
     let dropped: DateTime<Utc> = crate::domain::now_micros();
     for n in 0..count {
@@ -200,6 +247,7 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (cpu1, pg1) = cpu_seconds(&pids);
+    let switches1 = context_switches(&pids);
     let (busy1, total1) = machine_jiffies();
     cluster.stop_all(Duration::from_secs(30));
 
@@ -244,6 +292,7 @@ async fn measure(
         latencies,
         worker_cpu: cpu1 - cpu0,
         postgres_cpu: pg1 - pg0,
+        switches_per_doc: switches1.saturating_sub(switches0) as f64 / count.max(1) as f64,
         machine_cores: cores * (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64,
     };
     drop(store);

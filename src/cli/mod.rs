@@ -182,6 +182,19 @@ pub struct BenchArgs {
     /// With `pipeline`: invoices per setup [default: 150].
     #[arg(long)]
     pub count: Option<usize>,
+    /// With `pipeline`: only this backend's setups [default: both, PostgreSQL when a server is
+    /// named].
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::bench::pipeline::Backend>,
+    /// With `pipeline`: only setups with this many worker processes (PostgreSQL runs 1, 2 and 4
+    /// by default; SQLite always 1).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// With `pipeline`: keep each setup's workspace (database, worker logs) and say where. The
+    /// workers log at `$FACTEUR_BENCH_WORKER_LOG` (a RUST_LOG filter, default `warn`); with
+    /// `sqlx::query=debug` their logs hold every statement they ran.
+    #[arg(long)]
+    pub keep: bool,
     /// With `stp`: fit the confidence calibration on --corpus (default fixtures/generated/dev)
     /// and write models/calibration.toml.
     #[arg(long)]
@@ -387,8 +400,13 @@ async fn dispatch(cli: Cli) -> CmdResult {
                     let pg = std::env::var("FACTEUR_BENCH_PG")
                         .or_else(|_| std::env::var("FACTEUR_TEST_PG"))
                         .ok();
-                    let count = args.count.unwrap_or(crate::bench::pipeline::DEFAULT_COUNT);
-                    crate::bench::pipeline::run(count, pg.as_deref()).await
+                    let setup = crate::bench::pipeline::Setup {
+                        count: args.count.unwrap_or(crate::bench::pipeline::DEFAULT_COUNT),
+                        backend: args.backend,
+                        workers: args.workers,
+                        keep: args.keep,
+                    };
+                    crate::bench::pipeline::run(&setup, pg.as_deref()).await
                 }
             };
             r.map_err(Failure::Other)

@@ -71,7 +71,7 @@ pub async fn run(ctx: &StageContext, job: &Job) -> Result<Transition, StageError
         if theirs.is_empty() {
             continue;
         }
-        let seen = store.document(later.document).await?.summary.state;
+        let seen = store.document_head(later.document).await?.summary.state;
         match handover(later.document, seen, theirs) {
             Some(h) => handovers.push(h),
             // Too late to stop the later one: this document carries the finding.

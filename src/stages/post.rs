@@ -125,16 +125,27 @@ async fn recheck(
         .filter(|d| d.overridden_by.is_some())
         .map(|d| d.of)
         .collect();
-    let mut booked = Vec::new();
-    for c in earlier.iter().filter(|c| !cleared.contains(&c.document)) {
-        let state = store.document(c.document).await?.summary.state;
-        if matches!(
-            state,
-            DocumentState::Posted | DocumentState::Exported | DocumentState::Paid
-        ) {
-            booked.push(c.clone());
-        }
-    }
+    let looked: Vec<DocumentId> = earlier
+        .iter()
+        .map(|c| c.document)
+        .filter(|d| !cleared.contains(d))
+        .collect();
+    // One query for every candidate's state: a supplier's earlier invoices share its keys, so
+    // they grow with the ledger.
+    let states = store.document_states(&looked).await?;
+    let booked: Vec<Candidate> = earlier
+        .iter()
+        .filter(|c| {
+            states.iter().any(|(d, s)| {
+                *d == c.document
+                    && matches!(
+                        s,
+                        DocumentState::Posted | DocumentState::Exported | DocumentState::Paid
+                    )
+            })
+        })
+        .cloned()
+        .collect();
     let findings: Vec<_> = rules(&candidate, &booked, &History::default(), &ctx.dedupe)
         .into_iter()
         .filter(|f| matches!(f.verdict, Verdict::Block | Verdict::Review(Priority::High)))

@@ -110,6 +110,17 @@ pub trait DocumentStore: Send + Sync {
 
     async fn document(&self, id: DocumentId) -> Result<DocumentRecord, StoreError>;
 
+    /// The document's row alone, in one query: its history, arrivals, jobs and duplicate
+    /// findings are left empty. For stages, which need the row on every document (`document`
+    /// costs five queries).
+    async fn document_head(&self, id: DocumentId) -> Result<DocumentRecord, StoreError>;
+
+    /// The states of `ids` in one query (the ones that exist), in `ids` order.
+    async fn document_states(
+        &self,
+        ids: &[DocumentId],
+    ) -> Result<Vec<(DocumentId, DocumentState)>, StoreError>;
+
     /// Newest first.
     async fn list_documents(
         &self,
@@ -224,52 +235,43 @@ pub(crate) async fn intake_in(
     let hash = ContentHash::of(&raw.bytes);
     let origin = serde_json::to_string(&raw.origin)
         .map_err(|e| StoreError::Corrupt(format!("origin to JSON: {e}")))?;
-    let existing: Option<i64> = sql("SELECT id FROM documents WHERE content_hash = $1")
-        .bind(hash.as_str())
-        .scalar(&mut *tx, "looking up the content hash")
-        .await?;
-    let created: Option<i64> = match existing {
-        Some(_) => None,
-        None => {
-            sql(
-                "INSERT INTO blobs (hash, size, bytes, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (hash) DO NOTHING",
-            )
-            .bind(hash.as_str())
-            .bind(raw.bytes.len() as i64)
-            .bind(raw.bytes.as_slice())
-            .bind(now)
-            .execute(&mut *tx, "storing the original bytes")
-            .await?;
-            sql(
-                "INSERT INTO documents (content_hash, file_name, source, origin, state, reason, \
-                 received_at, updated_at) VALUES ($1, $2, $3, $4, 'received', $5, $6, $6) \
-                 ON CONFLICT (content_hash) DO NOTHING RETURNING id",
-            )
-            .bind(hash.as_str())
-            .bind(&raw.name)
-            .bind(raw.origin.source())
-            .bind(&origin)
-            .bind(format!("received from {}", raw.origin.describe()))
-            .bind(now)
-            .scalar(&mut *tx, "creating the document")
-            .await?
-        }
-    };
-    let outcome = match (created, existing) {
-        (Some(id), _) => {
+    // New bytes are the common case: insert first, and look up the holder only when the bytes
+    // were known (two statements fewer than looking up first).
+    sql(
+        "INSERT INTO blobs (hash, size, bytes, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (hash) DO NOTHING",
+    )
+    .bind(hash.as_str())
+    .bind(raw.bytes.len() as i64)
+    .bind(raw.bytes.as_slice())
+    .bind(now)
+    .execute(&mut *tx, "storing the original bytes")
+    .await?;
+    let created: Option<i64> = sql(
+        "INSERT INTO documents (content_hash, file_name, source, origin, state, reason, \
+         received_at, updated_at) VALUES ($1, $2, $3, $4, 'received', $5, $6, $6) \
+         ON CONFLICT (content_hash) DO NOTHING RETURNING id",
+    )
+    .bind(hash.as_str())
+    .bind(&raw.name)
+    .bind(raw.origin.source())
+    .bind(&origin)
+    .bind(format!("received from {}", raw.origin.describe()))
+    .bind(now)
+    .scalar(&mut *tx, "creating the document")
+    .await?;
+    let outcome = match created {
+        Some(id) => {
             let id = DocumentId(id);
             let reason = format!("received from {}", raw.origin.describe());
             insert_event(tx, id, None, DocumentState::Received, &reason, now).await?;
-            queue::enqueue(tx, id, Stage::Read, DocumentState::Received, now).await?;
+            queue::enqueue_first(tx, id, Stage::Read, DocumentState::Received, now).await?;
             IntakeOutcome::Created(id)
         }
-        (None, Some(id)) => IntakeOutcome::Rearrived(DocumentId(id)),
-        (None, None) => {
-            // Another worker committed the same bytes between our look-up and insert.
+        None => {
             let id: i64 = sql("SELECT id FROM documents WHERE content_hash = $1")
                 .bind(hash.as_str())
-                .scalar(&mut *tx, "looking up the concurrent document")
+                .scalar(&mut *tx, "looking up the document holding these bytes")
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("document with bytes {hash}")))?;
             IntakeOutcome::Rearrived(DocumentId(id))
@@ -345,6 +347,15 @@ impl DocumentStore for SqlStore {
     }
 
     async fn document(&self, id: DocumentId) -> Result<DocumentRecord, StoreError> {
+        let mut record = self.document_head(id).await?;
+        record.events = events_of(&self.db, id).await?;
+        record.arrivals = arrivals_of(&self.db, id).await?;
+        record.jobs = queue::jobs_of(&self.db, id).await?;
+        record.duplicates = self.duplicates_of(id).await?;
+        Ok(record)
+    }
+
+    async fn document_head(&self, id: DocumentId) -> Result<DocumentRecord, StoreError> {
         let row = sql(format!(
             "SELECT {SUMMARY_COLUMNS}, content_hash, origin, extraction, \
              (SELECT size FROM blobs WHERE hash = content_hash) AS size \
@@ -367,11 +378,39 @@ impl DocumentStore for SqlStore {
             size: row.get::<Option<i64>>("size")?.unwrap_or(0),
             origin: parse_origin(&row.get::<String>("origin")?)?,
             extraction,
-            events: events_of(&self.db, id).await?,
-            arrivals: arrivals_of(&self.db, id).await?,
-            jobs: queue::jobs_of(&self.db, id).await?,
-            duplicates: self.duplicates_of(id).await?,
+            events: Vec::new(),
+            arrivals: Vec::new(),
+            jobs: Vec::new(),
+            duplicates: Vec::new(),
         })
+    }
+
+    async fn document_states(
+        &self,
+        ids: &[DocumentId],
+    ) -> Result<Vec<(DocumentId, DocumentState)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let mut q = sql(format!(
+            "SELECT id, state FROM documents WHERE id IN ({})",
+            marks.join(", ")
+        ));
+        for id in ids {
+            q = q.bind(id.0);
+        }
+        let mut found = q
+            .fetch_all(&self.db, "reading documents' states")
+            .await?
+            .iter()
+            .map(|r| {
+                let state = parse_state(&r.get::<String>("state")?)?;
+                Ok((DocumentId(r.get("id")?), state))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        found.sort_by_key(|(id, _)| ids.iter().position(|i| i == id));
+        Ok(found)
     }
 
     async fn list_documents(

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::db::{sql, Row, Tx};
+use super::db::{sql, On, Row, Tx};
 use super::documents::insert_event;
 use super::unit::move_document;
 use super::{SqlStore, StoreError};
@@ -129,8 +129,8 @@ fn supplier_arms(p: &Candidate) -> Vec<(&'static str, &str)> {
 }
 
 /// Earlier checked documents sharing a key with `probe` (see `duplicate_candidates`), inside `tx`.
-pub(crate) async fn candidates(
-    tx: &mut Tx,
+pub(crate) async fn candidates<'c>(
+    on: impl Into<On<'c>>,
     probe: &Candidate,
     window_days: i64,
 ) -> Result<Vec<Candidate>, StoreError> {
@@ -167,7 +167,7 @@ pub(crate) async fn candidates(
     }
     let mut found: Vec<Candidate> = Vec::new();
     for r in q
-        .fetch_all(&mut *tx, "finding earlier invoices sharing a key")
+        .fetch_all(on, "finding earlier invoices sharing a key")
         .await?
     {
         let c = candidate_from_row(&r)?;
@@ -223,7 +223,7 @@ pub(crate) async fn lock_keys(tx: &mut Tx, probe: &Candidate) -> Result<(), Stor
 pub(crate) async fn save(tx: &mut Tx, e: &DedupeEffects) -> Result<(), StoreError> {
     let c = &e.candidate;
     lock_keys(tx, c).await?;
-    let now_seen = candidates(tx, c, e.thresholds.window_days).await?;
+    let now_seen = candidates(&mut *tx, c, e.thresholds.window_days).await?;
     if let Some(new) = now_seen
         .iter()
         .find(|n| !e.compared.contains(&n.document) && related(c, n, &e.thresholds))
@@ -370,10 +370,8 @@ impl DuplicateStore for SqlStore {
         probe: &Candidate,
         window_days: i64,
     ) -> Result<Vec<Candidate>, StoreError> {
-        let mut tx = self.db.begin_read("starting a duplicate look-up").await?;
-        let found = candidates(&mut tx, probe, window_days).await?;
-        tx.commit("ending a duplicate look-up").await?;
-        Ok(found)
+        // One statement: it sees one snapshot without a transaction around it.
+        candidates(&self.db, probe, window_days).await
     }
 
     async fn supplier_recent(
@@ -381,38 +379,71 @@ impl DuplicateStore for SqlStore {
         probe: &Candidate,
         limit: u32,
     ) -> Result<Vec<Candidate>, StoreError> {
+        // One round trip: a UNION ALL of the supplier's keys, each arm its own index and limit.
+        let arms = supplier_arms(probe);
+        if arms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let text: Vec<String> = arms
+            .iter()
+            .enumerate()
+            .map(|(i, (column, _))| {
+                format!(
+                    "SELECT * FROM (SELECT {COLUMNS}, {i} AS arm FROM dedupe_keys \
+                     WHERE {column} = ${} ORDER BY issue_date DESC LIMIT $1) r{i}",
+                    i + 2
+                )
+            })
+            .collect();
+        let mut q = sql(format!(
+            "{} ORDER BY arm, issue_date DESC",
+            text.join(" UNION ALL ")
+        ))
+        .bind(i64::from(limit));
+        for (_, value) in &arms {
+            q = q.bind(*value);
+        }
         let mut found: Vec<Candidate> = Vec::new();
-        for (column, value) in supplier_arms(probe) {
-            for r in sql(format!(
-                "SELECT {COLUMNS} FROM dedupe_keys WHERE {column} = $1 \
-                 ORDER BY issue_date DESC LIMIT $2"
-            ))
-            .bind(value)
-            .bind(i64::from(limit))
+        for r in q
             .fetch_all(&self.db, "reading the supplier's recent invoices")
             .await?
-            {
-                let c = candidate_from_row(&r)?;
-                if !found.iter().any(|f| f.document == c.document) {
-                    found.push(c);
-                }
+        {
+            let c = candidate_from_row(&r)?;
+            if !found.iter().any(|f| f.document == c.document) {
+                found.push(c);
             }
         }
         Ok(found)
     }
 
     async fn credits_against(&self, keys: &[String]) -> Result<Vec<(String, Decimal)>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query for every key, answered in `keys` order as one query per key would.
+        let marks: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let mut q = sql(format!(
+            "SELECT p.exact_key, k.gross FROM dedupe_preceding p \
+             JOIN dedupe_keys k ON k.document_id = p.document_id \
+             WHERE p.exact_key IN ({}) ORDER BY p.document_id",
+            marks.join(", ")
+        ));
+        for k in keys {
+            q = q.bind(k.as_str());
+        }
+        let mut rows = Vec::new();
+        for r in q
+            .fetch_all(&self.db, "reading credits against invoices")
+            .await?
+        {
+            rows.push((
+                r.get::<String>("exact_key")?,
+                r.money("gross")?.unwrap_or_default(),
+            ));
+        }
         let mut out = Vec::new();
         for k in keys {
-            for r in sql("SELECT p.exact_key, k.gross FROM dedupe_preceding p \
-                          JOIN dedupe_keys k ON k.document_id = p.document_id \
-                          WHERE p.exact_key = $1")
-            .bind(k.as_str())
-            .fetch_all(&self.db, "reading credits against an invoice")
-            .await?
-            {
-                out.push((r.get("exact_key")?, r.money("gross")?.unwrap_or_default()));
-            }
+            out.extend(rows.iter().filter(|(e, _)| e == k).cloned());
         }
         Ok(out)
     }

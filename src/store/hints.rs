@@ -67,20 +67,46 @@ pub(crate) async fn save(
     Ok(())
 }
 
+/// `(key_kind = $a AND key_value = $b) OR …` for `keys`, its parameters numbered from `first`.
+fn keys_clause(keys: &[SupplierKey], first: usize) -> String {
+    let arms: Vec<String> = (0..keys.len())
+        .map(|i| {
+            format!(
+                "(key_kind = ${} AND key_value = ${})",
+                first + 2 * i,
+                first + 2 * i + 1
+            )
+        })
+        .collect();
+    arms.join(" OR ")
+}
+
 #[async_trait]
 impl HintStore for SqlStore {
     async fn supplier_hints(&self, seller: &Party) -> Result<Vec<SupplierHint>, StoreError> {
+        let keys = SupplierKey::of(seller);
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query for every identifier; the hints come back grouped by identifier, strongest
+        // first, as one query per identifier would give them.
+        let mut q = sql(format!(
+            "SELECT key_kind, key_value, field, value FROM supplier_hints WHERE {} \
+             ORDER BY field",
+            keys_clause(&keys, 1)
+        ));
+        for key in &keys {
+            q = q.bind(key.kind()).bind(key.value());
+        }
+        let rows = q.fetch_all(&self.db, "reading supplier hints").await?;
         let mut found = Vec::new();
-        for key in SupplierKey::of(seller) {
-            for r in sql(
-                "SELECT field, value FROM supplier_hints WHERE key_kind = $1 AND key_value = $2 \
-                 ORDER BY field",
-            )
-            .bind(key.kind())
-            .bind(key.value())
-            .fetch_all(&self.db, "reading supplier hints")
-            .await?
-            {
+        for key in &keys {
+            for r in &rows {
+                if r.get::<String>("key_kind")? != key.kind()
+                    || r.get::<String>("key_value")? != key.value()
+                {
+                    continue;
+                }
                 let field: String = r.get("field")?;
                 let Some(field) = Field::ALL.into_iter().find(|f| f.as_str() == field) else {
                     return Err(StoreError::Corrupt(format!(
@@ -108,22 +134,35 @@ impl HintStore for SqlStore {
             .iter()
             .map(|s| format!("'{}'", s.as_str()))
             .collect();
-        let mut seen_docs: Vec<i64> = Vec::new();
-        for (column, value) in [
+        let arms: Vec<(&str, &str)> = [
             ("supplier_siren", keys.siren.as_deref()),
             ("supplier_vat", keys.vat_id.as_deref()),
-        ] {
-            let Some(value) = value else { continue };
-            for r in sql(format!(
+        ]
+        .into_iter()
+        .filter_map(|(c, v)| Some((c, v?)))
+        .collect();
+        if !arms.is_empty() {
+            // One query for both identifiers; a document known by both counts once.
+            let by: Vec<String> = arms
+                .iter()
+                .enumerate()
+                .map(|(i, (column, _))| format!("k.{column} = ${}", i + 2))
+                .collect();
+            let mut q = sql(format!(
                 "SELECT k.document_id, k.supplier_iban FROM dedupe_keys k \
                  JOIN documents d ON d.id = k.document_id \
-                 WHERE k.{column} = $1 AND k.document_id <> $2 AND d.state IN ({})",
+                 WHERE ({}) AND k.document_id <> $1 AND d.state IN ({}) ORDER BY k.document_id",
+                by.join(" OR "),
                 states.join(", ")
             ))
-            .bind(value)
-            .bind(except.0)
-            .fetch_all(&self.db, "reading the supplier's earlier bank accounts")
-            .await?
+            .bind(except.0);
+            for (_, value) in &arms {
+                q = q.bind(*value);
+            }
+            let mut seen_docs: Vec<i64> = Vec::new();
+            for r in q
+                .fetch_all(&self.db, "reading the supplier's earlier bank accounts")
+                .await?
             {
                 let doc: i64 = r.get("document_id")?;
                 if seen_docs.contains(&doc) {
@@ -136,19 +175,22 @@ impl HintStore for SqlStore {
                 }
             }
         }
-        for key in SupplierKey::of(seller)
+        let hint_keys: Vec<SupplierKey> = SupplierKey::of(seller)
             .into_iter()
             .filter(|k| !matches!(k, SupplierKey::Iban(_)))
-        {
-            for r in sql(
-                "SELECT value FROM supplier_hints WHERE key_kind = $1 AND key_value = $2 \
-                 AND field = $3",
-            )
-            .bind(key.kind())
-            .bind(key.value())
-            .bind(Field::SupplierIban.as_str())
-            .fetch_all(&self.db, "reading the supplier's bank account hints")
-            .await?
+            .collect();
+        if !hint_keys.is_empty() {
+            let mut q = sql(format!(
+                "SELECT value FROM supplier_hints WHERE field = $1 AND ({})",
+                keys_clause(&hint_keys, 2)
+            ))
+            .bind(Field::SupplierIban.as_str());
+            for key in &hint_keys {
+                q = q.bind(key.kind()).bind(key.value());
+            }
+            for r in q
+                .fetch_all(&self.db, "reading the supplier's bank account hints")
+                .await?
             {
                 known.documents += 1;
                 known.add(r.get("value")?);

@@ -430,25 +430,38 @@ pub(crate) async fn post(
     lock_ledger(tx).await?;
     let b = entry.body();
     let content = content_hash(b);
-    let earlier: Option<Row> =
-        sql("SELECT id, content_hash FROM ledger_entries WHERE posting_key = $1")
-            .bind(entry.key())
-            .fetch_optional(&mut *tx, "looking up a posting key")
-            .await?;
-    if let Some(r) = earlier {
-        if r.get::<String>("content_hash")? != content {
+    let year = fiscal_year(b.date, fiscal_start_month);
+    // What the checks and the numbering need, in one round trip under the ledger lock: an
+    // earlier entry with this posting key, the period lock, the next number of the journal's
+    // year and the chain's end.
+    let facts = sql(
+        "SELECT (SELECT id FROM ledger_entries WHERE posting_key = $1) AS earlier_id, \
+         (SELECT content_hash FROM ledger_entries WHERE posting_key = $1) AS earlier_hash, \
+         (SELECT MAX(lock_date) FROM ledger_locks) AS lock_date, \
+         (SELECT COALESCE(MAX(number), 0) + 1 FROM ledger_entries \
+          WHERE journal = $2 AND fiscal_year = $3) AS number, \
+         (SELECT id FROM ledger_entries ORDER BY id DESC LIMIT 1) AS last_id, \
+         (SELECT hash FROM ledger_entries ORDER BY id DESC LIMIT 1) AS last_hash",
+    )
+    .bind(entry.key())
+    .bind(b.journal.code())
+    .bind(i64::from(year))
+    .fetch_optional(
+        &mut *tx,
+        "reading the posting key, period lock, numbering and chain end",
+    )
+    .await?
+    .ok_or_else(|| StoreError::Corrupt("the ledger facts query returned no row".into()))?;
+    if let Some(id) = facts.get::<Option<i64>>("earlier_id")? {
+        if facts.get::<Option<String>>("earlier_hash")?.as_deref() != Some(content.as_str()) {
             return Err(refused(LedgerError::KeyReused(entry.key().to_string())));
         }
-        let id: i64 = r.get("id")?;
         return load(tx, Which::Id(id))
             .await?
             .pop()
             .ok_or_else(|| StoreError::Corrupt(format!("ledger entry {id} vanished")));
     }
-    let lock: Option<NaiveDate> = sql("SELECT MAX(lock_date) FROM ledger_locks")
-        .scalar(&mut *tx, "reading the period lock")
-        .await?
-        .flatten();
+    let lock: Option<NaiveDate> = facts.get("lock_date")?;
     if let Some(lock) = lock.filter(|l| b.date <= *l) {
         return Err(refused(LedgerError::Locked { lock, date: b.date }));
     }
@@ -461,19 +474,14 @@ pub(crate) async fn post(
             return Err(StoreError::NotFound(format!("ledger entry {r}")));
         }
     }
-    let year = fiscal_year(b.date, fiscal_start_month);
-    let number: i64 = sql("SELECT COALESCE(MAX(number), 0) + 1 FROM ledger_entries \
-         WHERE journal = $1 AND fiscal_year = $2")
-    .bind(b.journal.code())
-    .bind(i64::from(year))
-    .scalar(&mut *tx, "numbering an entry")
-    .await?
-    .unwrap_or(1);
-    let last: Option<Row> = sql("SELECT id, hash FROM ledger_entries ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut *tx, "reading the chain's end")
-        .await?;
-    let (id, prev_hash) = match last {
-        Some(r) => (r.get::<i64>("id")? + 1, r.get::<String>("hash")?),
+    let number: i64 = facts.get::<Option<i64>>("number")?.unwrap_or(1);
+    let (id, prev_hash) = match facts.get::<Option<i64>>("last_id")? {
+        Some(last) => (
+            last + 1,
+            facts
+                .get::<Option<String>>("last_hash")?
+                .ok_or_else(|| StoreError::Corrupt(format!("ledger entry {last} has no hash")))?,
+        ),
         None => (1, GENESIS.to_string()),
     };
     let validated_at = now_micros();
@@ -493,28 +501,38 @@ pub(crate) async fn post(
         &posted.entry_number(),
         validated_at,
     );
+    // Every line in one statement: 13 parameters a line.
+    let rows: Vec<String> = (0..b.lines.len())
+        .map(|i| {
+            let p: Vec<String> = (1..=13).map(|k| format!("${}", i * 13 + k)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    let mut insert = sql(format!(
+        "INSERT INTO ledger_lines (entry_id, line_no, account, aux_code, aux_name, label, \
+         debit, credit, fx_currency, fx_amount, fx_rate, fx_rate_date, fx_rate_source) \
+         VALUES {}",
+        rows.join(", ")
+    ));
     for (i, l) in b.lines.iter().enumerate() {
         let fx = l.foreign.as_ref();
-        sql(
-            "INSERT INTO ledger_lines (entry_id, line_no, account, aux_code, aux_name, label, \
-             debit, credit, fx_currency, fx_amount, fx_rate, fx_rate_date, fx_rate_source) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(id)
-        .bind(i as i64 + 1)
-        .bind(l.account.as_str())
-        .bind(l.auxiliary.as_ref().map(|a| a.code.as_str()))
-        .bind(l.auxiliary.as_ref().map(|a| a.name.as_str()))
-        .bind(l.label.as_str())
-        .money(Some(l.debit))
-        .money(Some(l.credit))
-        .bind(fx.map(|f| f.currency.as_str()))
-        .money(fx.map(|f| f.amount.normalize()))
-        .money(fx.map(|f| f.rate.normalize()))
-        .bind(fx.map(|f| f.rate_date))
-        .bind(fx.map(|f| f.rate_source.as_str()))
-        .execute(&mut *tx, "writing a ledger line")
-        .await?;
+        insert = insert
+            .bind(id)
+            .bind(i as i64 + 1)
+            .bind(l.account.as_str())
+            .bind(l.auxiliary.as_ref().map(|a| a.code.as_str()))
+            .bind(l.auxiliary.as_ref().map(|a| a.name.as_str()))
+            .bind(l.label.as_str())
+            .money(Some(l.debit))
+            .money(Some(l.credit))
+            .bind(fx.map(|f| f.currency.as_str()))
+            .money(fx.map(|f| f.amount.normalize()))
+            .money(fx.map(|f| f.rate.normalize()))
+            .bind(fx.map(|f| f.rate_date))
+            .bind(fx.map(|f| f.rate_source.as_str()));
+    }
+    if !b.lines.is_empty() {
+        insert.execute(&mut *tx, "writing the ledger lines").await?;
     }
     sql(
         "INSERT INTO ledger_entries (id, journal, fiscal_year, number, entry_date, label, \

@@ -113,6 +113,18 @@ pub trait QueueStore: Send + Sync {
     /// retired as `stale`, the document untouched).
     async fn complete_job(&self, job: &Job, t: Transition) -> Result<(), StoreError>;
 
+    /// `complete_job`, and when the transition queues a next stage among `stages`, that job is
+    /// claimed for the same owner until now + `lease` in the same transaction and returned: the
+    /// caller runs it next, without a claim of its own (one round trip less per stage, and the
+    /// document goes on while its data is warm). Errors as `complete_job`.
+    async fn complete_and_take(
+        &self,
+        job: &Job,
+        t: Transition,
+        stages: &[Stage],
+        lease: Duration,
+    ) -> Result<Option<Job>, StoreError>;
+
     /// Records a failed attempt: back to the queue after a backoff, or `dead` (and the document
     /// `failed`) when out of attempts. `Conflict` if the lease was lost.
     async fn fail_job(
@@ -161,6 +173,66 @@ pub(crate) async fn enqueue(
     for_state: DocumentState,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    insert_job(tx, doc, stage, for_state, at, None).await?;
+    Ok(())
+}
+
+/// The first job of a document created in the caller's transaction: nothing can be superseded.
+pub(crate) async fn enqueue_first(
+    tx: &mut Tx,
+    doc: DocumentId,
+    stage: Stage,
+    for_state: DocumentState,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    insert_row(tx, doc, stage, for_state, at, None, false).await?;
+    Ok(())
+}
+
+/// Like `enqueue`, but the job is born claimed by `owner` until `until` under a fresh token, as
+/// if `claim_job` had taken it in the same transaction: nobody else can see it queued, and if
+/// the claimant dies its lease expires like any other.
+pub(crate) async fn enqueue_taken(
+    tx: &mut Tx,
+    doc: DocumentId,
+    stage: Stage,
+    for_state: DocumentState,
+    at: DateTime<Utc>,
+    owner: &str,
+    until: DateTime<Utc>,
+) -> Result<Job, StoreError> {
+    let token = new_token();
+    let id = insert_job(tx, doc, stage, for_state, at, Some((owner, &token, until))).await?;
+    Ok(Job {
+        id,
+        document: doc,
+        stage,
+        attempts: 1,
+        crashes: 0,
+        for_state,
+        owner: owner.to_string(),
+        token,
+        lease_expires_at: until,
+    })
+}
+
+/// Retires a superseded open job of `stage` and inserts the new one, queued or (with `claim`:
+/// owner, token, lease end) already running. Returns its id.
+///
+/// The insert is tried first: at most one job of a stage is open per document (the unique
+/// index `jobs_one_open`), so it goes in unless one is still open, and only then is that one
+/// retired and the insert made again: one statement, not two, when nothing is superseded.
+async fn insert_job(
+    tx: &mut Tx,
+    doc: DocumentId,
+    stage: Stage,
+    for_state: DocumentState,
+    at: DateTime<Utc>,
+    claim: Option<(&str, &str, DateTime<Utc>)>,
+) -> Result<i64, StoreError> {
+    if let Some(id) = insert_row(tx, doc, stage, for_state, at, claim, true).await? {
+        return Ok(id);
+    }
     sql(
         "UPDATE jobs SET status = 'stale', lease_token = NULL, updated_at = $4, \
          last_error = 'stale: the document moved to ' || $3 \
@@ -173,17 +245,47 @@ pub(crate) async fn enqueue(
     .bind(at)
     .execute(&mut *tx, "retiring a superseded job")
     .await?;
-    sql(
+    insert_row(tx, doc, stage, for_state, at, claim, false)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("a job insert returned no id".into()))
+}
+
+/// The job's row, queued or already claimed; with `unless_open`, nothing (None) when a job of
+/// the stage is still open for the document, else that is an error as any constraint is.
+async fn insert_row(
+    tx: &mut Tx,
+    doc: DocumentId,
+    stage: Stage,
+    for_state: DocumentState,
+    at: DateTime<Utc>,
+    claim: Option<(&str, &str, DateTime<Utc>)>,
+    unless_open: bool,
+) -> Result<Option<i64>, StoreError> {
+    let (status, attempts) = match claim {
+        Some(_) => ("running", 1i64),
+        None => ("queued", 0),
+    };
+    sql(format!(
         "INSERT INTO jobs (document_id, stage, for_state, status, attempts, run_after, \
-         created_at, updated_at) VALUES ($1, $2, $3, 'queued', 0, $4, $4, $4)",
-    )
+         created_at, updated_at, lease_owner, lease_token, lease_expires_at) \
+         VALUES ($1, $2, $3, $5, $6, $4, $4, $4, $7, $8, $9) {} RETURNING id",
+        if unless_open {
+            "ON CONFLICT DO NOTHING"
+        } else {
+            ""
+        }
+    ))
     .bind(doc.0)
     .bind(stage.as_str())
     .bind(for_state.as_str())
     .bind(at)
-    .execute(&mut *tx, "enqueueing a job")
-    .await?;
-    Ok(())
+    .bind(status)
+    .bind(attempts)
+    .bind(claim.map(|c| c.0))
+    .bind(claim.map(|c| c.1))
+    .bind(claim.map(|c| c.2))
+    .scalar(&mut *tx, "enqueueing a job")
+    .await
 }
 
 pub(crate) async fn jobs_of(db: &Db, id: DocumentId) -> Result<Vec<JobRecord>, StoreError> {
@@ -292,6 +394,54 @@ fn new_token() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
+impl SqlStore {
+    /// Completes `job` with its transition in one transaction; with `take`, the next job is
+    /// born claimed by the same owner for that lease and returned.
+    async fn complete(
+        &self,
+        job: &Job,
+        t: Transition,
+        take: Option<Duration>,
+    ) -> Result<Option<Job>, StoreError> {
+        let now = now_micros();
+        let mut tx = self.db.begin_write("starting job completion").await?;
+        if !settle(&mut tx, job.id, &job.token, "done", None, None, now).await? {
+            return Err(StoreError::Conflict(format!(
+                "job {} ({} of document {}) is no longer leased to {}",
+                job.id, job.stage, job.document, job.owner
+            )));
+        }
+        let take = take.map(|lease| (job.owner.as_str(), lease_end(now, lease)));
+        match unit::apply(&mut tx, job, &t, now, take).await {
+            Ok(next) => {
+                tx.commit("committing job completion").await?;
+                if t.next.is_some() && next.is_none() {
+                    self.jobs.queued();
+                }
+                Ok(next)
+            }
+            Err(StoreError::Stale(why)) => {
+                tx.rollback("rolling back a stale completion").await?;
+                let mut tx = self.db.begin_write("retiring a stale job").await?;
+                let error = format!("stale: {why}");
+                settle(
+                    &mut tx,
+                    job.id,
+                    &job.token,
+                    "stale",
+                    None,
+                    Some(&error),
+                    now,
+                )
+                .await?;
+                tx.commit("retiring a stale job").await?;
+                Err(StoreError::Stale(why))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 #[async_trait]
 impl QueueStore for SqlStore {
     async fn claim_job(
@@ -342,41 +492,18 @@ impl QueueStore for SqlStore {
     }
 
     async fn complete_job(&self, job: &Job, t: Transition) -> Result<(), StoreError> {
-        let now = now_micros();
-        let mut tx = self.db.begin_write("starting job completion").await?;
-        if !settle(&mut tx, job.id, &job.token, "done", None, None, now).await? {
-            return Err(StoreError::Conflict(format!(
-                "job {} ({} of document {}) is no longer leased to {}",
-                job.id, job.stage, job.document, job.owner
-            )));
-        }
-        match unit::apply(&mut tx, job, &t, now).await {
-            Ok(()) => {
-                tx.commit("committing job completion").await?;
-                if t.next.is_some() {
-                    self.jobs.queued();
-                }
-                Ok(())
-            }
-            Err(StoreError::Stale(why)) => {
-                tx.rollback("rolling back a stale completion").await?;
-                let mut tx = self.db.begin_write("retiring a stale job").await?;
-                let error = format!("stale: {why}");
-                settle(
-                    &mut tx,
-                    job.id,
-                    &job.token,
-                    "stale",
-                    None,
-                    Some(&error),
-                    now,
-                )
-                .await?;
-                tx.commit("retiring a stale job").await?;
-                Err(StoreError::Stale(why))
-            }
-            Err(e) => Err(e),
-        }
+        self.complete(job, t, None).await.map(|_| ())
+    }
+
+    async fn complete_and_take(
+        &self,
+        job: &Job,
+        t: Transition,
+        stages: &[Stage],
+        lease: Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        let take = t.next.filter(|s| stages.contains(s)).map(|_| lease);
+        self.complete(job, t, take).await
     }
 
     async fn fail_job(

@@ -14,6 +14,10 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> Result<Db, Store
         url: url.to_string(),
         why,
     };
+    // WAL with synchronous=NORMAL: a commit is in the WAL before it returns, so a process that
+    // crashes or is killed loses nothing committed; only an OS crash or power loss can lose the
+    // last commits (never corrupt the file), and a worker's jobs are then retried from their
+    // leases. FULL would fsync on every commit, one per stage per document.
     let opts = SqliteConnectOptions::from_str(url)
         .map_err(|e| open_err(e.to_string()))?
         .create_if_missing(true)
@@ -26,8 +30,14 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> Result<Db, Store
         std::fs::create_dir_all(dir)
             .map_err(|e| open_err(format!("cannot create folder {}: {e}", dir.display())))?;
     }
+    // Each SQLite connection lives on its own thread and every command to it is a hand-off
+    // between threads, the cost that dominates the pipeline (README, `bench pipeline`). sqlx
+    // pings a connection when it goes back to the pool and, by default, again when it is taken
+    // out: the second ping guards against a server that hung up meanwhile, which a file on
+    // local disk cannot do.
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections.max(1))
+        .test_before_acquire(false)
         .connect_with(opts)
         .await
         .map_err(|e| open_err(e.to_string()))?;

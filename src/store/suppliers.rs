@@ -92,6 +92,58 @@ fn from_row(r: &Row) -> Result<Supplier, StoreError> {
     })
 }
 
+impl SqlStore {
+    /// The supplier `supplier_for` would match (VAT id first, then SIREN, then IBAN), if it
+    /// already has each identifier `keys` carries, so that matching would change nothing.
+    async fn known_supplier(&self, keys: &SupplierKeys) -> Result<Option<Supplier>, StoreError> {
+        let arms: Vec<(&str, &str)> = [
+            ("vat_id", &keys.vat_id),
+            ("siren", &keys.siren),
+            ("iban", &keys.iban),
+        ]
+        .into_iter()
+        .filter_map(|(c, v)| Some((c, v.as_deref()?)))
+        .collect();
+        if arms.is_empty() {
+            return Ok(None);
+        }
+        let by: Vec<String> = arms
+            .iter()
+            .enumerate()
+            .map(|(i, (column, _))| format!("{column} = ${}", i + 1))
+            .collect();
+        let mut q = sql(format!(
+            "SELECT {COLUMNS} FROM suppliers WHERE {} ORDER BY id",
+            by.join(" OR ")
+        ));
+        for (_, value) in &arms {
+            q = q.bind(*value);
+        }
+        let found: Vec<Supplier> = q
+            .fetch_all(&self.db, "looking a supplier up")
+            .await?
+            .iter()
+            .map(from_row)
+            .collect::<Result<_, _>>()?;
+        let by_column = |s: &Supplier, column: &str| match column {
+            "vat_id" => s.vat_id.clone(),
+            "siren" => s.siren.clone(),
+            _ => s.iban.clone(),
+        };
+        let matched = arms.iter().find_map(|(column, value)| {
+            found
+                .iter()
+                .find(|s| by_column(s, column).as_deref() == Some(*value))
+        });
+        Ok(matched
+            .filter(|s| {
+                arms.iter()
+                    .all(|(column, _)| by_column(s, column).is_some())
+            })
+            .cloned())
+    }
+}
+
 #[async_trait]
 impl SupplierStore for SqlStore {
     async fn supplier_for(
@@ -101,6 +153,11 @@ impl SupplierStore for SqlStore {
     ) -> Result<Option<Supplier>, StoreError> {
         if keys.is_empty() {
             return Ok(None);
+        }
+        // The usual case, a supplier already known with every identifier this invoice shows:
+        // one read, no write transaction (which would hold SQLite's single writer).
+        if let Some(s) = self.known_supplier(keys).await? {
+            return Ok(Some(s));
         }
         let mut tx = self.db.begin_write("matching a supplier").await?;
         let mut found = None;

@@ -13,7 +13,7 @@ use super::db::{sql, Tx};
 use super::documents::{insert_event, parse_state, save_extraction};
 use super::duplicates::{self, DedupeEffects};
 use super::ledger::{self, Posting};
-use super::queue::{enqueue, Job};
+use super::queue::{enqueue, enqueue_taken, Job};
 use super::StoreError;
 use crate::domain::{DocumentId, DocumentState, Extraction, Stage};
 
@@ -117,13 +117,15 @@ async fn stay(
     insert_event(tx, doc, Some(state), state, reason, at).await
 }
 
-/// Applies a completed job's transition inside the caller's transaction.
+/// Applies a completed job's transition inside the caller's transaction. With `take` (owner,
+/// lease end) the next job is queued already claimed by that owner, and returned.
 pub(crate) async fn apply(
     tx: &mut Tx,
     job: &Job,
     t: &Transition,
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+    take: Option<(&str, DateTime<Utc>)>,
+) -> Result<Option<Job>, StoreError> {
     if t.to == job.for_state {
         stay(tx, job.document, t.to, &t.reason, at).await?;
     } else {
@@ -138,8 +140,15 @@ pub(crate) async fn apply(
         }
         Effects::Approval(e) => approvals::save(tx, job.document, e, at).await?,
     }
-    if let Some(next) = t.next {
-        enqueue(tx, job.document, next, t.to, at).await?;
+    match (t.next, take) {
+        (Some(next), Some((owner, until))) => {
+            let taken = enqueue_taken(tx, job.document, next, t.to, at, owner, until).await?;
+            Ok(Some(taken))
+        }
+        (Some(next), None) => {
+            enqueue(tx, job.document, next, t.to, at).await?;
+            Ok(None)
+        }
+        (None, _) => Ok(None),
     }
-    Ok(())
 }

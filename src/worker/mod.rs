@@ -2,6 +2,10 @@
 //! until shutdown. `Worker::try_process_next` handles one job and says `Idle` when there is none,
 //! so tests and `facteur ingest` can drain the queue synchronously.
 //!
+//! A completion that queues the document's next stage hands that job, already claimed, back to
+//! this worker (`complete_and_take`): it is kept in `carried` and runs next, without a claim of
+//! its own, so a document usually goes through every stage in one loop.
+//!
 //! Graceful shutdown: sources stop taking files; each in-flight job gets `shutdown_grace` to finish,
 //! then is released back to the queue untouched (never left leased to a stopped worker).
 //! At start-up, `recovery` takes back what dead processes of this host left leased.
@@ -67,6 +71,8 @@ pub struct Worker {
     pub lease: Duration,
     pub retry: RetryPolicy,
     pub stages: Vec<Stage>,
+    /// Jobs this worker already holds (born claimed by a completion), run before claiming more.
+    carried: std::sync::Mutex<Vec<Job>>,
 }
 
 /// Approval policies by pipeline and link settings, from the configuration.
@@ -218,28 +224,66 @@ impl Worker {
                 max_takebacks: settings.worker.max_takebacks.max(1),
             },
             stages: stages::BUILT.to_vec(),
+            carried: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A job this worker already holds, if any.
+    fn take_carried(&self) -> Option<Job> {
+        self.carried
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+    }
+
+    fn carry(&self, job: Job) {
+        self.carried
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(job);
+    }
+
+    /// The next job to run: one already held, else the oldest runnable one claimed now.
+    async fn next_job(&self) -> Result<Option<Job>, StoreError> {
+        if let Some(job) = self.take_carried() {
+            return Ok(Some(job));
+        }
+        self.ctx
+            .store
+            .claim_job(&self.id, &self.stages, self.lease)
+            .await
+    }
+
+    /// Gives back, untouched, the jobs held but not started (shutdown).
+    async fn release_carried(&self) {
+        while let Some(job) = self.take_carried() {
+            if let Err(e) = self.ctx.store.release_job(&job).await {
+                tracing::warn!(error = %e, job = job.id, "cannot release a held job; its lease will expire");
+            }
         }
     }
 
     /// Claims and runs one job; `Idle` when none is runnable.
     pub async fn try_process_next(&self) -> Result<Processed, StoreError> {
-        let Some(job) = self
-            .ctx
-            .store
-            .claim_job(&self.id, &self.stages, self.lease)
-            .await?
-        else {
+        self.step(false).await
+    }
+
+    /// Runs one job; with `chain`, a next stage its completion queues is kept claimed for this
+    /// worker (the caller must go on until `Idle`, or release what is carried).
+    async fn step(&self, chain: bool) -> Result<Processed, StoreError> {
+        let Some(job) = self.next_job().await? else {
             return Ok(Processed::Idle);
         };
-        self.process(job, None).await
+        self.process(job, None, chain).await
     }
 
     /// Runs a claimed job, renewing its lease meanwhile; on shutdown (after the grace period)
-    /// releases it instead.
+    /// releases it instead. With `chain`, the next stage's job is kept claimed (`carried`).
     async fn process(
         &self,
         job: Job,
         shutdown: Option<(&CancellationToken, Duration)>,
+        chain: bool,
     ) -> Result<Processed, StoreError> {
         let store = self.ctx.store.clone();
         let renew = {
@@ -268,7 +312,7 @@ impl Worker {
             }
         };
         renew.abort();
-        let outcome = self.finish(job.clone(), result).await?;
+        let outcome = self.finish(job.clone(), result, chain).await?;
         if let Some(o) = outcome_name(&outcome) {
             crate::metrics::stage_ran(job.stage, o, started.elapsed().as_secs_f64());
         }
@@ -280,6 +324,7 @@ impl Worker {
         &self,
         job: Job,
         result: Option<Result<Transition, StageError>>,
+        chain: bool,
     ) -> Result<Processed, StoreError> {
         let store = &self.ctx.store;
         let outcome = match result {
@@ -290,12 +335,24 @@ impl Worker {
             }
             Some(Ok(t)) => {
                 let state = t.to;
-                match store.complete_job(&job, t).await {
-                    Ok(()) => Processed::Done {
-                        document: job.document,
-                        stage: job.stage,
-                        state,
-                    },
+                let completed = if chain {
+                    store
+                        .complete_and_take(&job, t, &self.stages, self.lease)
+                        .await
+                } else {
+                    store.complete_job(&job, t).await.map(|()| None)
+                };
+                match completed {
+                    Ok(next) => {
+                        if let Some(next) = next {
+                            self.carry(next);
+                        }
+                        Processed::Done {
+                            document: job.document,
+                            stage: job.stage,
+                            state,
+                        }
+                    }
                     Err(StoreError::Conflict(msg)) => {
                         tracing::warn!(%msg, "lease lost; result dropped, the new holder will redo it");
                         Processed::Lost
@@ -344,10 +401,16 @@ impl Worker {
     /// Processes jobs until the queue is empty (for `ingest` and tests). Returns how many ran.
     pub async fn drain(&self) -> Result<usize, StoreError> {
         let mut n = 0;
-        while self.try_process_next().await? != Processed::Idle {
-            n += 1;
+        loop {
+            match self.step(true).await {
+                Ok(Processed::Idle) => return Ok(n),
+                Ok(_) => n += 1,
+                Err(e) => {
+                    self.release_carried().await;
+                    return Err(e);
+                }
+            }
         }
-        Ok(n)
     }
 
     /// One processing loop until shutdown.
@@ -361,12 +424,7 @@ impl Worker {
         while !shutdown.is_cancelled() {
             // Seen before looking: a job committed after this look wakes the wait below.
             queued.borrow_and_update();
-            let claimed = match self
-                .ctx
-                .store
-                .claim_job(&self.id, &self.stages, self.lease)
-                .await
-            {
+            let claimed = match self.next_job().await {
                 Ok(j) => j,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot claim jobs; retrying");
@@ -375,7 +433,7 @@ impl Worker {
             };
             match claimed {
                 Some(job) => {
-                    if let Err(e) = self.process(job, Some((&shutdown, grace))).await {
+                    if let Err(e) = self.process(job, Some((&shutdown, grace)), true).await {
                         tracing::error!(error = %e, "job bookkeeping failed; its lease will expire and it will be retried");
                     }
                 }
@@ -387,6 +445,7 @@ impl Worker {
                 }
             }
         }
+        self.release_carried().await;
     }
 }
 

@@ -699,3 +699,143 @@ async fn postgres_reaper_and_completions_race_every_job_ends_once() {
     let counts = store.counts().await.unwrap();
     assert_eq!(counts.jobs("done"), n);
 }
+
+both_backends!(
+    a_completion_can_keep_the_next_stage_claimed,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let id = store
+            .intake(&raw(b"%PDF chain", "chain.pdf"))
+            .await
+            .unwrap()
+            .document();
+        let job = store
+            .claim_job("w", &[Stage::Read], LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut t = to(DocumentState::Read);
+        t.next = Some(Stage::Dedupe);
+        let next = store
+            .complete_and_take(&job, t, &[Stage::Read, Stage::Dedupe], LEASE)
+            .await
+            .unwrap()
+            .expect("the next stage, claimed in the completion");
+        assert_eq!(
+            (next.document, next.stage, next.for_state, next.attempts),
+            (id, Stage::Dedupe, DocumentState::Read, 1)
+        );
+        assert_eq!(next.owner, "w");
+        assert_ne!(next.token, job.token, "a claim of its own");
+        // Held like a claimed job: nobody else gets it.
+        assert!(store
+            .claim_job("other", &[Stage::Dedupe], LEASE)
+            .await
+            .unwrap()
+            .is_none());
+        let jobs = store.document(id).await.unwrap().jobs;
+        let rows: Vec<(&str, &str, Option<&str>)> = jobs
+            .iter()
+            .map(|j| {
+                (
+                    j.stage.as_str(),
+                    j.status.as_str(),
+                    j.lease_owner.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            vec![("read", "done", None), ("dedupe", "running", Some("w"))]
+        );
+        // Only its own token finishes it.
+        let forged = Job {
+            token: job.token.clone(),
+            ..next.clone()
+        };
+        let r = store
+            .complete_job(&forged, to(DocumentState::PendingApproval))
+            .await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+        store
+            .complete_job(&next, to(DocumentState::PendingApproval))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.document(id).await.unwrap().summary.state,
+            DocumentState::PendingApproval
+        );
+    }
+);
+
+both_backends!(
+    a_next_stage_outside_the_takers_stages_is_queued_for_anyone,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let id = store
+            .intake(&raw(b"%PDF other stage", "os.pdf"))
+            .await
+            .unwrap()
+            .document();
+        let job = store
+            .claim_job("w", &[Stage::Read], LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut t = to(DocumentState::Read);
+        t.next = Some(Stage::Dedupe);
+        let kept = store
+            .complete_and_take(&job, t, &[Stage::Read], LEASE)
+            .await
+            .unwrap();
+        assert!(kept.is_none(), "{kept:?}");
+        let other = store
+            .claim_job("other", &[Stage::Dedupe], LEASE)
+            .await
+            .unwrap()
+            .expect("queued for anyone");
+        assert_eq!((other.document, other.stage), (id, Stage::Dedupe));
+    }
+);
+
+both_backends!(
+    a_kept_job_whose_holder_is_gone_goes_back_to_the_queue,
+    |db: TestDb| async move {
+        let store = db.store().await;
+        let id = store
+            .intake(&raw(b"%PDF kept and lost", "kl.pdf"))
+            .await
+            .unwrap()
+            .document();
+        let job = store
+            .claim_job("w", &[Stage::Read], LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut t = to(DocumentState::Read);
+        t.next = Some(Stage::Dedupe);
+        // Its holder dies before running it: the lease runs out like a claimed job's.
+        let kept = store
+            .complete_and_take(&job, t, &[Stage::Read, Stage::Dedupe], Duration::ZERO)
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(store.reap_expired(RETRY).await.unwrap(), 1);
+        let again = store
+            .claim_job("other", &[Stage::Dedupe], LEASE)
+            .await
+            .unwrap()
+            .expect("back in the queue");
+        assert_eq!((again.id, again.document, again.attempts), (kept.id, id, 2));
+        // The dead holder's late completion changes nothing.
+        let r = store
+            .complete_job(&kept, to(DocumentState::PendingApproval))
+            .await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+        store
+            .complete_job(&again, to(DocumentState::PendingApproval))
+            .await
+            .unwrap();
+    }
+);

@@ -340,7 +340,7 @@ impl FolderSource {
     fn watch(&self, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
         use notify::Watcher;
         let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            if res.is_ok() {
+            if res.is_ok_and(|e| wakes_a_scan(&e.kind)) {
                 let _ = tx.try_send(());
             }
         })
@@ -358,6 +358,19 @@ impl FolderSource {
                 None
             }
         }
+    }
+}
+
+/// Whether a file event can change what a scan finds. Opening or reading a file or the folder
+/// cannot, and a scan itself opens the folder to list it: woken by those, the source scanned
+/// and renewed its lease in a loop, about a thousand times a second while idle. A file closed
+/// after writing can (its stability window starts over).
+fn wakes_a_scan(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
     }
 }
 
@@ -415,5 +428,36 @@ impl Source for FolderSource {
             .await;
         tracing::info!(source = %self.config.name, "stopped");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod wake_tests {
+    use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
+
+    use super::wakes_a_scan;
+
+    #[test]
+    fn only_events_that_change_the_folder_wake_a_scan() {
+        // What a scan does itself (open and list the folder, read a file) must not wake another.
+        assert!(!wakes_a_scan(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!wakes_a_scan(&EventKind::Access(AccessKind::Read)));
+        assert!(!wakes_a_scan(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        // A file arriving, growing, finished or moved does.
+        assert!(wakes_a_scan(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(wakes_a_scan(&EventKind::Create(CreateKind::File)));
+        assert!(wakes_a_scan(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::To
+        ))));
+        assert!(wakes_a_scan(&EventKind::Modify(ModifyKind::Any)));
+        assert!(wakes_a_scan(&EventKind::Remove(
+            notify::event::RemoveKind::File
+        )));
     }
 }
